@@ -1,0 +1,128 @@
+# tern: pseries guest firmware. `make help` lists the targets.
+
+CLANG ?= clang
+LLD ?= ld.lld
+OBJCOPY ?= llvm-objcopy
+QEMU ?= qemu-system-ppc64
+BUILD ?= build
+LIBFDT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tern
+LIBFDT_SRC ?= $(LIBFDT_CACHE)/libfdt
+# make run: the guest's memory and CPUs, and optionally what to boot.
+MEMORY ?= 1G
+SMP ?= 1
+KERNEL ?=
+INITRD ?=
+APPEND ?=
+
+export CLANG LLD OBJCOPY QEMU
+
+IMAGE := $(BUILD)/tern.bin
+ELF := $(BUILD)/tern.elf
+MAX_IMAGE_BYTES := 262144
+
+FW_CXX_SOURCES := \
+	boot/exception.cc boot/halt.cc boot/main.cc \
+	lib/arena.cc lib/console.cc lib/fdt.cc lib/format.cc lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
+	lib/panic.cc lib/string.cc \
+	of/machine-info.cc \
+	rtas/host-call.cc
+FW_ASM_SOURCES := boot/entry.S
+LIBFDT_SOURCES := fdt.c fdt_addresses.c fdt_empty_tree.c fdt_overlay.c fdt_ro.c fdt_rw.c \
+	fdt_strerror.c fdt_sw.c fdt_wip.c
+
+FW_OBJECTS := $(FW_CXX_SOURCES:%.cc=$(BUILD)/fw/%.o) $(FW_ASM_SOURCES:%.S=$(BUILD)/fw/%.o) \
+	$(LIBFDT_SOURCES:%.c=$(BUILD)/fw/libfdt/%.o)
+
+# Big-endian 64-bit POWER, ELFv2; freestanding rules (docs/freestanding.md) enforced by flags.
+TARGET_FLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -mcpu=pwr7 -mno-altivec -mno-vsx \
+	-msoft-float -ffreestanding -nostdlibinc -fno-stack-protector -fno-common \
+	-ffunction-sections -fdata-sections -O2 -g
+FW_INCLUDES := -I. -I$(BUILD) -isystem lib/include -I$(LIBFDT_SRC)
+FW_CXXFLAGS := $(TARGET_FLAGS) -std=c++20 -nostdinc++ -fno-exceptions -fno-rtti \
+	-fno-threadsafe-statics -fno-use-cxa-atexit -Wall -Wextra -Werror -Wglobal-constructors \
+	-Wno-unused-parameter $(FW_INCLUDES)
+FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
+FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
+
+.PHONY: all help deps-build deps-test deps-run libfdt test host-tests run clean version-check
+.DEFAULT_GOAL := all
+
+help:
+	@echo 'make            build $(IMAGE) (the -bios image) and $(ELF) (symbols)'
+	@echo 'make run        boot a guest on tern in QEMU, console on this terminal (Ctrl-a x quits,'
+	@echo '                Ctrl-a c reaches the monitor); MEMORY=$(MEMORY) SMP=$(SMP)'
+	@echo '                KERNEL=... INITRD=... APPEND=... boot your own kernel'
+	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
+	@echo 'make clean      remove $(BUILD)/'
+	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
+	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
+
+all: $(IMAGE)
+
+deps-build:
+	@tools/deps.sh build
+deps-test:
+	@tools/deps.sh test
+deps-run:
+	@tools/deps.sh run
+
+$(LIBFDT_SRC)/libfdt.h: | deps-build
+	tools/fetch-libfdt.sh $(LIBFDT_SRC)
+libfdt: $(LIBFDT_SRC)/libfdt.h
+# The fetch above brings the .c files too (make must not conclude early that they are missing).
+$(addprefix $(LIBFDT_SRC)/,$(LIBFDT_SOURCES)): $(LIBFDT_SRC)/libfdt.h ;
+
+# The version string changes with every commit; version.h is rewritten only when it does.
+TERN_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD >/dev/null 2>&1 && \
+	echo "-g$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+$(BUILD)/version.h: version-check
+	@mkdir -p $(@D)
+	@echo '#define TERN_VERSION_STRING "$(TERN_VERSION)"' > $@.tmp
+	@cmp -s $@.tmp $@ && rm $@.tmp || mv $@.tmp $@
+
+$(BUILD)/fw/%.o: %.cc $(BUILD)/version.h $(LIBFDT_SRC)/libfdt.h | deps-build
+	@mkdir -p $(@D)
+	@echo "  CXX     $<"
+	@$(CLANG) $(FW_CXXFLAGS) -include $(BUILD)/version.h -MMD -MP -c $< -o $@
+
+$(BUILD)/fw/%.o: %.S $(BUILD)/version.h | deps-build
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	@$(CLANG) $(FW_ASFLAGS) -include $(BUILD)/version.h -MMD -MP -c $< -o $@
+
+$(BUILD)/fw/libfdt/%.o: $(LIBFDT_SRC)/%.c | deps-build
+	@mkdir -p $(@D)
+	@echo "  CC      libfdt/$(<F)"
+	@$(CLANG) $(FW_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ELF): $(FW_OBJECTS) linker/tern.ld
+	@echo "  LD      $@"
+	@$(LLD) -static -nostdlib --gc-sections -T linker/tern.ld -Map $(BUILD)/tern.map -o $@ $(FW_OBJECTS)
+
+$(IMAGE): $(ELF)
+	@$(OBJCOPY) -O binary $< $@
+	@size=$$(stat -c %s $@); \
+	if [ $$size -gt $(MAX_IMAGE_BYTES) ]; then \
+	  echo "tern: $@ is $$size bytes, over the $(MAX_IMAGE_BYTES)-byte limit" >&2; rm -f $@; exit 1; \
+	fi; \
+	echo "tern: $@ $$size bytes ($(TERN_VERSION))"
+
+# Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
+host-tests: $(IMAGE) | deps-test
+	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
+		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) >/dev/null
+	cmake --build $(BUILD)/host -j$$(nproc)
+
+test: deps-test host-tests
+	cd $(BUILD)/host && ctest --output-on-failure -j$$(nproc)
+
+QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios $(IMAGE) \
+	$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
+	$(if $(APPEND),-append "$(APPEND)")
+run: deps-run $(IMAGE)
+	$(QEMU) $(QEMU_RUN_ARGS)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(FW_OBJECTS:.o=.d)

@@ -1,0 +1,162 @@
+// tern_main: the C++ side of the boot path, entered from boot/entry.S in 64-bit real mode on the
+// boot stack with r3 = the FDT address QEMU passed.
+//
+// Validates and copies the hypervisor's tree, attaches the console, prints the banner and the
+// machine summary, then hands over to the kernel QEMU loaded or, when there is none, powers the
+// machine off through the host's RTAS.
+#include <libfdt.h>
+
+#include "boot/halt.h"
+#include "lib/arena.h"
+#include "lib/console.h"
+#include "lib/fdt.h"
+#include "of/machine-info.h"
+#include "rtas/host-call.h"
+
+extern "C" {
+extern char __image_end[];
+extern char __arena_start[];
+extern char __arena_end[];
+extern char __boot_stack_top[];
+void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack);
+}
+
+namespace boot {
+namespace {
+
+// QEMU's FDT_MAX_SIZE: the tree handed over is never larger (include/hw/ppc/spapr.h).
+constexpr size_t kMaxFdtSize = lib::MiB(2);
+// Room for properties and nodes the firmware adds to its copy of the tree.
+constexpr size_t kTreeSlack = lib::KiB(64);
+
+constinit lib::Arena arena;
+
+void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_size) {
+  lib::Printf("tern: %.*s\n", static_cast<int>(info.model.size()), info.model.data());
+  lib::Printf("tern: memory %llu MiB in %u range%s (RMA %llu MiB), %u CPU%s (%u core%s x %u thread%s)"
+              ", FDT %llu KiB at 0x%llx\n",
+              static_cast<unsigned long long>(info.memory_bytes >> 20), info.memory_ranges,
+              info.memory_ranges == 1 ? "" : "s",
+              static_cast<unsigned long long>(info.rma_bytes >> 20), info.threads,
+              info.threads == 1 ? "" : "s", info.cores, info.cores == 1 ? "" : "s",
+              info.max_threads_per_core, info.max_threads_per_core == 1 ? "" : "s",
+              static_cast<unsigned long long>((fdt_size + 1023) / 1024),
+              static_cast<unsigned long long>(fdt_address));
+}
+
+[[noreturn]] void PowerOff(const void* tree) {
+  auto token = rtas::LookupToken(tree, "power-off");
+  if (token.is_error()) {
+    lib::Printf("tern: cannot power off: /rtas has no power-off token (%s)\n",
+                lib::fdt::FdtErrorName(token.error()));
+    lib::Halt();
+  }
+  // power-off(power_on_mask_hi, power_on_mask_lo) [LoPAPR 7.3.9]: no wake-up events.
+  const uint32_t args[] = {0, 0};
+  auto result = rtas::CallHost(token.value(), args, {});
+  // Reaching here means the host did not stop the machine.
+  if (result.is_error()) {
+    lib::Printf("tern: power-off: the hypervisor refused the RTAS call\n");
+  } else {
+    lib::Printf("tern: power-off returned status %d\n", static_cast<int>(result.value().status));
+  }
+  lib::Halt();
+}
+
+// The kernel and initrd QEMU loaded must lie in real-mode memory above the firmware.
+bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t rma_bytes) {
+  const uint64_t firmware_end = reinterpret_cast<uintptr_t>(__arena_end);
+  if (range.size == 0 || !lib::RangeInside(range.start, range.size, firmware_end, rma_bytes)) {
+    lib::Printf("tern: %s at 0x%llx (%llu bytes) is not inside real-mode memory above the firmware"
+                " [0x%llx, 0x%llx)\n",
+                what, static_cast<unsigned long long>(range.start),
+                static_cast<unsigned long long>(range.size),
+                static_cast<unsigned long long>(firmware_end),
+                static_cast<unsigned long long>(rma_bytes));
+    return false;
+  }
+  return true;
+}
+
+[[noreturn]] void Boot(const void* hv_tree, uint64_t fdt_address) {
+  auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
+  if (checked.is_error()) {
+    lib::Printf("tern: the device tree at 0x%llx is not valid: %s\n",
+                static_cast<unsigned long long>(fdt_address),
+                lib::fdt::FdtErrorName(checked.error()));
+    lib::Halt();
+  }
+  const size_t fdt_size = checked.value();
+
+  // The hypervisor's copy sits in memory the OS will reuse: work on a copy of our own.
+  const size_t tree_size = fdt_size + kTreeSlack;
+  void* tree = arena.Allocate(tree_size, 8);
+  if (tree == nullptr) TERN_PANIC("arena too small for a %zu-byte device tree", tree_size);
+  if (const int rc = fdt_open_into(hv_tree, tree, static_cast<int>(tree_size)); rc != 0) {
+    TERN_PANIC("fdt_open_into: %s", fdt_strerror(rc));
+  }
+  SetHaltTree(tree);
+
+  auto info_result = of::ReadMachineInfo(tree);
+  if (info_result.is_error()) {
+    lib::Printf("tern: the device tree does not describe a usable machine: %s\n",
+                lib::fdt::FdtErrorName(info_result.error()));
+    lib::Halt();
+  }
+  const of::MachineInfo& info = info_result.value();
+  PrintSummary(info, fdt_address, fdt_size);
+  lib::Printf("tern: image %llu KiB, arena %llu KiB free\n",
+              static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(__image_end) / 1024),
+              static_cast<unsigned long long>(arena.remaining() / 1024));
+
+  if (!info.has_kernel) {
+    lib::Printf("tern: no kernel to boot (no /chosen/qemu,boot-kernel; use QEMU's -kernel)\n");
+    lib::Printf("tern: powering off\n");
+    PowerOff(tree);
+  }
+
+  if (!CheckClientRange("kernel", info.kernel, info.rma_bytes) ||
+      (info.has_initrd && !CheckClientRange("initrd", info.initrd, info.rma_bytes))) {
+    PowerOff(tree);
+  }
+  lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
+              static_cast<unsigned long long>(info.kernel.start),
+              static_cast<unsigned long long>(info.kernel.size),
+              info.kernel_little_endian ? " (little-endian)" : "");
+  if (info.has_initrd) {
+    lib::Printf("tern: initrd at 0x%llx, %llu bytes\n",
+                static_cast<unsigned long long>(info.initrd.start),
+                static_cast<unsigned long long>(info.initrd.size));
+  }
+  // The Open Firmware client interface arrives with issue 3; until then the kernel is entered
+  // without one (r5 = 0), which Linux's prom_init path cannot use.
+  lib::Printf("tern: entering the kernel without a client interface (r5 = 0)\n");
+  tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
+                    info.has_initrd ? info.initrd.size : 0, 0,
+                    reinterpret_cast<uintptr_t>(__boot_stack_top));
+  TERN_PANIC("the kernel returned to the firmware");
+}
+
+}  // namespace
+}  // namespace boot
+
+extern "C" [[noreturn]] void tern_main(uint64_t fdt_address) {
+  boot::arena = lib::Arena(reinterpret_cast<uintptr_t>(__arena_start),
+                           reinterpret_cast<uintptr_t>(__arena_end));
+  const void* hv_tree = reinterpret_cast<const void*>(static_cast<uintptr_t>(fdt_address));
+
+  // The console comes first so that every later failure can be reported. Unit 0 selects the
+  // lowest vty when the tree does not name one (QEMU's vty_lookup).
+  uint64_t console_unit = 0;
+  if (fdt_address != 0 && (fdt_address & 7) == 0 && fdt_check_header(hv_tree) == 0) {
+    console_unit = of::FindConsoleUnit(hv_tree).value_or(0);
+  }
+  lib::ConsoleAttachVty(console_unit);
+  lib::Printf("\ntern %s: pseries firmware\n", TERN_VERSION_STRING);
+  if (fdt_address == 0 || (fdt_address & 7) != 0) {
+    lib::Printf("tern: no device tree from the hypervisor (r3 = 0x%llx)\n",
+                static_cast<unsigned long long>(fdt_address));
+    lib::Halt();
+  }
+  boot::Boot(hv_tree, fdt_address);
+}

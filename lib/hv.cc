@@ -1,0 +1,65 @@
+#include "lib/hv.h"
+
+#include "lib/be.h"
+#include "lib/string.h"
+
+namespace lib::hv {
+
+const char* HcallStatusName(HcallStatus status) {
+  switch (status) {
+    case HcallStatus::kSuccess: return "H_SUCCESS";
+    case HcallStatus::kBusy: return "H_BUSY";
+    case HcallStatus::kClosed: return "H_CLOSED";
+    case HcallStatus::kHardware: return "H_HARDWARE";
+    case HcallStatus::kFunction: return "H_FUNCTION";
+    case HcallStatus::kPrivilege: return "H_PRIVILEGE";
+    case HcallStatus::kParameter: return "H_PARAMETER";
+    case HcallStatus::kBadMode: return "H_BAD_MODE";
+    case HcallStatus::kNotFound: return "H_NOT_FOUND";
+    case HcallStatus::kMultiThreadsActive: return "H_MULTI_THREADS_ACTIVE";
+  }
+  return "H_(unknown)";
+}
+
+namespace {
+constexpr int kBusyRetries = 1000;
+}  // namespace
+
+Result<void, HcallStatus> PutTermChars(uint64_t unit, const char* data, size_t size) {
+  while (size > 0) {
+    const size_t n = Min(size, kTermChunk);
+    uint8_t chunk[kTermChunk] = {};
+    MemCopy(chunk, data, n);
+    // The bytes travel in r6/r7, first byte in the most significant byte of r6.
+    const uint64_t high = LoadBe64(chunk);
+    const uint64_t low = LoadBe64(chunk + 8);
+    HcallReturn r{};
+    for (int attempt = 0; attempt < kBusyRetries; ++attempt) {
+      r = Hcall(H_PUT_TERM_CHAR, {unit, n, high, low});
+      if (r.status != HcallStatus::kBusy) break;
+    }
+    if (r.status != HcallStatus::kSuccess) return Err(r.status);
+    data += n;
+    size -= n;
+  }
+  return Ok<HcallStatus>();
+}
+
+Result<size_t, HcallStatus> GetTermChars(uint64_t unit, char (&buffer)[kTermChunk]) {
+  const HcallReturn r = Hcall(H_GET_TERM_CHAR, {unit});
+  if (r.status != HcallStatus::kSuccess) return Err(r.status);
+  const size_t count = Min<uint64_t>(r.values[0], kTermChunk);
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t word = i < 8 ? r.values[1] : r.values[2];
+    buffer[i] = static_cast<char>(word >> (56 - 8 * (i % 8)));
+  }
+  return count;
+}
+
+Result<void, HcallStatus> ForwardRtas(uint64_t block) {
+  const HcallReturn r = Hcall(KVMPPC_H_RTAS, {block});
+  if (r.status != HcallStatus::kSuccess) return Err(r.status);
+  return Ok<HcallStatus>();
+}
+
+}  // namespace lib::hv

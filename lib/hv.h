@@ -1,0 +1,65 @@
+// The hypervisor interface: the only way tern talks to QEMU/KVM.
+//
+// Hcall() is the single primitive; lib/hv-ppc64.cc implements it with `sc 1` (the one file that
+// does), tests/fake-hv.cc with a scripted fake. Everything else here is plain C++ over Hcall(), so
+// it is unit-tested on the host. Opcodes and status values are from [LoPAPR 14.5] and QEMU's
+// include/hw/ppc/spapr.h (the KVMPPC_* private range).
+#pragma once
+
+#include "lib/result.h"
+#include "lib/types.h"
+
+namespace lib::hv {
+
+// hcall opcodes (r3).
+inline constexpr uint64_t H_GET_TERM_CHAR = 0x54;
+inline constexpr uint64_t H_PUT_TERM_CHAR = 0x58;
+inline constexpr uint64_t H_CEDE = 0xe0;
+inline constexpr uint64_t KVMPPC_H_RTAS = 0xf000;
+inline constexpr uint64_t KVMPPC_H_CAS = 0xf002;
+inline constexpr uint64_t KVMPPC_H_UPDATE_DT = 0xf003;
+
+// hcall status (r3 on return) [LoPAPR 14.5.3].
+enum class HcallStatus : int64_t {
+  kSuccess = 0,
+  kBusy = 1,
+  kClosed = 2,
+  kHardware = -1,
+  kFunction = -2,
+  kPrivilege = -3,
+  kParameter = -4,
+  kBadMode = -5,
+  kNotFound = -9,
+  kMultiThreadsActive = -9005,
+};
+
+const char* HcallStatusName(HcallStatus status);
+
+inline constexpr int kMaxHcallArgs = 9;     // r4..r12
+inline constexpr int kMaxHcallReturns = 9;  // r4..r12 on return
+
+struct HcallReturn {
+  HcallStatus status;
+  uint64_t values[kMaxHcallReturns];
+};
+
+// Issues hypercall `opcode` with arguments in r4.. and returns r3 and r4..r12.
+HcallReturn Hcall(uint64_t opcode, const uint64_t (&args)[kMaxHcallArgs]);
+
+// Largest chunk one H_PUT_TERM_CHAR / H_GET_TERM_CHAR carries [LoPAPR 14.5.4.6].
+inline constexpr size_t kTermChunk = 16;
+
+// Writes all of `data` to the virtual terminal `unit`, 16 bytes per call, retrying while the
+// host answers H_BUSY (a bounded number of times).
+Result<void, HcallStatus> PutTermChars(uint64_t unit, const char* data, size_t size);
+
+// Reads up to 16 pending bytes from virtual terminal `unit` into `buffer`; returns the count
+// (0 when nothing is pending).
+Result<size_t, HcallStatus> GetTermChars(uint64_t unit, char (&buffer)[kTermChunk]);
+
+// Forwards the RTAS argument block at real address `block` to the host (KVMPPC_H_RTAS). The RTAS
+// status itself is in the block's first return cell; the hcall status says whether the host took
+// the call (H_PARAMETER for an unknown token).
+Result<void, HcallStatus> ForwardRtas(uint64_t block);
+
+}  // namespace lib::hv

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Fetches libfdt's C sources into DIR (default: ~/.cache/tern/libfdt) from Debian's kernel source
+# package, which is the only Debian package that ships them:
+#   apt-get download linux-source-6.1   (no root needed; apt checks the package's signed hash)
+#   extract only scripts/dtc/libfdt/ from the tarball inside it
+#   verify that every file the build uses is there and is libfdt
+# About 140 MB is downloaded once, into a temporary directory that is removed afterwards.
+# Users with a dtc checkout skip all of this: make LIBFDT_SRC=/path/to/dtc/libfdt
+set -euo pipefail
+
+dest=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/tern/libfdt}
+package=${LIBFDT_PACKAGE:-linux-source-6.1}
+files=(fdt.c fdt.h fdt_addresses.c fdt_empty_tree.c fdt_overlay.c fdt_ro.c fdt_rw.c fdt_strerror.c
+       fdt_sw.c fdt_wip.c libfdt.h libfdt_env.h libfdt_internal.h)
+
+verify() {  # verify DIR: all files present, and they are libfdt
+  local dir=$1 f
+  for f in "${files[@]}"; do [ -s "$dir/$f" ] || { echo "missing $f" >&2; return 1; }; done
+  grep -q 'uint32_t fdt_next_tag(const void \*fdt, int offset, int \*nextoffset)' "$dir/libfdt.h" || return 1
+  grep -q 'FDT_MAGIC' "$dir/fdt.h" || return 1
+}
+
+if [ -f "$dest/.complete" ] && verify "$dest" &&
+   (cd "$dest" && sha256sum --check --quiet SHA256SUMS >/dev/null 2>&1); then
+  exit 0
+fi
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+echo "tern: fetching libfdt sources from Debian's $package into $dest" >&2
+(cd "$work" && apt-get download -q "$package" >&2) || {
+  echo "tern: 'apt-get download $package' failed; if apt's lists are missing, run 'apt-get update'" \
+       "as root, or pass LIBFDT_SRC=/path/to/dtc/libfdt" >&2
+  exit 1
+}
+deb=$(ls "$work"/*.deb)
+tarball=$(dpkg-deb -c "$deb" | awk '{print $NF}' | grep -E '^\./usr/src/linux-source-[0-9.]+\.tar\.xz$')
+dpkg-deb --fsys-tarfile "$deb" | tar -xO "$tarball" | tar -xJ -C "$work" --wildcards '*/scripts/dtc/libfdt/*'
+src=$(echo "$work"/*/scripts/dtc/libfdt)
+verify "$src" || { echo "tern: $deb does not contain a usable libfdt" >&2; exit 1; }
+
+rm -rf "$dest.new"
+mkdir -p "$dest.new"
+cp "$src"/* "$dest.new/"
+dpkg-deb -f "$deb" Package Version > "$dest.new/SOURCE"
+(cd "$dest.new" && sha256sum "${files[@]}" > SHA256SUMS)
+touch "$dest.new/.complete"
+rm -rf "$dest"
+mv "$dest.new" "$dest"
+echo "tern: libfdt from $(tr '\n' ' ' < "$dest/SOURCE")ready in $dest" >&2
