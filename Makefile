@@ -111,7 +111,7 @@ $(IMAGE): $(ELF)
 host-tests: $(IMAGE) | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) >/dev/null
-	cmake --build $(BUILD)/host -j$$(nproc)
+	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
 
 test: deps-test host-tests
 	cd $(BUILD)/host && ctest --output-on-failure -j$$(nproc)

@@ -80,6 +80,11 @@ Result<void, FdtError> CheckStructure(const void* blob) {
 
 Result<size_t, FdtError> CheckBlob(const void* blob, size_t max_size) {
   if (const int rc = fdt_check_header(blob); rc != 0) return Err(FromLibfdt(rc));
+  // [Devicetree Specification 5.3]: the reservation block is 8-aligned, the structure block
+  // 4-aligned. libfdt's readers assume both and do not check.
+  if (fdt_off_mem_rsvmap(blob) % 8 != 0 || fdt_off_dt_struct(blob) % 4 != 0) {
+    return Err(FdtError::kAlignment);
+  }
   const size_t size = fdt_totalsize(blob);
   if (size > max_size) return Err(FdtError::kTooLarge);
   TERN_TRY(CheckStructure(blob));

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""QEMU tests that boot tern's real image on the pseries machine.
+
+Usage: boot_test.py --qemu QEMU --image tern.bin --payload DIR/trap.elf SCENARIO
+
+Scenarios:
+  banner        the plain `-M pseries -nographic -no-reboot -bios tern.bin`: banner, summary,
+                power-off, and QEMU exits by itself with status 0
+  smp-memory    -m 4G -smp 4: the summary counts 4096 MiB and 4 CPUs
+  numa          two NUMA nodes of 1 GiB: two memory ranges, RMA 1024 MiB
+  no-console    no vty at all (-nodefaults): tern still powers the machine off
+  trap-handoff  -kernel trap.elf -initrd F: tern enters the payload with r3/r4 = the initrd, the
+                payload traps, tern reports the program interrupt with its registers and halts
+                the CPU (QEMU's monitor shows it halted)
+  system-reset  -kernel spin.elf, then the monitor's `nmi`: tern reports a system reset at 0x100
+                instead of booting again
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+TIMEOUT = 60  # seconds for any one expected output; the boots themselves take well under 1 s
+
+
+class Guest:
+    """A QEMU process whose console (and muxed monitor) is on our pipes."""
+
+    def __init__(self, qemu, args):
+        self.command = [qemu, "-M", "pseries", "-nographic", "-no-reboot", *args]
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.output = b""
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            chunk = self.process.stdout.read1(4096)
+            if not chunk:
+                return
+            with self.lock:
+                self.output += chunk
+
+    def text(self):
+        with self.lock:
+            return self.output.decode("utf-8", "replace").replace("\r\n", "\n")
+
+    def wait_for(self, pattern, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.text())
+            if match:
+                return match
+            if self.process.poll() is not None:
+                self.reader.join(timeout=5)
+                match = re.search(pattern, self.text())
+                if match:
+                    return match
+                break
+            time.sleep(0.05)
+        self.fail(f"expected /{pattern}/ within {timeout} s")
+
+    def send(self, data):
+        self.process.stdin.write(data)
+        self.process.stdin.flush()
+
+    def monitor(self, command, reply_pattern):
+        """Switches the mux to QEMU's monitor (Ctrl-a c) and runs `command`."""
+        self.send(b"\x01c")
+        self.wait_for(r"\(qemu\) ?$|\(qemu\)")
+        start = len(self.text())
+        self.send(command.encode() + b"\r")  # the mux's readline takes Enter as CR
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            match = re.search(reply_pattern, self.text()[start:])
+            if match:
+                return match
+            time.sleep(0.05)
+        self.fail(f"monitor: '{command}' did not answer /{reply_pattern}/")
+
+    def cpu_seconds_over(self, window):
+        """CPU time (user + system) the QEMU process consumes during `window` seconds."""
+        def cpu_ticks():
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime, stime
+        before = cpu_ticks()
+        time.sleep(window)
+        return (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
+
+    def wait_exit(self, timeout=TIMEOUT):
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(f"QEMU did not exit by itself within {timeout} s")
+        self.reader.join(timeout=5)
+        return code, time.monotonic() - self.started
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def fail(self, message):
+        self.kill()
+        raise AssertionError(f"{message}\ncommand: {' '.join(self.command)}\n"
+                             f"--- output ---\n{self.text()}--- end ---")
+
+
+def expect(condition, message, guest):
+    if not condition:
+        guest.fail(message)
+
+
+BANNER = r"tern (\S+): pseries firmware\n"
+SUMMARY = (r"tern: memory (\d+) MiB in (\d+) ranges? \(RMA (\d+) MiB\), (\d+) CPUs? "
+           r"\((\d+) cores? x (\d+) threads?\), FDT \d+ KiB at 0x[0-9a-f]+\n")
+
+
+def boot_and_power_off(qemu, image, args):
+    guest = Guest(qemu, ["-bios", image, *args])
+    guest.wait_for(BANNER)
+    summary = guest.wait_for(SUMMARY)
+    guest.wait_for(r"tern: no kernel to boot .*\ntern: powering off\n")
+    code, seconds = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    print(f"powered off after {seconds:.2f} s")
+    return guest, summary
+
+
+def scenario_banner(opts):
+    guest, _ = boot_and_power_off(opts.qemu, opts.image, [])
+    expect("PANIC" not in guest.text() and "EXCEPTION" not in guest.text(), "unexpected error",
+           guest)
+
+
+def scenario_smp_memory(opts):
+    guest, summary = boot_and_power_off(opts.qemu, opts.image, ["-m", "4G", "-smp", "4"])
+    memory, ranges, rma, cpus, cores, threads = map(int, summary.groups())
+    expect((memory, cpus, cores, threads) == (4096, 4, 4, 1),
+           f"summary says {memory} MiB, {cpus} CPUs ({cores} x {threads})", guest)
+
+
+def scenario_numa(opts):
+    args = ["-m", "2G", "-smp", "2",
+            "-object", "memory-backend-ram,id=m0,size=1G",
+            "-object", "memory-backend-ram,id=m1,size=1G",
+            "-numa", "node,memdev=m0,cpus=0", "-numa", "node,memdev=m1,cpus=1"]
+    guest, summary = boot_and_power_off(opts.qemu, opts.image, args)
+    memory, ranges, rma, cpus, _, _ = map(int, summary.groups())
+    expect((memory, ranges, rma, cpus) == (2048, 2, 1024, 2),
+           f"summary says {memory} MiB in {ranges} ranges, RMA {rma}, {cpus} CPUs", guest)
+
+
+def scenario_no_console(opts):
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-nodefaults", "-display", "none"])
+    code, seconds = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    print(f"powered off without a console after {seconds:.2f} s")
+
+
+def register(guest, name):
+    match = guest.wait_for(rf"\b{name} +([0-9a-f]{{16}})")
+    return int(match.group(1), 16)
+
+
+def scenario_trap_handoff(opts):
+    with tempfile.NamedTemporaryFile(suffix=".initrd") as initrd:
+        initrd.write(os.urandom(12345))
+        initrd.flush()
+        guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", opts.payload,
+                                  "-initrd", initrd.name])
+        guest.wait_for(BANNER)
+        kernel = guest.wait_for(r"tern: kernel at 0x([0-9a-f]+), (\d+) bytes\n")
+        rd = guest.wait_for(r"tern: initrd at 0x([0-9a-f]+), (\d+) bytes\n")
+        guest.wait_for(r"tern: EXCEPTION 0x700 \(program: trap\)\n")
+        guest.wait_for(r"tern: halted\n")
+        kernel_start = int(kernel.group(1), 16)
+        initrd_start, initrd_size = int(rd.group(1), 16), int(rd.group(2))
+        expect(kernel_start == 0x400000, f"kernel at {kernel_start:#x}", guest)
+        expect(initrd_size == 12345, f"initrd size {initrd_size}", guest)
+        # The trap is the payload's second instruction.
+        expect(register(guest, "SRR0") == kernel_start + 4, "SRR0 is not the trap", guest)
+        expect(register(guest, "r20") == 0x7e570000, "r20 was not set by the payload", guest)
+        expect(register(guest, "r3") == initrd_start, "r3 is not the initrd start", guest)
+        expect(register(guest, "r4") == initrd_size, "r4 is not the initrd size", guest)
+        expect(register(guest, "r5") == 0, "r5 is not 0 (no client interface yet)", guest)
+        # Halted through the host's stop-self, the vCPU costs the host nothing; a CPU left spinning
+        # would burn a host core.
+        cpu_seconds = guest.cpu_seconds_over(2.0)
+        expect(cpu_seconds < 0.25, f"QEMU used {cpu_seconds:.2f} s of CPU in 2 s: not halted",
+               guest)
+        print(f"halted: QEMU used {cpu_seconds:.3f} s of CPU in 2 s")
+        guest.kill()
+
+
+def scenario_system_reset(opts):
+    spin = os.path.join(os.path.dirname(opts.payload), "spin.elf")
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", spin])
+    guest.wait_for(r"tern: entering the kernel")
+    time.sleep(0.5)  # let the payload reach its loop
+    guest.monitor("nmi", r"\(qemu\)")
+    guest.send(b"\x01c")  # back to the console
+    guest.wait_for(r"tern: EXCEPTION 0x100 \(system reset\)\n")
+    guest.wait_for(r"tern: halted\n")
+    expect(register(guest, "r20") == 0x5b1e0000, "r20 was not set by the payload", guest)
+    srr0 = register(guest, "SRR0")
+    expect(0x400000 <= srr0 < 0x400010, f"SRR0 {srr0:#x} is not in the payload's loop", guest)
+    expect(guest.text().count("pseries firmware") == 1, "the firmware booted again", guest)
+    guest.kill()
+
+
+SCENARIOS = {
+    "banner": scenario_banner,
+    "smp-memory": scenario_smp_memory,
+    "numa": scenario_numa,
+    "no-console": scenario_no_console,
+    "trap-handoff": scenario_trap_handoff,
+    "system-reset": scenario_system_reset,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--payload", required=True, help="trap.elf; spin.elf sits beside it")
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    opts = parser.parse_args()
+    try:
+        SCENARIOS[opts.scenario](opts)
+    except AssertionError as error:
+        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
+        return 1
+    print(f"PASS {opts.scenario}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

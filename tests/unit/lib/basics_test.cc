@@ -1,0 +1,142 @@
+// Be32/Be64, Result, Span/StringView, Arena, Spinlock.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "lib/arena.h"
+#include "lib/be.h"
+#include "lib/result.h"
+#include "lib/span.h"
+#include "lib/spinlock.h"
+#include "tests/fake-hv.h"
+
+namespace {
+
+TEST(BigEndian, StoresBytesMostSignificantFirst) {
+  const lib::Be32 v(0x11223344);
+  uint8_t bytes[4];
+  std::memcpy(bytes, &v, 4);
+  EXPECT_EQ(bytes[0], 0x11);
+  EXPECT_EQ(bytes[3], 0x44);
+  EXPECT_EQ(v.value(), 0x11223344u);
+  const lib::Be64 w(0x0102030405060708ull);
+  uint8_t wide[8];
+  std::memcpy(wide, &w, 8);
+  EXPECT_EQ(wide[0], 1);
+  EXPECT_EQ(wide[7], 8);
+  EXPECT_EQ(lib::LoadBe64(wide), 0x0102030405060708ull);
+  EXPECT_EQ(lib::LoadBe32(wide + 1), 0x02030405u);
+  uint8_t out[5] = {};
+  lib::StoreBe32(out + 1, 0xa1b2c3d4);
+  EXPECT_EQ(out[1], 0xa1);
+  EXPECT_EQ(out[4], 0xd4);
+  EXPECT_TRUE(lib::Be32(5) == lib::Be32(5));
+  EXPECT_TRUE(lib::Be32(5) != lib::Be32(6));
+}
+
+enum class TestError { kBad = 1, kWorse = 2 };
+
+lib::Result<int, TestError> Half(int v) {
+  if (v % 2 != 0) return lib::Err(TestError::kBad);
+  return v / 2;
+}
+
+lib::Result<int, TestError> Quarter(int v) {
+  auto half = Half(v);
+  TERN_TRY(half);
+  return Half(half.value());
+}
+
+TEST(Result, CarriesValueOrError) {
+  auto ok = Half(8);
+  ASSERT_TRUE(ok.is_ok());
+  EXPECT_EQ(ok.value(), 4);
+  auto bad = Half(3);
+  ASSERT_TRUE(bad.is_error());
+  EXPECT_EQ(bad.error(), TestError::kBad);
+  EXPECT_EQ(bad.value_or(-1), -1);
+  EXPECT_EQ(Quarter(8).value(), 2);
+  EXPECT_EQ(Quarter(6).error(), TestError::kBad);
+  EXPECT_EQ(Quarter(5).error(), TestError::kBad);
+  lib::Result<void, TestError> done = lib::Ok<TestError>();
+  EXPECT_TRUE(done.is_ok());
+}
+
+TEST(ResultDeathTest, MisusePanicsWithFileAndLine) {
+  tests::AttachConsoleToStderr();
+  EXPECT_DEATH((void)Half(3).value(), "PANIC at .*result.h:[0-9]+: value\\(\\) of an error Result");
+  EXPECT_DEATH((void)Half(2).error(), "PANIC at .*result.h:[0-9]+: error\\(\\) of a value Result");
+}
+
+TEST(Span, SubspanAndStringView) {
+  int values[] = {1, 2, 3, 4};
+  lib::Span<int> all(values);
+  EXPECT_EQ(all.size(), 4u);
+  EXPECT_EQ(all.Subspan(1, 2)[0], 2);
+  EXPECT_EQ(all.Subspan(1, 2).size(), 2u);
+  EXPECT_EQ(all.Subspan(3).size(), 1u);
+  EXPECT_EQ(all.Subspan(9).size(), 0u);
+  lib::StringView path("/vdevice/vty@71000000:9600");
+  EXPECT_EQ(path.Find(':'), 21u);
+  EXPECT_EQ(path.Find('#'), path.size());
+  EXPECT_TRUE(path.StartsWith("/vdevice"));
+  EXPECT_FALSE(path.StartsWith("/vdevices/"));
+  EXPECT_TRUE(path.Substr(0, 8) == lib::StringView("/vdevice"));
+  EXPECT_TRUE(path.Substr(22) == lib::StringView("9600"));
+  EXPECT_TRUE(path.Substr(99).empty());
+}
+
+TEST(Arena, AllocatesAlignedUntilFull) {
+  alignas(16) static uint8_t memory[256];
+  lib::Arena arena(reinterpret_cast<uintptr_t>(memory), reinterpret_cast<uintptr_t>(memory) + 256);
+  void* a = arena.Allocate(3, 1);
+  EXPECT_EQ(a, memory);
+  void* b = arena.Allocate(16, 16);
+  EXPECT_EQ(b, memory + 16);
+  EXPECT_EQ(arena.used(), 32u);
+  EXPECT_EQ(arena.remaining(), 224u);
+  EXPECT_EQ(arena.Allocate(225, 1), nullptr);  // too big: nothing changes
+  EXPECT_EQ(arena.remaining(), 224u);
+  EXPECT_NE(arena.Allocate(224, 1), nullptr);
+  EXPECT_EQ(arena.Allocate(1, 1), nullptr);
+  EXPECT_EQ(arena.Allocate(0, 1), memory + 256);  // an empty allocation at the end is fine
+}
+
+TEST(Arena, HugeRequestsDoNotWrap) {
+  alignas(16) static uint8_t memory[64];
+  lib::Arena arena(reinterpret_cast<uintptr_t>(memory), reinterpret_cast<uintptr_t>(memory) + 64);
+  EXPECT_EQ(arena.Allocate(SIZE_MAX, 1), nullptr);
+  EXPECT_EQ(arena.Allocate(SIZE_MAX - 8, 16), nullptr);
+  EXPECT_EQ(arena.remaining(), 64u);
+}
+
+TEST(ArenaDeathTest, AlignmentMustBeAPowerOfTwo) {
+  tests::AttachConsoleToStderr();
+  alignas(16) static uint8_t memory[64];
+  lib::Arena arena(reinterpret_cast<uintptr_t>(memory), reinterpret_cast<uintptr_t>(memory) + 64);
+  EXPECT_DEATH((void)arena.Allocate(8, 3), "assertion failed: IsPowerOfTwo\\(alignment\\)");
+}
+
+TEST(Spinlock, SerializesIncrementsFromSeveralThreads) {
+  lib::Spinlock lock;
+  long counter = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        lib::SpinlockGuard guard(lock);
+        counter = counter + 1;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(counter, 80000);
+  EXPECT_FALSE(lock.IsLocked());
+  EXPECT_TRUE(lock.TryLock());
+  EXPECT_FALSE(lock.TryLock());
+  lock.Unlock();
+}
+
+}  // namespace

@@ -1,0 +1,107 @@
+// lib/hv.h wrappers and the console, against the fake hypervisor.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "lib/console.h"
+#include "lib/hv.h"
+#include "lib/panic.h"
+#include "tests/fake-hv.h"
+
+namespace {
+
+using lib::hv::HcallStatus;
+using tests::FakeHypervisor;
+
+class HvTest : public ::testing::Test {
+ protected:
+  void SetUp() override { FakeHypervisor::Get().Reset(); }
+  FakeHypervisor& hv = FakeHypervisor::Get();
+};
+
+TEST_F(HvTest, PutTermCharsSplitsIntoSixteenByteCallsPackedBigEndian) {
+  const std::string text = "0123456789abcdefXYZ";  // 19 bytes: calls of 16 and 3
+  ASSERT_TRUE(lib::hv::PutTermChars(0x71000000, text.data(), text.size()).is_ok());
+  ASSERT_EQ(hv.calls.size(), 2u);
+  EXPECT_EQ(hv.calls[0].opcode, lib::hv::H_PUT_TERM_CHAR);
+  EXPECT_EQ(hv.calls[0].args[0], 0x71000000u);
+  EXPECT_EQ(hv.calls[0].args[1], 16u);
+  EXPECT_EQ(hv.calls[0].args[2], 0x3031323334353637u);  // '0' in the most significant byte
+  EXPECT_EQ(hv.calls[0].args[3], 0x3839616263646566u);
+  EXPECT_EQ(hv.calls[1].args[1], 3u);
+  EXPECT_EQ(hv.calls[1].args[2], 0x58595a0000000000u);
+  EXPECT_EQ(hv.terminal_output[0x71000000], text);
+}
+
+TEST_F(HvTest, PutTermCharsRetriesWhileBusyThenFailsCleanly) {
+  hv.busy_answers = 3;
+  ASSERT_TRUE(lib::hv::PutTermChars(0x71000000, "ok", 2).is_ok());
+  EXPECT_EQ(hv.calls.size(), 4u);
+  EXPECT_EQ(hv.terminal_output[0x71000000], "ok");
+
+  hv.busy_answers = 1000000;  // a host that never stops being busy: bounded retries
+  auto result = lib::hv::PutTermChars(0x71000000, "x", 1);
+  ASSERT_TRUE(result.is_error());
+  EXPECT_EQ(result.error(), HcallStatus::kBusy);
+}
+
+TEST_F(HvTest, PutTermCharsReportsAMissingTerminal) {
+  auto result = lib::hv::PutTermChars(0x12345678, "x", 1);
+  ASSERT_TRUE(result.is_error());
+  EXPECT_EQ(result.error(), HcallStatus::kParameter);
+  EXPECT_STREQ(lib::hv::HcallStatusName(result.error()), "H_PARAMETER");
+}
+
+TEST_F(HvTest, GetTermCharsUnpacksUpToSixteenBytes) {
+  const std::string typed = "hello, firmware! and more";
+  hv.terminal_input.assign(typed.begin(), typed.end());
+  char buffer[lib::hv::kTermChunk];
+  auto first = lib::hv::GetTermChars(0x71000000, buffer);
+  ASSERT_TRUE(first.is_ok());
+  ASSERT_EQ(first.value(), 16u);
+  EXPECT_EQ(std::string(buffer, 16), typed.substr(0, 16));
+  auto second = lib::hv::GetTermChars(0x71000000, buffer);
+  ASSERT_EQ(second.value(), typed.size() - 16);
+  EXPECT_EQ(std::string(buffer, second.value()), typed.substr(16));
+  EXPECT_EQ(lib::hv::GetTermChars(0x71000000, buffer).value(), 0u);
+}
+
+TEST_F(HvTest, ForwardRtasReportsTheHcallStatus) {
+  hv.overrides[lib::hv::KVMPPC_H_RTAS] = [](const FakeHypervisor::Call& call) {
+    return lib::hv::HcallReturn{call.args[0] == 0x1000 ? HcallStatus::kSuccess
+                                                       : HcallStatus::kParameter,
+                                {}};
+  };
+  EXPECT_TRUE(lib::hv::ForwardRtas(0x1000).is_ok());
+  EXPECT_EQ(lib::hv::ForwardRtas(0x2000).error(), HcallStatus::kParameter);
+}
+
+TEST_F(HvTest, ConsoleTranslatesNewlinesAndFlushesEveryPrintf) {
+  lib::ConsoleAttachVty(0x71000000);
+  EXPECT_TRUE(lib::ConsoleAttached());
+  lib::Printf("tern %s\n", "0.1");
+  EXPECT_EQ(hv.terminal_output[0x71000000], "tern 0.1\r\n");
+  lib::ConsoleWrite("a\nb", 3);
+  EXPECT_EQ(hv.terminal_output[0x71000000], "tern 0.1\r\na\r\nb");
+  // 40 characters and 2 newlines: 42 bytes in calls of at most 16.
+  hv.calls.clear();
+  lib::Printf("%s\n%s\n", std::string(20, 'x').c_str(), std::string(20, 'y').c_str());
+  EXPECT_EQ(hv.calls.size(), 3u);
+  for (const auto& call : hv.calls) EXPECT_LE(call.args[1], 16u);
+}
+
+TEST_F(HvTest, ConsoleCountsRefusedWrites) {
+  lib::ConsoleAttachVty(0x5555);  // no such terminal
+  lib::Printf("lost\n");
+  EXPECT_EQ(lib::ConsoleFailedWrites(), 1u);
+  EXPECT_TRUE(hv.terminal_output.empty());
+}
+
+TEST_F(HvTest, PanicPrintsFileLineAndMessageThenHalts) {
+  tests::AttachConsoleToStderr();
+  EXPECT_DEATH(TERN_PANIC("bad %s %d", "thing", 7),
+               "tern: PANIC at .*hv_console_test.cc:[0-9]+: bad thing 7\n(.|\n)*halted");
+  EXPECT_DEATH(TERN_ASSERT(1 + 1 == 3), "assertion failed: 1 \\+ 1 == 3");
+}
+
+}  // namespace
