@@ -28,11 +28,17 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 echo "tern: fetching libfdt sources from Debian's $package into $dest" >&2
-(cd "$work" && apt-get download -q "$package" >&2) || {
-  echo "tern: 'apt-get download $package' failed; if apt's lists are missing, run 'apt-get update'" \
-       "as root, or pass LIBFDT_SRC=/path/to/dtc/libfdt" >&2
-  exit 1
-}
+download() { (cd "$work" && apt-get download -q "$package" >&2); }
+if ! download; then
+  # A fresh machine may have no package lists yet.
+  if [ "$(id -u)" -eq 0 ] && apt-get update -q >&2 && download; then
+    :
+  else
+    echo "tern: 'apt-get download $package' failed; run 'sudo apt-get update' and retry," \
+         "or pass LIBFDT_SRC=/path/to/dtc/libfdt" >&2
+    exit 1
+  fi
+fi
 deb=$(ls "$work"/*.deb)
 tarball=$(dpkg-deb -c "$deb" | awk '{print $NF}' | grep -E '^\./usr/src/linux-source-[0-9.]+\.tar\.xz$')
 dpkg-deb --fsys-tarfile "$deb" | tar -xO "$tarball" | tar -xJ -C "$work" --wildcards '*/scripts/dtc/libfdt/*'
