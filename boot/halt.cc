@@ -10,7 +10,9 @@ namespace {
 constinit const void* halt_tree = nullptr;
 }  // namespace
 
-void SetHaltTree(const void* tree) { halt_tree = tree; }
+void SetHaltTree(const void* tree) {
+  halt_tree = tree;
+}
 
 }  // namespace boot
 

@@ -33,15 +33,15 @@ constinit lib::Arena arena;
 
 void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_size) {
   lib::Printf("tern: %.*s\n", static_cast<int>(info.model.size()), info.model.data());
-  lib::Printf("tern: memory %llu MiB in %u range%s (RMA %llu MiB), %u CPU%s (%u core%s x %u thread%s)"
-              ", FDT %llu KiB at 0x%llx\n",
-              static_cast<unsigned long long>(info.memory_bytes >> 20), info.memory_ranges,
-              info.memory_ranges == 1 ? "" : "s",
-              static_cast<unsigned long long>(info.rma_bytes >> 20), info.threads,
-              info.threads == 1 ? "" : "s", info.cores, info.cores == 1 ? "" : "s",
-              info.max_threads_per_core, info.max_threads_per_core == 1 ? "" : "s",
-              static_cast<unsigned long long>((fdt_size + 1023) / 1024),
-              static_cast<unsigned long long>(fdt_address));
+  lib::Printf(
+      "tern: memory %llu MiB in %u range%s (RMA %llu MiB), %u CPU%s (%u core%s x %u thread%s)"
+      ", FDT %llu KiB at 0x%llx\n",
+      static_cast<unsigned long long>(info.memory_bytes >> 20), info.memory_ranges,
+      info.memory_ranges == 1 ? "" : "s", static_cast<unsigned long long>(info.rma_bytes >> 20),
+      info.threads, info.threads == 1 ? "" : "s", info.cores, info.cores == 1 ? "" : "s",
+      info.max_threads_per_core, info.max_threads_per_core == 1 ? "" : "s",
+      static_cast<unsigned long long>((fdt_size + 1023) / 1024),
+      static_cast<unsigned long long>(fdt_address));
 }
 
 [[noreturn]] void PowerOff(const void* tree) {
@@ -67,12 +67,12 @@ void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_
 bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t rma_bytes) {
   const uint64_t firmware_end = reinterpret_cast<uintptr_t>(__arena_end);
   if (range.size == 0 || !lib::RangeInside(range.start, range.size, firmware_end, rma_bytes)) {
-    lib::Printf("tern: %s at 0x%llx (%llu bytes) is not inside real-mode memory above the firmware"
-                " [0x%llx, 0x%llx)\n",
-                what, static_cast<unsigned long long>(range.start),
-                static_cast<unsigned long long>(range.size),
-                static_cast<unsigned long long>(firmware_end),
-                static_cast<unsigned long long>(rma_bytes));
+    lib::Printf(
+        "tern: %s at 0x%llx (%llu bytes) is not inside real-mode memory above the firmware"
+        " [0x%llx, 0x%llx)\n",
+        what, static_cast<unsigned long long>(range.start),
+        static_cast<unsigned long long>(range.size), static_cast<unsigned long long>(firmware_end),
+        static_cast<unsigned long long>(rma_bytes));
     return false;
   }
   return true;

@@ -1,9 +1,10 @@
 // Big-endian value types.
 //
-// Every value the hypervisor, the device tree or an OS argument block holds in memory is big-endian.
-// Be32/Be64 keep such values apart from host-order integers: there is no implicit conversion in
-// either direction, so a missing byte swap is a compile error, not a silent bug on the host build.
-// They have the size and alignment of the raw integer, so arrays of them overlay wire structures.
+// Every value the hypervisor, the device tree or an OS argument block holds in memory is
+// big-endian. Be32/Be64 keep such values apart from host-order integers: there is no implicit
+// conversion in either direction, so a missing byte swap is a compile error, not a silent bug on
+// the host build. They have the size and alignment of the raw integer, so arrays of them overlay
+// wire structures.
 #pragma once
 
 #include "lib/types.h"
@@ -12,13 +13,25 @@ namespace lib {
 
 namespace detail {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-constexpr uint16_t ToBig(uint16_t v) { return v; }
-constexpr uint32_t ToBig(uint32_t v) { return v; }
-constexpr uint64_t ToBig(uint64_t v) { return v; }
+constexpr uint16_t ToBig(uint16_t v) {
+  return v;
+}
+constexpr uint32_t ToBig(uint32_t v) {
+  return v;
+}
+constexpr uint64_t ToBig(uint64_t v) {
+  return v;
+}
 #else
-constexpr uint16_t ToBig(uint16_t v) { return __builtin_bswap16(v); }
-constexpr uint32_t ToBig(uint32_t v) { return __builtin_bswap32(v); }
-constexpr uint64_t ToBig(uint64_t v) { return __builtin_bswap64(v); }
+constexpr uint16_t ToBig(uint16_t v) {
+  return __builtin_bswap16(v);
+}
+constexpr uint32_t ToBig(uint32_t v) {
+  return __builtin_bswap32(v);
+}
+constexpr uint64_t ToBig(uint64_t v) {
+  return __builtin_bswap64(v);
+}
 #endif
 }  // namespace detail
 

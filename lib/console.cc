@@ -55,9 +55,13 @@ void ConsoleAttachSink(Sink new_sink) {
   sink = new_sink;
 }
 
-bool ConsoleAttached() { return sink.write != nullptr; }
+bool ConsoleAttached() {
+  return sink.write != nullptr;
+}
 
-uint64_t ConsoleFailedWrites() { return vty.failures; }
+uint64_t ConsoleFailedWrites() {
+  return vty.failures;
+}
 
 void ConsoleWrite(const char* data, size_t size) {
   SpinlockGuard guard(lock);

@@ -56,8 +56,7 @@ Result<void, FdtError> CheckStructure(const void* blob) {
         }
         break;
       }
-      case FDT_NOP:
-        break;
+      case FDT_NOP: break;
       default:  // includes FDT_END before the root node closed
 
         return Err(FdtError::kBadStructure);

@@ -206,9 +206,7 @@ size_t FormatV(Sink sink, const char* format, va_list args) {
         PutPadded(out, spec, "", s, static_cast<int>(StrLengthMax(s, max)));
         break;
       }
-      case '%':
-        out.Put("%", 1);
-        break;
+      case '%': out.Put("%", 1); break;
       default:  // unknown conversion: print it as written, so the mistake is visible
         out.Put("%", 1);
         out.Put(&conversion, 1);

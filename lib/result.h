@@ -78,10 +78,10 @@ constexpr Result<void, E> Ok() {
 }  // namespace lib
 
 // Evaluates `expr` (a Result); on error returns that error from the enclosing function.
-#define TERN_TRY(expr)                                   \
-  do {                                                   \
-    auto tern_try_result_ = (expr);                      \
-    if (tern_try_result_.is_error()) {                   \
-      return ::lib::Err(tern_try_result_.error());       \
-    }                                                    \
+#define TERN_TRY(expr)                             \
+  do {                                             \
+    auto tern_try_result_ = (expr);                \
+    if (tern_try_result_.is_error()) {             \
+      return ::lib::Err(tern_try_result_.error()); \
+    }                                              \
   } while (0)

@@ -39,15 +39,23 @@ constexpr T Max(T a, T b) {
 constexpr uint64_t AlignUp(uint64_t value, uint64_t alignment) {
   return (value + alignment - 1) & ~(alignment - 1);
 }
-constexpr bool IsPowerOfTwo(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
+constexpr bool IsPowerOfTwo(uint64_t value) {
+  return value != 0 && (value & (value - 1)) == 0;
+}
 
 // True when [start, start + size) lies inside [lo, hi) without wrapping.
 constexpr bool RangeInside(uint64_t start, uint64_t size, uint64_t lo, uint64_t hi) {
   return start >= lo && start <= hi && size <= hi - start;
 }
 
-constexpr uint64_t KiB(uint64_t n) { return n << 10; }
-constexpr uint64_t MiB(uint64_t n) { return n << 20; }
-constexpr uint64_t GiB(uint64_t n) { return n << 30; }
+constexpr uint64_t KiB(uint64_t n) {
+  return n << 10;
+}
+constexpr uint64_t MiB(uint64_t n) {
+  return n << 20;
+}
+constexpr uint64_t GiB(uint64_t n) {
+  return n << 30;
+}
 
 }  // namespace lib

@@ -26,7 +26,8 @@ Result<bool, FdtError> AddMemory(const void* blob, int node, uint32_t address_ce
   if (bytes.size() % entry != 0) return Err(FdtError::kBadPropertyLength);
   for (size_t offset = 0; offset < bytes.size(); offset += entry) {
     const uint64_t start = lib::fdt::ReadCells(bytes.data() + offset, address_cells);
-    const uint64_t size = lib::fdt::ReadCells(bytes.data() + offset + 4 * address_cells, size_cells);
+    const uint64_t size =
+        lib::fdt::ReadCells(bytes.data() + offset + 4 * address_cells, size_cells);
     info.memory_bytes += size;
     ++info.memory_ranges;
     if (start == 0) info.rma_bytes = size;

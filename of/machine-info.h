@@ -19,17 +19,17 @@ struct AddressRange {
 };
 
 struct MachineInfo {
-  lib::StringView model;        // root "model", empty when absent
-  uint64_t memory_bytes = 0;    // sum of every `reg` range of every device_type "memory" node
-  uint32_t memory_ranges = 0;   // number of such ranges
-  uint64_t rma_bytes = 0;       // size of the range at address 0: real-mode addressable memory
-  uint32_t cores = 0;           // device_type "cpu" nodes under /cpus
-  uint32_t threads = 0;         // hardware threads: ibm,ppc-interrupt-server#s entries, summed
+  lib::StringView model;       // root "model", empty when absent
+  uint64_t memory_bytes = 0;   // sum of every `reg` range of every device_type "memory" node
+  uint32_t memory_ranges = 0;  // number of such ranges
+  uint64_t rma_bytes = 0;      // size of the range at address 0: real-mode addressable memory
+  uint32_t cores = 0;          // device_type "cpu" nodes under /cpus
+  uint32_t threads = 0;        // hardware threads: ibm,ppc-interrupt-server#s entries, summed
   uint32_t max_threads_per_core = 0;
-  bool has_kernel = false;      // /chosen qemu,boot-kernel
+  bool has_kernel = false;  // /chosen qemu,boot-kernel
   AddressRange kernel;
   bool kernel_little_endian = false;  // /chosen qemu,boot-kernel-le
-  bool has_initrd = false;      // /chosen linux,initrd-start/-end
+  bool has_initrd = false;            // /chosen linux,initrd-start/-end
   AddressRange initrd;
 };
 

@@ -7,10 +7,10 @@ namespace rtas {
 
 enum class RtasStatus : int32_t {
   kSuccess = 0,
-  kNoErrorsFound = 1,     // check-exception / event-scan: nothing to report
+  kNoErrorsFound = 1,  // check-exception / event-scan: nothing to report
   kHardwareError = -1,
   kBusy = -2,
-  kParameterError = -3,   // also "not supported" and "no such indicator"
+  kParameterError = -3,  // also "not supported" and "no such indicator"
   kNotConfigurable = -9003,
 };
 

@@ -15,7 +15,9 @@ FakeHypervisor& FakeHypervisor::Get() {
   return instance;
 }
 
-void FakeHypervisor::Reset() { *this = FakeHypervisor(); }
+void FakeHypervisor::Reset() {
+  *this = FakeHypervisor();
+}
 
 HcallReturn FakeHypervisor::Dispatch(uint64_t opcode,
                                      const uint64_t (&args)[lib::hv::kMaxHcallArgs]) {
@@ -91,10 +93,8 @@ HcallReturn FakeHypervisor::Rtas(const Call& call) {
 }
 
 void AttachConsoleToStderr() {
-  lib::ConsoleAttachSink(lib::Sink{[](void*, const char* data, size_t size) {
-                                     std::fwrite(data, 1, size, stderr);
-                                   },
-                                   nullptr});
+  lib::ConsoleAttachSink(lib::Sink{
+      [](void*, const char* data, size_t size) { std::fwrite(data, 1, size, stderr); }, nullptr});
 }
 
 }  // namespace tests

@@ -26,8 +26,8 @@ class FakeHypervisor {
   using Handler = std::function<lib::hv::HcallReturn(const Call&)>;
   // An RTAS service: receives the argument cells, fills the return cells after the status, and
   // returns the status cell.
-  using RtasService = std::function<int32_t(const std::vector<uint32_t>& args,
-                                            std::vector<uint32_t>& rets)>;
+  using RtasService =
+      std::function<int32_t(const std::vector<uint32_t>& args, std::vector<uint32_t>& rets)>;
 
   // The one instance Hcall() talks to; Reset() between tests.
   static FakeHypervisor& Get();

@@ -3,7 +3,8 @@
 # run as root, otherwise prints the one apt command to run and fails.
 #
 #   tools/deps.sh build   firmware image: clang, lld, llvm-objcopy, xz (libfdt sources)
-#   tools/deps.sh test    build + host tests and QEMU tests: cmake, g++, googletest, dtc, python3, QEMU
+#   tools/deps.sh test    build + host tests and QEMU tests: cmake, g++, googletest, dtc,
+#                         clang-format, python3, QEMU
 #   tools/deps.sh run     build + QEMU
 #
 # QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package.
@@ -31,6 +32,7 @@ case "$mode" in
     need_command c++ g++
     need_file /usr/include/gtest/gtest.h libgtest-dev
     need_command dtc device-tree-compiler
+    need_command clang-format clang-format
     need_command python3 python3
     need_command "${QEMU:-qemu-system-ppc64}" qemu-system-ppc
     ;;

@@ -12,10 +12,8 @@ std::string captured;
 
 void Capture() {
   captured.clear();
-  lib::ConsoleAttachSink(lib::Sink{[](void*, const char* data, size_t size) {
-                                     captured.append(data, size);
-                                   },
-                                   nullptr});
+  lib::ConsoleAttachSink(lib::Sink{
+      [](void*, const char* data, size_t size) { captured.append(data, size); }, nullptr});
 }
 
 TEST(Exception, NamesEveryArchitectedVector) {

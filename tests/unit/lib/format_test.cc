@@ -8,14 +8,14 @@
 namespace {
 
 // Formats with tern's formatter and with the host's snprintf; both must agree.
-#define EXPECT_FORMAT_AS_LIBC(...)                                     \
-  do {                                                                 \
-    char ours[256];                                                    \
-    char libc[256];                                                    \
+#define EXPECT_FORMAT_AS_LIBC(...)                                         \
+  do {                                                                     \
+    char ours[256];                                                        \
+    char libc[256];                                                        \
     const size_t n = lib::FormatToBuffer(ours, sizeof(ours), __VA_ARGS__); \
-    const int m = std::snprintf(libc, sizeof(libc), __VA_ARGS__);      \
-    EXPECT_STREQ(ours, libc);                                          \
-    EXPECT_EQ(n, static_cast<size_t>(m));                              \
+    const int m = std::snprintf(libc, sizeof(libc), __VA_ARGS__);          \
+    EXPECT_STREQ(ours, libc);                                              \
+    EXPECT_EQ(n, static_cast<size_t>(m));                                  \
   } while (0)
 
 TEST(Format, IntegersAgreeWithTheCLibrary) {

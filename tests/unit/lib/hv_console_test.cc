@@ -68,9 +68,8 @@ TEST_F(HvTest, GetTermCharsUnpacksUpToSixteenBytes) {
 
 TEST_F(HvTest, ForwardRtasReportsTheHcallStatus) {
   hv.overrides[lib::hv::KVMPPC_H_RTAS] = [](const FakeHypervisor::Call& call) {
-    return lib::hv::HcallReturn{call.args[0] == 0x1000 ? HcallStatus::kSuccess
-                                                       : HcallStatus::kParameter,
-                                {}};
+    return lib::hv::HcallReturn{
+        call.args[0] == 0x1000 ? HcallStatus::kSuccess : HcallStatus::kParameter, {}};
   };
   EXPECT_TRUE(lib::hv::ForwardRtas(0x1000).is_ok());
   EXPECT_EQ(lib::hv::ForwardRtas(0x2000).error(), HcallStatus::kParameter);

@@ -10,7 +10,9 @@
 
 namespace {
 
-int Sign(int v) { return (v > 0) - (v < 0); }
+int Sign(int v) {
+  return (v > 0) - (v < 0);
+}
 
 TEST(String, MemCopyMatchesAtEveryAlignmentAndLength) {
   std::vector<uint8_t> src(96);
@@ -75,10 +77,24 @@ TEST(String, LengthsAndSearches) {
 }
 
 TEST(String, StrToUnsignedAgreesWithTheCLibrary) {
-  const char* inputs[] = {"0",          "42",        "  17xyz",    "0x1F",   "0X1f",    "077",
-                          "08",         "-1",        "+5",         "zz",     "",        "0x",
-                          "18446744073709551615",    "18446744073709551616", "99999999999999999999",
-                          "1010",       "z",         "0xg"};
+  const char* inputs[] = {"0",
+                          "42",
+                          "  17xyz",
+                          "0x1F",
+                          "0X1f",
+                          "077",
+                          "08",
+                          "-1",
+                          "+5",
+                          "zz",
+                          "",
+                          "0x",
+                          "18446744073709551615",
+                          "18446744073709551616",
+                          "99999999999999999999",
+                          "1010",
+                          "z",
+                          "0xg"};
   for (const char* input : inputs) {
     for (int base : {0, 2, 8, 10, 16, 36}) {
       char* end_ours = nullptr;
