@@ -21,10 +21,11 @@ ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 262144
 
 FW_CXX_SOURCES := \
-	boot/exception.cc boot/halt.cc boot/main.cc \
-	lib/arena.cc lib/console.cc lib/fdt.cc lib/format.cc lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
+	boot/client.cc boot/exception.cc boot/halt.cc boot/main.cc \
+	lib/arena.cc lib/console.cc lib/cpu-ppc64.cc lib/fdt.cc lib/format.cc lib/guest-memory.cc \
+	lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
 	lib/panic.cc lib/string.cc \
-	of/machine-info.cc \
+	of/cas.cc of/claims.cc of/client-interface.cc of/machine-info.cc of/tree.cc \
 	rtas/host-call.cc
 FW_ASM_SOURCES := boot/entry.S
 LIBFDT_SOURCES := fdt.c fdt_addresses.c fdt_empty_tree.c fdt_overlay.c fdt_ro.c fdt_rw.c \

@@ -163,6 +163,44 @@ exception_common:
   b .
 
 /*
+ * The client-interface entry handed to the OS in r5 [IEEE 1275 6.3.1]. Called like a function,
+ * r3 = the argument block, in real mode, in 32-bit mode (Linux clears MSR[SF]) or 64-bit mode.
+ * Runs tern_client_call() in 64-bit mode on the caller's stack, then restores the caller's MSR
+ * and returns the status (0, or -1 for an unknown service or a bad block) in r3.
+ */
+  .text
+  .globl tern_client_entry
+  .type tern_client_entry, @function
+tern_client_entry:
+  mfmsr %r11
+  li %r12, 1
+  sldi %r12, %r12, 63
+  or %r12, %r12, %r11
+  mtmsrd %r12                          /* MSR[SF] = 1 */
+  isync
+  clrldi %r3, %r3, 32                  /* a 32-bit caller's registers are 32-bit addresses */
+  clrldi %r1, %r1, 32
+  mflr %r0
+  std %r0, 16(%r1)                     /* ELFv2 LR save slot in the caller's frame */
+  stdu %r1, -64(%r1)
+  std %r2, 24(%r1)
+  std %r11, 32(%r1)
+  std %r13, 40(%r1)
+  LOAD_ADDR(%r2, .TOC.)
+  bl tern_client_call
+  nop
+  ld %r2, 24(%r1)
+  ld %r11, 32(%r1)
+  ld %r13, 40(%r1)
+  addi %r1, %r1, 64
+  ld %r0, 16(%r1)
+  mtlr %r0
+  mtmsrd %r11                          /* back to the caller's mode */
+  isync
+  blr
+  .size tern_client_entry, . - tern_client_entry
+
+/*
  * void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack)
  * Jumps to `entry` with r3..r5 as given and r1 = `stack` (16-byte aligned, a 32-byte frame with a
  * zero back chain is made below it). MSR stays 64-bit, big-endian, real mode.

@@ -1,35 +1,47 @@
 // tern_main: the C++ side of the boot path, entered from boot/entry.S in 64-bit real mode on the
 // boot stack with r3 = the FDT address QEMU passed.
 //
-// Validates and copies the hypervisor's tree, attaches the console, prints the banner and the
-// machine summary, then hands over to the kernel QEMU loaded or, when there is none, powers the
-// machine off through the host's RTAS.
+// Validates the hypervisor's tree and builds the live tree from it, attaches the console, prints
+// the banner and the machine summary, then hands over to the kernel QEMU loaded with the client
+// interface in r5 or, when there is none, powers the machine off through the host's RTAS.
 #include <libfdt.h>
 
+#include "boot/client.h"
 #include "boot/halt.h"
 #include "lib/arena.h"
 #include "lib/console.h"
 #include "lib/fdt.h"
+#include "lib/guest-memory.h"
+#include "lib/hv.h"
+#include "of/claims.h"
+#include "of/client-interface.h"
 #include "of/machine-info.h"
+#include "of/tree.h"
 #include "rtas/host-call.h"
 
 extern "C" {
 extern char __image_end[];
 extern char __arena_start[];
 extern char __arena_end[];
-extern char __boot_stack_top[];
+extern char __client_stack_bottom[];
+extern char __client_stack_top[];
 void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack);
 }
 
 namespace boot {
 namespace {
 
-// QEMU's FDT_MAX_SIZE: the tree handed over is never larger (include/hw/ppc/spapr.h).
+// QEMU's FDT_MAX_SIZE: the tree handed over is never larger (include/hw/ppc/spapr.h); SLOF
+// gives H_CAS a buffer of the same size.
 constexpr size_t kMaxFdtSize = lib::MiB(2);
-// Room for properties and nodes the firmware adds to its copy of the tree.
+// Room for properties and nodes the OS and CAS add to the live tree before it must grow.
 constexpr size_t kTreeSlack = lib::KiB(64);
 
 constinit lib::Arena arena;
+
+uint64_t Address(const char* symbol) {
+  return reinterpret_cast<uintptr_t>(symbol);
+}
 
 void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_size) {
   lib::Printf("tern: %.*s\n", static_cast<int>(info.model.size()), info.model.data());
@@ -65,7 +77,7 @@ void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_
 
 // The kernel and initrd QEMU loaded must lie in real-mode memory above the firmware.
 bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t rma_bytes) {
-  const uint64_t firmware_end = reinterpret_cast<uintptr_t>(__arena_end);
+  const uint64_t firmware_end = Address(__arena_end);
   if (range.size == 0 || !lib::RangeInside(range.start, range.size, firmware_end, rma_bytes)) {
     lib::Printf(
         "tern: %s at 0x%llx (%llu bytes) is not inside real-mode memory above the firmware"
@@ -78,6 +90,25 @@ bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t 
   return true;
 }
 
+// Claims what is in use before the client may claim anything: the firmware, the hypervisor's
+// reserve map (QEMU lists the kernel and initrd there), and the kernel and initrd themselves.
+void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info) {
+  (void)claims.Claim(0, Address(__arena_end), 0);
+  for (int i = 0; i < fdt_num_mem_rsv(tree); ++i) {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    if (fdt_get_mem_rsv(tree, i, &start, &size) == 0 && size != 0) {
+      (void)claims.Claim(start, size, 0);
+    }
+  }
+  if (claims.IsFree(info.kernel.start, info.kernel.size)) {
+    (void)claims.Claim(info.kernel.start, info.kernel.size, 0);
+  }
+  if (info.has_initrd && claims.IsFree(info.initrd.start, info.initrd.size)) {
+    (void)claims.Claim(info.initrd.start, info.initrd.size, 0);
+  }
+}
+
 [[noreturn]] void Boot(const void* hv_tree, uint64_t fdt_address) {
   auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
   if (checked.is_error()) {
@@ -88,36 +119,34 @@ bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t 
   }
   const size_t fdt_size = checked.value();
 
-  // The hypervisor's copy sits in memory the OS will reuse: work on a copy of our own.
-  const size_t tree_size = fdt_size + kTreeSlack;
-  void* tree = arena.Allocate(tree_size, 8);
-  if (tree == nullptr) TERN_PANIC("arena too small for a %zu-byte device tree", tree_size);
-  if (const int rc = fdt_open_into(hv_tree, tree, static_cast<int>(tree_size)); rc != 0) {
-    TERN_PANIC("fdt_open_into: %s", fdt_strerror(rc));
+  // The hypervisor's copy sits in memory the OS will reuse: the live tree is the firmware's own.
+  of::Tree tree;
+  if (auto built = tree.Init(hv_tree, arena, kTreeSlack); built.is_error()) {
+    lib::Printf("tern: cannot build the device tree: %s\n", lib::fdt::FdtErrorName(built.error()));
+    lib::Halt();
   }
-  SetHaltTree(tree);
+  SetHaltTree(tree.blob());
 
-  auto info_result = of::ReadMachineInfo(tree);
+  auto info_result = of::ReadMachineInfo(tree.blob());
   if (info_result.is_error()) {
     lib::Printf("tern: the device tree does not describe a usable machine: %s\n",
                 lib::fdt::FdtErrorName(info_result.error()));
     lib::Halt();
   }
-  const of::MachineInfo& info = info_result.value();
+  const of::MachineInfo info = info_result.value();
   PrintSummary(info, fdt_address, fdt_size);
-  lib::Printf("tern: image %llu KiB, arena %llu KiB free\n",
-              static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(__image_end) / 1024),
+  lib::Printf("tern: image %llu KiB, %u nodes, arena %llu KiB free\n",
+              static_cast<unsigned long long>(Address(__image_end) / 1024), tree.node_count(),
               static_cast<unsigned long long>(arena.remaining() / 1024));
 
   if (!info.has_kernel) {
     lib::Printf("tern: no kernel to boot (no /chosen/qemu,boot-kernel; use QEMU's -kernel)\n");
     lib::Printf("tern: powering off\n");
-    PowerOff(tree);
+    PowerOff(tree.blob());
   }
-
   if (!CheckClientRange("kernel", info.kernel, info.rma_bytes) ||
       (info.has_initrd && !CheckClientRange("initrd", info.initrd, info.rma_bytes))) {
-    PowerOff(tree);
+    PowerOff(tree.blob());
   }
   lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
               static_cast<unsigned long long>(info.kernel.start),
@@ -128,12 +157,38 @@ bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t 
                 static_cast<unsigned long long>(info.initrd.start),
                 static_cast<unsigned long long>(info.initrd.size));
   }
-  // The Open Firmware client interface arrives with issue 3; until then the kernel is entered
-  // without one (r5 = 0), which Linux's prom_init path cannot use.
-  lib::Printf("tern: entering the kernel without a client interface (r5 = 0)\n");
+
+  // Client addresses are 32-bit real addresses inside the RMA.
+  const uint64_t client_top = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(4));
+  lib::GuestMemory memory(0, client_top);
+  // The client may write through the interface only into its own memory and the client stack.
+  (void)memory.Protect(0, Address(__client_stack_bottom));
+  (void)memory.Protect(Address(__client_stack_top),
+                       Address(__arena_end) - Address(__client_stack_top));
+  of::ClaimMap claims(client_top);
+  ClaimInUse(claims, tree.blob(), info);
+
+  const lib::Span<const uint8_t> stub = lib::hv::RtasForwardStub();
+  of::ClientConfig config;
+  auto console = of::FindConsoleNode(tree.blob());
+  config.console_unit = console.is_ok() ? of::FindConsoleUnit(tree.blob()).value() : 0;
+  config.timebase_frequency = info.timebase_frequency;
+  config.rtas_stub = reinterpret_cast<uintptr_t>(stub.data());
+  config.rtas_stub_size = stub.size();
+  config.cas_buffer_size = kMaxFdtSize;
+  of::ClientInterface client(tree, memory, claims, config);
+  const of::Phandle console_package = console.is_ok() ? tree.PhandleAt(console.value()) : 0;
+  if (auto prepared = client.Prepare(console_package); prepared.is_error()) {
+    lib::Printf("tern: cannot prepare /chosen for the client: %s\n",
+                lib::fdt::FdtErrorName(prepared.error()));
+  }
+  SetClient(&client);
+
+  lib::Printf("tern: entering the kernel, client interface at 0x%llx\n",
+              static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(&tern_client_entry)));
   tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
-                    info.has_initrd ? info.initrd.size : 0, 0,
-                    reinterpret_cast<uintptr_t>(__boot_stack_top));
+                    info.has_initrd ? info.initrd.size : 0,
+                    reinterpret_cast<uintptr_t>(&tern_client_entry), Address(__client_stack_top));
   TERN_PANIC("the kernel returned to the firmware");
 }
 
@@ -141,8 +196,7 @@ bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t 
 }  // namespace boot
 
 extern "C" [[noreturn]] void tern_main(uint64_t fdt_address) {
-  boot::arena = lib::Arena(reinterpret_cast<uintptr_t>(__arena_start),
-                           reinterpret_cast<uintptr_t>(__arena_end));
+  boot::arena = lib::Arena(boot::Address(__arena_start), boot::Address(__arena_end));
   const void* hv_tree = reinterpret_cast<const void*>(static_cast<uintptr_t>(fdt_address));
 
   // The console comes first so that every later failure can be reported. Unit 0 selects the

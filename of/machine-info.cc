@@ -63,6 +63,13 @@ Result<bool, FdtError> ReadCpus(const void* blob, MachineInfo& info) {
       if (size == 0 || size % 4 != 0) return Err(FdtError::kBadPropertyLength);
       threads = static_cast<uint32_t>(size / 4);
     }
+    if (info.cores == 0) {
+      auto frequency = lib::fdt::Property(blob, node, "timebase-frequency");
+      if (frequency.is_ok() && (frequency.value().size() == 4 || frequency.value().size() == 8)) {
+        info.timebase_frequency = lib::fdt::ReadCells(
+            frequency.value().data(), static_cast<uint32_t>(frequency.value().size() / 4));
+      }
+    }
     ++info.cores;
     info.threads += threads;
     info.max_threads_per_core = lib::Max(info.max_threads_per_core, threads);
@@ -122,7 +129,7 @@ Result<MachineInfo, FdtError> ReadMachineInfo(const void* blob) {
   return info;
 }
 
-Result<uint64_t, FdtError> FindConsoleUnit(const void* blob) {
+Result<int, FdtError> FindConsoleNode(const void* blob) {
   const int chosen = fdt_path_offset(blob, "/chosen");
   if (chosen >= 0) {
     if (auto path = lib::fdt::PropertyString(blob, chosen, "stdout-path"); path.is_ok()) {
@@ -130,26 +137,33 @@ Result<uint64_t, FdtError> FindConsoleUnit(const void* blob) {
       const lib::StringView full = path.value();
       const size_t length = full.Find(':');
       const int node = fdt_path_offset_namelen(blob, full.data(), static_cast<int>(length));
-      if (node >= 0 && IsHvterm(blob, node)) {
-        auto reg = lib::fdt::PropertyU32(blob, node, "reg");
-        if (reg.is_ok()) return uint64_t{reg.value()};
+      if (node >= 0 && IsHvterm(blob, node) && lib::fdt::PropertyU32(blob, node, "reg").is_ok()) {
+        return node;
       }
     }
   }
   const int vdevice = fdt_path_offset(blob, "/vdevice");
   if (vdevice < 0) return Err(lib::fdt::FromLibfdt(vdevice));
-  bool found = false;
+  int best = -1;
   uint32_t lowest = 0;
   int node;
   fdt_for_each_subnode(node, blob, vdevice) {
     if (!IsHvterm(blob, node)) continue;
     auto reg = lib::fdt::PropertyU32(blob, node, "reg");
     if (reg.is_error()) continue;
-    if (!found || reg.value() < lowest) lowest = reg.value();
-    found = true;
+    if (best < 0 || reg.value() < lowest) {
+      lowest = reg.value();
+      best = node;
+    }
   }
-  if (!found) return Err(FdtError::kNotFound);
-  return uint64_t{lowest};
+  if (best < 0) return Err(FdtError::kNotFound);
+  return best;
+}
+
+Result<uint64_t, FdtError> FindConsoleUnit(const void* blob) {
+  auto node = FindConsoleNode(blob);
+  if (node.is_error()) return Err(node.error());
+  return uint64_t{lib::fdt::PropertyU32(blob, node.value(), "reg").value()};
 }
 
 }  // namespace of

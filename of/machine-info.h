@@ -26,7 +26,8 @@ struct MachineInfo {
   uint32_t cores = 0;          // device_type "cpu" nodes under /cpus
   uint32_t threads = 0;        // hardware threads: ibm,ppc-interrupt-server#s entries, summed
   uint32_t max_threads_per_core = 0;
-  bool has_kernel = false;  // /chosen qemu,boot-kernel
+  uint64_t timebase_frequency = 0;  // of the first CPU; 0 when absent
+  bool has_kernel = false;          // /chosen qemu,boot-kernel
   AddressRange kernel;
   bool kernel_little_endian = false;  // /chosen qemu,boot-kernel-le
   bool has_initrd = false;            // /chosen linux,initrd-start/-end
@@ -41,5 +42,7 @@ lib::Result<MachineInfo, FdtError> ReadMachineInfo(const void* blob);
 // /chosen stdout-path when that is an hvterm, else the hvterm1 node under /vdevice with the lowest
 // `reg` [LoPAPR B.6.3.1]. kNotFound when the machine has no virtual terminal.
 lib::Result<uint64_t, FdtError> FindConsoleUnit(const void* blob);
+// The node offset of that virtual terminal.
+lib::Result<int, FdtError> FindConsoleNode(const void* blob);
 
 }  // namespace of

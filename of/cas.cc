@@ -1,0 +1,227 @@
+#include "of/cas.h"
+
+#include <libfdt.h>
+
+#include "lib/be.h"
+#include "lib/string.h"
+
+namespace of {
+
+using lib::Err;
+using lib::Ok;
+using lib::Result;
+
+const char* CasErrorName(CasError error) {
+  switch (error) {
+    case CasError::kUnreadable: return "vector outside guest memory";
+    case CasError::kPvrListTooLong: return "PVR list not terminated within 512 entries";
+    case CasError::kMissingVector: return "option vector 1 or 5 missing";
+    case CasError::kMmuBoth: return "OV5 requests hash and radix MMU together";
+    case CasError::kInterruptBoth: return "OV5 requests both interrupt modes together";
+    case CasError::kInterruptMode: return "OV5 requests an interrupt mode the platform lacks";
+    case CasError::kBadAnswer: return "the hypervisor's CAS answer is not a valid tree";
+    case CasError::kMerge: return "the CAS answer could not be merged";
+  }
+  return "CAS error";
+}
+
+namespace {
+
+constexpr uint32_t kMaxPvrEntries = 512;  // QEMU's cas_check_pvr bound
+constexpr uint8_t kOv5Both = 0x80;        // OV_BIT(n, 0): "both" in bytes 23 and 24
+constexpr uint8_t kOv5Exploit = 0x40;     // OV_BIT(23, 1) XIVE exploitation / (24, 1) radix
+
+Result<uint8_t, CasError> ReadByte(const lib::GuestMemory& memory, uint64_t address) {
+  uint8_t value = 0;
+  if (memory.Read(address, &value, 1).is_error()) return Err(CasError::kUnreadable);
+  return value;
+}
+
+// The platform's value for OV5 byte `index`, or -1 when it publishes none.
+int PlatformSupport(lib::Span<const uint8_t> pairs, uint8_t index) {
+  for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    if (pairs[i] == index) return pairs[i + 1];
+  }
+  return -1;
+}
+
+}  // namespace
+
+Result<CasVectorInfo, CasError> CheckCasVector(const lib::GuestMemory& memory, uint64_t address,
+                                               lib::Span<const uint8_t> platform_support) {
+  CasVectorInfo info;
+  uint64_t cursor = address;
+  for (;;) {
+    uint8_t entry[8];
+    if (memory.Read(cursor, entry, sizeof(entry)).is_error()) return Err(CasError::kUnreadable);
+    cursor += 8;
+    ++info.pvr_entries;
+    const uint32_t mask = lib::LoadBe32(entry);
+    const uint32_t value = lib::LoadBe32(entry + 4);
+    if ((~mask & value) != 0) break;
+    if (info.pvr_entries == kMaxPvrEntries) return Err(CasError::kPvrListTooLong);
+  }
+
+  auto count = ReadByte(memory, cursor++);
+  if (count.is_error()) return Err(count.error());
+  info.vectors = count.value() + 1u;
+  bool have_ov1 = false;
+  bool have_ov5 = false;
+  for (uint32_t vector = 1; vector <= info.vectors; ++vector) {
+    auto length_byte = ReadByte(memory, cursor);
+    if (length_byte.is_error()) return Err(length_byte.error());
+    const uint32_t length = length_byte.value() + 1u;  // the bytes after the length byte
+    if (!memory.Contains(cursor, 1 + length)) return Err(CasError::kUnreadable);
+    if (vector == 1) have_ov1 = true;
+    if (vector == 5) {
+      have_ov5 = true;
+      if (length >= 23) info.ov5_interrupt = ReadByte(memory, cursor + 23).value();
+      if (length >= 24) info.ov5_mmu = ReadByte(memory, cursor + 24).value();
+    }
+    cursor += 1 + length;
+  }
+  info.size = cursor - address;
+  if (!have_ov1 || !have_ov5) return Err(CasError::kMissingVector);
+
+  if (info.ov5_mmu & kOv5Both) return Err(CasError::kMmuBoth);
+  if (info.ov5_interrupt & kOv5Both) return Err(CasError::kInterruptBoth);
+  // Platform support for byte 23: 0x00 XICS only, 0x40 XIVE only, 0x80 either.
+  const int interrupt_support = PlatformSupport(platform_support, 23);
+  const bool wants_xive = (info.ov5_interrupt & kOv5Exploit) != 0;
+  if ((interrupt_support == 0x00 && wants_xive) || (interrupt_support == 0x40 && !wants_xive)) {
+    return Err(CasError::kInterruptMode);
+  }
+  return info;
+}
+
+namespace {
+
+constexpr int kMaxRemaps = 32;
+
+struct Remap {
+  Phandle from;
+  Phandle to;
+};
+
+struct MergeState {
+  Tree& tree;
+  const void* update;
+  Remap remaps[kMaxRemaps];
+  int remap_count;
+};
+
+lib::StringView OffsetName(const void* blob, int offset) {
+  int length = 0;
+  const char* name = fdt_get_name(blob, offset, &length);
+  return name == nullptr ? lib::StringView() : lib::StringView(name, static_cast<size_t>(length));
+}
+
+bool ExactChildExists(const void* blob, int parent, lib::StringView name) {
+  int child;
+  fdt_for_each_subnode(child, blob, parent) {
+    if (OffsetName(blob, child) == name) return true;
+  }
+  return false;
+}
+
+Phandle ExactChild(const Tree& tree, Phandle parent, lib::StringView name) {
+  for (Phandle child = tree.Child(parent); child != 0; child = tree.Peer(child)) {
+    if (OffsetName(tree.blob(), tree.OffsetOf(child)) == name) return child;
+  }
+  return 0;
+}
+
+bool IsChosen(const Tree& tree, Phandle node) {
+  return tree.Parent(node) == tree.Root() &&
+         OffsetName(tree.blob(), tree.OffsetOf(node)) == lib::StringView("chosen");
+}
+
+Result<void, CasError> CopyProperties(MergeState& state, Phandle node, int source) {
+  int property;
+  fdt_for_each_property_offset(property, state.update, source) {
+    const char* name = nullptr;
+    int length = 0;
+    const void* value = fdt_getprop_by_offset(state.update, property, &name, &length);
+    if (value == nullptr) return Err(CasError::kBadAnswer);
+    if (lib::StrCompare(name, "phandle") == 0 || lib::StrCompare(name, "linux,phandle") == 0) {
+      continue;  // the live tree's phandle stands
+    }
+    uint8_t remapped[4];
+    if (lib::StrCompare(name, "interrupt-parent") == 0 && length == 4) {
+      const Phandle target = lib::LoadBe32(value);
+      for (int i = 0; i < state.remap_count; ++i) {
+        if (state.remaps[i].from == target) {
+          lib::StoreBe32(remapped, state.remaps[i].to);
+          value = remapped;
+        }
+      }
+    }
+    if (state.tree.SetProperty(node, name, value, static_cast<size_t>(length)).is_error()) {
+      return Err(CasError::kMerge);
+    }
+  }
+  return Ok<CasError>();
+}
+
+Result<void, CasError> MergeNode(MergeState& state, Phandle node, int source, int depth) {
+  if (depth > 64) return Err(CasError::kBadAnswer);
+  Tree& tree = state.tree;
+  // Children that vanished go first, so their phandles are free for new nodes.
+  if (!IsChosen(tree, node)) {
+    for (Phandle child = tree.Child(node); child != 0;) {
+      const Phandle next = tree.Peer(child);
+      if (!ExactChildExists(state.update, source, OffsetName(tree.blob(), tree.OffsetOf(child)))) {
+        if (tree.DeleteNode(child).is_error()) return Err(CasError::kMerge);
+      }
+      child = next;
+    }
+  }
+  TERN_TRY(CopyProperties(state, node, source));
+  int child_offset;
+  fdt_for_each_subnode(child_offset, state.update, source) {
+    const lib::StringView name = OffsetName(state.update, child_offset);
+    Phandle child = ExactChild(tree, node, name);
+    if (child == 0) {
+      char terminated[256];
+      if (name.size() >= sizeof(terminated)) return Err(CasError::kBadAnswer);
+      lib::MemCopy(terminated, name.data(), name.size());
+      terminated[name.size()] = '\0';
+      const Phandle wanted = fdt_get_phandle(state.update, child_offset);
+      const bool free = wanted != 0 && wanted != 0xffffffff && !tree.IsValid(wanted);
+      auto added = tree.AddNode(node, terminated, free ? wanted : 0);
+      if (added.is_error()) return Err(CasError::kMerge);
+      child = added.value();
+      if (wanted != 0 && !free) {
+        if (state.remap_count == kMaxRemaps) return Err(CasError::kMerge);
+        state.remaps[state.remap_count++] = Remap{wanted, child};
+      }
+    }
+    // The update's offsets are stable (it is not modified); the live tree's are re-read by handle.
+    TERN_TRY(MergeNode(state, child, child_offset, depth + 1));
+  }
+  return Ok<CasError>();
+}
+
+// Records the phandles of update nodes that already exist in the live tree under another value.
+void CollectRemaps(MergeState& state, Phandle node, int source) {
+  int child_offset;
+  fdt_for_each_subnode(child_offset, state.update, source) {
+    const Phandle child = ExactChild(state.tree, node, OffsetName(state.update, child_offset));
+    if (child == 0) continue;
+    const Phandle wanted = fdt_get_phandle(state.update, child_offset);
+    if (wanted != 0 && wanted != child && state.remap_count < kMaxRemaps) {
+      state.remaps[state.remap_count++] = Remap{wanted, child};
+    }
+    CollectRemaps(state, child, child_offset);
+  }
+}
+
+}  // namespace
+
+Result<void, CasError> MergeCasTree(Tree& tree, const void* update) {
+  MergeState state{tree, update, {}, 0};
+  CollectRemaps(state, tree.Root(), 0);
+  return MergeNode(state, tree.Root(), 0, 0);
+}
+
+}  // namespace of

@@ -1,0 +1,488 @@
+#include "of/client-interface.h"
+
+#include <libfdt.h>
+
+#include "lib/be.h"
+#include "lib/console.h"
+#include "lib/cpu.h"
+#include "lib/hv.h"
+#include "lib/string.h"
+#include "of/cas.h"
+
+namespace of {
+
+using lib::Err;
+using lib::Ok;
+using lib::Result;
+
+namespace {
+
+constexpr uint32_t kError = 0xffffffff;  // -1 in a return cell
+constexpr size_t kMaxNameLength = 256;   // service, property and method names, and paths
+constexpr size_t kMaxCells = 16;         // nargs + nret
+constexpr size_t kMaxSetprop = 64 * 1024;
+
+// Scratch for property values on their way from the client into the tree. The client interface
+// runs on the boot CPU only (prom_init keeps the others stopped), so one buffer serves.
+constinit uint8_t setprop_scratch[kMaxSetprop];
+
+Result<size_t, lib::MemoryError> ReadName(const ClientInterface& client, uint64_t address,
+                                          char (&out)[kMaxNameLength]) {
+  return const_cast<ClientInterface&>(client).memory().ReadString(address, out, sizeof(out));
+}
+
+// --- Device tree [IEEE 1275 6.3.2.2] --------------------------------------------------------
+
+CiStatus FindDevice(ClientInterface& client, CiCall& call) {
+  char path[kMaxNameLength];
+  auto length = ReadName(client, call.args[0], path);
+  if (length.is_error()) {
+    call.rets[0] = kError;
+    return CiStatus::kSuccess;
+  }
+  const Phandle node = client.tree().FindDevice(lib::StringView(path, length.value()));
+  call.rets[0] = node == 0 ? kError : node;
+  return CiStatus::kSuccess;
+}
+
+CiStatus GetProp(ClientInterface& client, CiCall& call) {
+  char name[kMaxNameLength];
+  call.rets[0] = kError;
+  if (ReadName(client, call.args[1], name).is_error()) return CiStatus::kSuccess;
+  auto value = client.tree().GetProperty(call.args[0], name);
+  if (value.is_error()) return CiStatus::kSuccess;
+  const size_t size = value.value().size();
+  const size_t copied = lib::Min<size_t>(size, call.args[3]);
+  if (copied > 0 && client.memory().Write(call.args[2], value.value().data(), copied).is_error()) {
+    return CiStatus::kSuccess;
+  }
+  call.rets[0] = static_cast<uint32_t>(size);  // the full size, not what fitted
+  return CiStatus::kSuccess;
+}
+
+CiStatus GetPropLen(ClientInterface& client, CiCall& call) {
+  char name[kMaxNameLength];
+  call.rets[0] = kError;
+  if (ReadName(client, call.args[1], name).is_error()) return CiStatus::kSuccess;
+  auto value = client.tree().GetProperty(call.args[0], name);
+  if (value.is_ok()) call.rets[0] = static_cast<uint32_t>(value.value().size());
+  return CiStatus::kSuccess;
+}
+
+CiStatus NextProp(ClientInterface& client, CiCall& call) {
+  char previous[kMaxNameLength];
+  call.rets[0] = kError;
+  // A null "previous" asks for the first property, like "".
+  if (call.args[1] == 0) {
+    previous[0] = '\0';
+  } else if (ReadName(client, call.args[1], previous).is_error()) {
+    return CiStatus::kSuccess;
+  }
+  if (!client.tree().IsValid(call.args[0])) return CiStatus::kSuccess;
+  auto next = client.tree().NextPropertyName(call.args[0], previous);
+  if (next.is_error()) {
+    call.rets[0] = next.error() == FdtError::kNotFound ? 0 : kError;  // 0: no more properties
+    return CiStatus::kSuccess;
+  }
+  // IEEE 1275 sizes the buffer at 32 bytes; Linux gives 64, and PAPR has names of 33+ characters.
+  const size_t length = lib::StrLength(next.value());
+  if (client.memory().Write(call.args[2], next.value(), length + 1).is_ok()) call.rets[0] = 1;
+  return CiStatus::kSuccess;
+}
+
+CiStatus SetProp(ClientInterface& client, CiCall& call) {
+  char name[kMaxNameLength];
+  call.rets[0] = kError;
+  const uint32_t size = call.args[3];
+  if (ReadName(client, call.args[1], name).is_error() || size > sizeof(setprop_scratch)) {
+    return CiStatus::kSuccess;
+  }
+  if (size > 0 && client.memory().Read(call.args[2], setprop_scratch, size).is_error()) {
+    return CiStatus::kSuccess;
+  }
+  if (client.tree().SetProperty(call.args[0], name, setprop_scratch, size).is_ok()) {
+    call.rets[0] = size;
+  }
+  return CiStatus::kSuccess;
+}
+
+CiStatus Peer(ClientInterface& client, CiCall& call) {
+  call.rets[0] = client.tree().Peer(call.args[0]);
+  return CiStatus::kSuccess;
+}
+
+CiStatus Child(ClientInterface& client, CiCall& call) {
+  call.rets[0] = client.tree().Child(call.args[0]);
+  return CiStatus::kSuccess;
+}
+
+CiStatus Parent(ClientInterface& client, CiCall& call) {
+  call.rets[0] = client.tree().Parent(call.args[0]);
+  return CiStatus::kSuccess;
+}
+
+// Writes the path of `node` to the client's buffer; returns the full length without the NUL.
+uint32_t WritePath(ClientInterface& client, Phandle node, uint64_t buffer, uint32_t size) {
+  char path[1024];
+  auto length = client.tree().Path(node, path, sizeof(path));
+  if (length.is_error() || length.value() >= sizeof(path)) return kError;
+  const size_t copied = lib::Min<size_t>(length.value() + 1, size);
+  if (copied > 0 && client.memory().Write(buffer, path, copied).is_error()) return kError;
+  return static_cast<uint32_t>(length.value());
+}
+
+CiStatus PackageToPath(ClientInterface& client, CiCall& call) {
+  call.rets[0] = WritePath(client, call.args[0], call.args[1], call.args[2]);
+  return CiStatus::kSuccess;
+}
+
+CiStatus InstanceToPath(ClientInterface& client, CiCall& call) {
+  const Phandle package = client.PackageOf(call.args[0]);
+  call.rets[0] = package == 0 ? kError : WritePath(client, package, call.args[1], call.args[2]);
+  return CiStatus::kSuccess;
+}
+
+CiStatus InstanceToPackage(ClientInterface& client, CiCall& call) {
+  const Phandle package = client.PackageOf(call.args[0]);
+  call.rets[0] = package == 0 ? kError : package;
+  return CiStatus::kSuccess;
+}
+
+// --- Device I/O [IEEE 1275 6.3.2.3] ---------------------------------------------------------
+
+CiStatus Open(ClientInterface& client, CiCall& call) {
+  char path[kMaxNameLength];
+  call.rets[0] = 0;  // 0: open failed
+  auto length = ReadName(client, call.args[0], path);
+  if (length.is_error()) return CiStatus::kSuccess;
+  const Phandle node = client.tree().FindDevice(lib::StringView(path, length.value()));
+  if (node != 0) call.rets[0] = client.Open(node);
+  return CiStatus::kSuccess;
+}
+
+CiStatus Close(ClientInterface& client, CiCall& call) {
+  (void)client.Close(call.args[0]);
+  return CiStatus::kSuccess;
+}
+
+CiStatus Write(ClientInterface& client, CiCall& call) {
+  if (!client.IsConsole(call.args[0])) {
+    call.rets[0] = kError;
+    return CiStatus::kSuccess;
+  }
+  char chunk[256];
+  uint64_t address = call.args[1];
+  uint32_t remaining = call.args[2];
+  uint32_t written = 0;
+  while (remaining > 0) {
+    const uint32_t n = lib::Min<uint32_t>(remaining, sizeof(chunk));
+    if (client.memory().Read(address, chunk, n).is_error()) break;
+    // The client's bytes go out as they are: Linux already sends "\r\n".
+    if (lib::hv::PutTermChars(client.config().console_unit, chunk, n).is_error()) break;
+    written += n;
+    address += n;
+    remaining -= n;
+  }
+  call.rets[0] = written == 0 && call.args[2] != 0 ? kError : written;
+  return CiStatus::kSuccess;
+}
+
+CiStatus Read(ClientInterface& client, CiCall& call) {
+  call.rets[0] = kError;
+  if (!client.IsConsole(call.args[0])) return CiStatus::kSuccess;
+  char buffer[lib::hv::kTermChunk];
+  auto count = lib::hv::GetTermChars(client.config().console_unit, buffer);
+  if (count.is_error()) return CiStatus::kSuccess;
+  const uint32_t n = lib::Min<uint32_t>(static_cast<uint32_t>(count.value()), call.args[2]);
+  if (n > 0 && client.memory().Write(call.args[1], buffer, n).is_error()) return CiStatus::kSuccess;
+  // [IEEE 1275 6.3.2.3] -2: nothing available yet (for a console, not an error).
+  call.rets[0] = n == 0 ? static_cast<uint32_t>(-2) : n;
+  return CiStatus::kSuccess;
+}
+
+// --- Memory [IEEE 1275 6.3.2.5] -------------------------------------------------------------
+
+CiStatus Claim(ClientInterface& client, CiCall& call) {
+  auto base = client.claims().Claim(call.args[0], call.args[1], call.args[2]);
+  call.rets[0] = base.is_ok() ? static_cast<uint32_t>(base.value()) : kError;
+  if (base.is_ok()) (void)client.UpdateAvailable();
+  return CiStatus::kSuccess;
+}
+
+CiStatus Release(ClientInterface& client, CiCall& call) {
+  if (client.claims().Release(call.args[0], call.args[1]).is_ok()) {
+    (void)client.UpdateAvailable();
+  }
+  return CiStatus::kSuccess;
+}
+
+// --- Methods ----------------------------------------------------------------------------------
+
+// ibm,client-architecture-support [LoPAPR B.5.2] through KVMPPC_H_CAS; rets[1] = 0 on success.
+uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
+  Tree& tree = client.tree();
+  const Phandle chosen = tree.FindDevice("/chosen");
+  lib::Span<const uint8_t> support;
+  if (auto value = tree.GetProperty(chosen, "ibm,arch-vec-5-platform-support"); value.is_ok()) {
+    support = value.value();
+  }
+  auto checked = CheckCasVector(client.memory(), vector, support);
+  if (checked.is_error()) {
+    lib::Printf("tern: ibm,client-architecture-support refused: %s\n",
+                CasErrorName(checked.error()));
+    return kError;
+  }
+
+  const uint64_t size = client.config().cas_buffer_size;
+  auto buffer = client.claims().Claim(0, size, lib::KiB(64));
+  if (buffer.is_error()) {
+    lib::Printf("tern: no memory for the CAS answer: %s\n", ClaimErrorName(buffer.error()));
+    return kError;
+  }
+  uint32_t result = kError;
+  auto mapped = client.memory().Map(buffer.value(), size, true);
+  if (mapped.is_ok()) {
+    const auto r = lib::hv::Hcall(lib::hv::KVMPPC_H_CAS, {vector, buffer.value(), size});
+    uint8_t* answer = mapped.value();
+    // A 4-byte header, version 1 in the host's byte order (QEMU does not convert it), then the FDT.
+    if (r.status != lib::hv::HcallStatus::kSuccess) {
+      lib::Printf("tern: H_CAS failed: %s\n", lib::hv::HcallStatusName(r.status));
+    } else if (lib::LoadBe32(answer) == 0) {
+      lib::Printf("tern: H_CAS answered without an update\n");
+    } else {
+      lib::MemMove(answer, answer + 4, size - 4);  // libfdt wants the tree 8-byte aligned
+      auto valid = lib::fdt::CheckBlob(answer, size - 4);
+      if (valid.is_error()) {
+        lib::Printf("tern: the CAS update is not a valid tree: %s\n",
+                    lib::fdt::FdtErrorName(valid.error()));
+      } else if (auto merged = MergeCasTree(tree, answer); merged.is_error()) {
+        lib::Printf("tern: merging the CAS update failed: %s\n", CasErrorName(merged.error()));
+      } else {
+        result = 0;
+      }
+    }
+  }
+  (void)client.claims().Release(buffer.value(), size);
+  (void)client.UpdateAvailable();
+  return result;
+}
+
+// instantiate-rtas(base) [LoPAPR 7.2.1]: copies the RTAS image to `base`; its entry point is base.
+uint32_t InstantiateRtas(ClientInterface& client, uint64_t base) {
+  const ClientConfig& config = client.config();
+  if (config.rtas_stub_size == 0) return kError;
+  const auto* stub = reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(config.rtas_stub));
+  if (client.memory().Write(base, stub, config.rtas_stub_size).is_error()) return kError;
+  auto target = client.memory().Map(base, config.rtas_stub_size, true);
+  lib::SyncInstructions(reinterpret_cast<uintptr_t>(target.value()), config.rtas_stub_size);
+  return static_cast<uint32_t>(base);
+}
+
+// call-method(method, ihandle, args...) -> catch-result, results... [IEEE 1275 6.3.2.3].
+CiStatus CallMethod(ClientInterface& client, CiCall& call) {
+  char method[kMaxNameLength];
+  for (uint32_t& r : call.rets) r = 0;
+  call.rets[0] = kError;  // catch-result: the method does not exist
+  if (ReadName(client, call.args[0], method).is_error()) return CiStatus::kSuccess;
+  const Phandle package = client.PackageOf(call.args[1]);
+  if (package == 0 || call.args.size() < 3 || call.rets.size() < 2) return CiStatus::kSuccess;
+  Tree& tree = client.tree();
+  const lib::StringView name(method);
+  if (package == tree.Root() && name == lib::StringView("ibm,client-architecture-support")) {
+    call.rets[0] = 0;
+    call.rets[1] = ClientArchitectureSupport(client, call.args[2]);
+  } else if (package == tree.FindDevice("/rtas") && name == lib::StringView("instantiate-rtas")) {
+    const uint32_t entry = InstantiateRtas(client, call.args[2]);
+    call.rets[0] = entry == kError ? kError : 0;
+    call.rets[1] = entry == kError ? 0 : entry;
+  }
+  return CiStatus::kSuccess;
+}
+
+// --- Control [IEEE 1275 6.3.2.6, 6.3.2.7] ---------------------------------------------------
+
+CiStatus Milliseconds(ClientInterface& client, CiCall& call) {
+  const uint64_t per_ms = client.config().timebase_frequency / 1000;
+  call.rets[0] = per_ms == 0 ? 0 : static_cast<uint32_t>(lib::ReadTimebase() / per_ms);
+  return CiStatus::kSuccess;
+}
+
+// The OS is about to take over: give the hypervisor the final tree (H_UPDATE_DT), so that it sees
+// linux,rtas-base (FWNMI) and the phandles the OS will use (PHB hotplug).
+CiStatus Quiesce(ClientInterface& client, CiCall& call) {
+  Tree& tree = client.tree();
+  const uint64_t size = fdt_totalsize(tree.blob());
+  auto buffer = client.claims().Claim(0, size, lib::KiB(4));
+  if (buffer.is_error()) {
+    lib::Printf("tern: quiesce: no memory to flatten the tree\n");
+  } else {
+    auto mapped = client.memory().Map(buffer.value(), size, true);
+    auto flat = mapped.is_ok() ? tree.Flatten(mapped.value(), size)
+                               : lib::Result<size_t, FdtError>(lib::Err(FdtError::kNoSpace));
+    if (flat.is_error()) {
+      lib::Printf("tern: quiesce: flattening failed: %s\n", lib::fdt::FdtErrorName(flat.error()));
+    } else {
+      const auto r = lib::hv::Hcall(lib::hv::KVMPPC_H_UPDATE_DT, {buffer.value()});
+      if (r.status != lib::hv::HcallStatus::kSuccess) {
+        lib::Printf("tern: H_UPDATE_DT refused the %zu-byte tree: %s\n", flat.value(),
+                    lib::hv::HcallStatusName(r.status));
+      }
+    }
+    (void)client.claims().Release(buffer.value(), size);
+  }
+  client.set_quiesced();
+  return CiStatus::kSuccess;
+}
+
+CiStatus Exit(ClientInterface& client, CiCall& call) {
+  lib::Printf("\ntern: the client called exit\n");
+  lib::Halt();
+}
+
+CiStatus Test(ClientInterface& client, CiCall& call) {
+  char name[kMaxNameLength];
+  call.rets[0] = kError;
+  if (ReadName(client, call.args[0], name).is_error()) return CiStatus::kSuccess;
+  for (const CiService& service : ClientServices()) {
+    if (lib::StrCompare(service.name, name) == 0) call.rets[0] = 0;
+  }
+  return CiStatus::kSuccess;
+}
+
+constexpr CiService kServices[] = {
+    {"finddevice", 1, 1, FindDevice},
+    {"getprop", 4, 1, GetProp},
+    {"getproplen", 2, 1, GetPropLen},
+    {"nextprop", 3, 1, NextProp},
+    {"setprop", 4, 1, SetProp},
+    {"peer", 1, 1, Peer},
+    {"child", 1, 1, Child},
+    {"parent", 1, 1, Parent},
+    {"package-to-path", 3, 1, PackageToPath},
+    {"instance-to-path", 3, 1, InstanceToPath},
+    {"instance-to-package", 1, 1, InstanceToPackage},
+    {"open", 1, 1, Open},
+    {"close", 1, 0, Close},
+    {"write", 3, 1, Write},
+    {"read", 3, 1, Read},
+    {"claim", 3, 1, Claim},
+    {"release", 2, 0, Release},
+    {"call-method", -1, -1, CallMethod},
+    {"milliseconds", 0, 1, Milliseconds},
+    {"quiesce", 0, 0, Quiesce},
+    {"exit", 0, 0, Exit},
+    {"test", 1, 1, Test},
+};
+
+}  // namespace
+
+lib::Span<const CiService> ClientServices() {
+  return lib::Span<const CiService>(kServices, sizeof(kServices) / sizeof(kServices[0]));
+}
+
+CiStatus ClientInterface::Dispatch(uint64_t block) {
+  uint8_t header[12];
+  if (memory_.Read(block, header, sizeof(header)).is_error()) return CiStatus::kError;
+  const uint32_t nargs = lib::LoadBe32(header + 4);
+  const uint32_t nret = lib::LoadBe32(header + 8);
+  if (nargs > kMaxCells || nret > kMaxCells || nargs + nret > kMaxCells) return CiStatus::kError;
+  char name[64];
+  if (memory_.ReadString(lib::LoadBe32(header), name, sizeof(name)).is_error()) {
+    return CiStatus::kError;
+  }
+  const CiService* service = nullptr;
+  for (const CiService& s : ClientServices()) {
+    if (lib::StrCompare(s.name, name) == 0) service = &s;
+  }
+  if (service == nullptr) return CiStatus::kError;
+  const bool args_ok = service->nargs < 0 ? nargs >= 2 : nargs == uint32_t(service->nargs);
+  const bool rets_ok = service->nret < 0 ? nret >= 1 : nret == uint32_t(service->nret);
+  if (!args_ok || !rets_ok) return CiStatus::kError;
+
+  uint8_t cells[kMaxCells * 4];
+  const uint64_t cells_address = block + sizeof(header);
+  if (memory_.Read(cells_address, cells, (nargs + nret) * 4).is_error()) return CiStatus::kError;
+  // The return cells must be writable before anything happens.
+  if (!memory_.Map(cells_address + nargs * 4, nret * 4, true).is_ok()) return CiStatus::kError;
+  uint32_t args[kMaxCells];
+  uint32_t rets[kMaxCells] = {};
+  for (uint32_t i = 0; i < nargs; ++i) args[i] = lib::LoadBe32(cells + 4 * i);
+  CiCall call{lib::Span<const uint32_t>(args, nargs), lib::Span<uint32_t>(rets, nret)};
+  const CiStatus status = service->handler(*this, call);
+  for (uint32_t i = 0; i < nret; ++i) lib::StoreBe32(cells + 4 * i, rets[i]);
+  if (nret > 0) (void)memory_.Write(cells_address + nargs * 4, cells, nret * 4);
+  return status;
+}
+
+uint32_t ClientInterface::Open(Phandle package) {
+  if (!tree_.IsValid(package)) return 0;
+  for (int i = 0; i < kMaxInstances; ++i) {
+    if (!instances_[i].used) {
+      instances_[i] = Instance{package, package == console_package_, true};
+      return kIhandleBase + static_cast<uint32_t>(i);
+    }
+  }
+  return 0;
+}
+
+bool ClientInterface::Close(uint32_t ihandle) {
+  const uint32_t i = ihandle - kIhandleBase;
+  if (i >= kMaxInstances || !instances_[i].used) return false;
+  instances_[i].used = false;
+  return true;
+}
+
+Phandle ClientInterface::PackageOf(uint32_t ihandle) const {
+  const uint32_t i = ihandle - kIhandleBase;
+  if (i >= kMaxInstances || !instances_[i].used) return 0;
+  return instances_[i].package;
+}
+
+bool ClientInterface::IsConsole(uint32_t ihandle) const {
+  const uint32_t i = ihandle - kIhandleBase;
+  return i < kMaxInstances && instances_[i].used && instances_[i].console;
+}
+
+Result<void, FdtError> ClientInterface::UpdateAvailable() {
+  const Phandle memory = tree_.FindDevice("/memory@0");
+  if (memory == 0) return Ok<FdtError>();
+  const uint32_t address_cells = lib::fdt::AddressCells(tree_.blob(), 0);
+  const uint32_t size_cells = lib::fdt::SizeCells(tree_.blob(), 0);
+  auto reg = tree_.GetProperty(memory, "reg");
+  if (reg.is_error() || reg.value().size() < 4 * (address_cells + size_cells)) {
+    return Err(FdtError::kBadValue);
+  }
+  const uint64_t limit = lib::fdt::ReadCells(reg.value().data() + 4 * address_cells, size_cells);
+  MemoryRange ranges[ClaimMap::kMaxClaims + 1];
+  const size_t count =
+      lib::Min(claims_.FreeRanges(limit, ranges), sizeof(ranges) / sizeof(ranges[0]));
+  uint8_t value[(ClaimMap::kMaxClaims + 1) * 16];
+  size_t size = 0;
+  for (size_t i = 0; i < count; ++i) {
+    for (uint32_t c = address_cells; c > 0; --c) {
+      lib::StoreBe32(value + size, static_cast<uint32_t>(ranges[i].start >> (32 * (c - 1))));
+      size += 4;
+    }
+    for (uint32_t c = size_cells; c > 0; --c) {
+      lib::StoreBe32(value + size, static_cast<uint32_t>(ranges[i].size >> (32 * (c - 1))));
+      size += 4;
+    }
+  }
+  return tree_.SetProperty(memory, "available", value, size);
+}
+
+Result<void, FdtError> ClientInterface::Prepare(Phandle console) {
+  console_package_ = console;
+  const Phandle chosen = tree_.FindDevice("/chosen");
+  if (chosen == 0) return Err(FdtError::kNotFound);
+  if (console != 0) {
+    const uint32_t ihandle = Open(console);
+    if (ihandle == 0) return Err(FdtError::kNoSpace);
+    const lib::Be32 cell(ihandle);
+    TERN_TRY(tree_.SetProperty(chosen, "stdout", &cell, sizeof(cell)));
+    TERN_TRY(tree_.SetProperty(chosen, "stdin", &cell, sizeof(cell)));
+  }
+  return UpdateAvailable();
+}
+
+}  // namespace of

@@ -1,0 +1,96 @@
+// The IEEE 1275 client interface tern gives an OS (Linux's prom_init): one table of services
+// (name, nargs, nret, handler) and one dispatcher that validates the argument block once.
+//
+// The argument block is big-endian 32-bit cells: service name address, nargs, nret, args[nargs],
+// rets[nret] [IEEE 1275 6.3.1]. Every address in it, and every address a service is given, is
+// reached only through lib::GuestMemory. An unknown service, a malformed block or an unreadable
+// service name answers -1 and writes nothing; a service's own failures are reported in its return
+// cells as IEEE 1275 prescribes (-1 from getprop for an absent property, 0 from peer at the end).
+#pragma once
+
+#include "lib/guest-memory.h"
+#include "lib/result.h"
+#include "lib/span.h"
+#include "of/claims.h"
+#include "of/tree.h"
+
+namespace of {
+
+// What the dispatcher answers in r3.
+enum class CiStatus : int32_t { kSuccess = 0, kError = -1 };
+
+// Where the firmware's services that need more than the tree find it.
+struct ClientConfig {
+  uint64_t console_unit = 0;        // vty for write/read on the stdout/stdin instances
+  uint64_t timebase_frequency = 0;  // for milliseconds
+  uint64_t rtas_stub = 0;           // bytes instantiate-rtas copies (host address)
+  uint64_t rtas_stub_size = 0;
+  uint64_t cas_buffer_size = 0;  // bytes claimed for the hypervisor's CAS answer
+};
+
+class ClientInterface {
+ public:
+  static constexpr int kMaxInstances = 32;
+  static constexpr uint32_t kIhandleBase = 0x49000000;  // ihandles never look like phandles
+
+  ClientInterface(Tree& tree, lib::GuestMemory& memory, ClaimMap& claims, ClientConfig config)
+      : tree_(tree), memory_(memory), claims_(claims), config_(config) {}
+
+  // Opens the console for /chosen stdout and stdin (Linux requires stdout) and publishes
+  // /memory@0 available.
+  lib::Result<void, FdtError> Prepare(Phandle console);
+
+  // Handles the argument block at guest address `block`.
+  CiStatus Dispatch(uint64_t block);
+
+  bool quiesced() const { return quiesced_; }
+  Tree& tree() { return tree_; }
+  lib::GuestMemory& memory() { return memory_; }
+  ClaimMap& claims() { return claims_; }
+  const ClientConfig& config() const { return config_; }
+
+  // Instances [IEEE 1275 3.2.3]: 0 when the table is full or the package is unknown.
+  uint32_t Open(Phandle package);
+  bool Close(uint32_t ihandle);
+  Phandle PackageOf(uint32_t ihandle) const;
+  bool IsConsole(uint32_t ihandle) const;
+
+  // Rewrites /memory@0 available from the claim map.
+  lib::Result<void, FdtError> UpdateAvailable();
+
+  void set_quiesced() { quiesced_ = true; }
+
+ private:
+  struct Instance {
+    Phandle package;
+    bool console;
+    bool used;
+  };
+
+  Tree& tree_;
+  lib::GuestMemory& memory_;
+  ClaimMap& claims_;
+  ClientConfig config_;
+  Instance instances_[kMaxInstances] = {};
+  Phandle console_package_ = 0;
+  bool quiesced_ = false;
+};
+
+// One service: handlers read args and fill rets (rets[0] is the primary result).
+struct CiCall {
+  lib::Span<const uint32_t> args;
+  lib::Span<uint32_t> rets;
+};
+using CiHandler = CiStatus (*)(ClientInterface& client, CiCall& call);
+
+struct CiService {
+  const char* name;
+  int8_t nargs;  // -1: at least min_args (call-method)
+  int8_t nret;   // -1: at least 1
+  CiHandler handler;
+};
+
+// The service table, for the dispatcher, `test` and the tests.
+lib::Span<const CiService> ClientServices();
+
+}  // namespace of
