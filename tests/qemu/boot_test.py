@@ -9,7 +9,8 @@ Scenarios:
   smp-memory    -m 4G -smp 4: the summary counts 4096 MiB and 4 CPUs
   numa          two NUMA nodes of 1 GiB: two memory ranges, RMA 1024 MiB
   no-console    no vty at all (-nodefaults): tern still powers the machine off
-  trap-handoff  -kernel trap.elf -initrd F: tern enters the payload with r3/r4 = the initrd, the
+  trap-handoff  -kernel trap.elf -initrd F: tern enters the payload with r3/r4 = the initrd and
+                r5 = the client-interface entry, the
                 payload traps, tern reports the program interrupt with its registers and halts
                 the CPU (QEMU's monitor shows it halted)
   system-reset  -kernel spin.elf, then the monitor's `nmi`: tern reports a system reset at 0x100
@@ -180,6 +181,7 @@ def scenario_trap_handoff(opts):
         guest.wait_for(BANNER)
         kernel = guest.wait_for(r"tern: kernel at 0x([0-9a-f]+), (\d+) bytes\n")
         rd = guest.wait_for(r"tern: initrd at 0x([0-9a-f]+), (\d+) bytes\n")
+        entry = guest.wait_for(r"tern: entering the kernel, client interface at 0x([0-9a-f]+)\n")
         guest.wait_for(r"tern: EXCEPTION 0x700 \(program: trap\)\n")
         guest.wait_for(r"tern: halted\n")
         kernel_start = int(kernel.group(1), 16)
@@ -191,7 +193,10 @@ def scenario_trap_handoff(opts):
         expect(register(guest, "r20") == 0x7e570000, "r20 was not set by the payload", guest)
         expect(register(guest, "r3") == initrd_start, "r3 is not the initrd start", guest)
         expect(register(guest, "r4") == initrd_size, "r4 is not the initrd size", guest)
-        expect(register(guest, "r5") == 0, "r5 is not 0 (no client interface yet)", guest)
+        expect(register(guest, "r5") == int(entry.group(1), 16),
+               "r5 is not the client-interface entry", guest)
+        # r1: the client stack the firmware hands over, 16-byte aligned, with a 32-byte frame.
+        expect(register(guest, "r1") % 16 == 0, "r1 is not 16-byte aligned", guest)
         # Halted through the host's stop-self, the vCPU costs the host nothing; a CPU left spinning
         # would burn a host core.
         cpu_seconds = guest.cpu_seconds_over(2.0)
