@@ -7,12 +7,14 @@ QEMU ?= qemu-system-ppc64
 BUILD ?= build
 LIBFDT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tern
 LIBFDT_SRC ?= $(LIBFDT_CACHE)/libfdt
-# make run: the guest's memory and CPUs, and optionally what to boot.
+GUEST_KIT ?= $(LIBFDT_CACHE)/guest
+# make run: the guest's memory and CPUs, and what to boot (default: the guest kit, Debian's
+# ppc64el kernel with a busybox initramfs).
 MEMORY ?= 1G
 SMP ?= 1
 KERNEL ?=
 INITRD ?=
-APPEND ?=
+APPEND ?= console=hvc0
 
 export CLANG LLD OBJCOPY QEMU
 
@@ -45,15 +47,18 @@ FW_CXXFLAGS := $(TARGET_FLAGS) -std=c++20 -nostdinc++ -fno-exceptions -fno-rtti 
 FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
 FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
-.PHONY: all help deps-build deps-test deps-run libfdt test host-tests run clean version-check
+.PHONY: all help deps-build deps-test deps-run libfdt guest-kit test host-tests run bench clean \
+	version-check
 .DEFAULT_GOAL := all
 
 help:
 	@echo 'make            build $(IMAGE) (the -bios image) and $(ELF) (symbols)'
-	@echo 'make run        boot a guest on tern in QEMU, console on this terminal (Ctrl-a x quits,'
-	@echo '                Ctrl-a c reaches the monitor); MEMORY=$(MEMORY) SMP=$(SMP)'
-	@echo '                KERNEL=... INITRD=... APPEND=... boot your own kernel'
+	@echo 'make run        boot Debian'"'"'s ppc64el Linux on tern to a busybox shell, console on this'
+	@echo '                terminal (Ctrl-a x quits, Ctrl-a c toggles QEMU'"'"'s monitor);'
+	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
+	@echo 'make bench      boot-to-init time on tern beside VOF and SLOF (tools/bench-boot.py)'
+	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
@@ -108,20 +113,29 @@ $(IMAGE): $(ELF)
 	fi; \
 	echo "tern: $@ $$size bytes ($(TERN_VERSION))"
 
+guest-kit: | deps-run
+	tools/guest-kit.sh $(GUEST_KIT)
+
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
-host-tests: $(IMAGE) | deps-test
+host-tests: $(IMAGE) guest-kit | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
-		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) >/dev/null
+		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
+		-DGUEST_KIT=$(abspath $(GUEST_KIT)) >/dev/null
 	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
 
 test: deps-test host-tests
 	cd $(BUILD)/host && ctest --output-on-failure -j$$(nproc)
 
+RUN_KERNEL := $(or $(KERNEL),$(GUEST_KIT)/vmlinux)
+RUN_INITRD := $(if $(KERNEL),$(INITRD),$(or $(INITRD),$(GUEST_KIT)/initramfs.cpio.gz))
 QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios $(IMAGE) \
-	$(if $(KERNEL),-kernel $(KERNEL)) $(if $(INITRD),-initrd $(INITRD)) \
+	-kernel $(RUN_KERNEL) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
 	$(if $(APPEND),-append "$(APPEND)")
-run: deps-run $(IMAGE)
+run: deps-run $(IMAGE) $(if $(KERNEL),,guest-kit)
 	$(QEMU) $(QEMU_RUN_ARGS)
+
+bench: $(IMAGE) guest-kit | deps-run
+	tools/bench-boot.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
 
 clean:
 	rm -rf $(BUILD)

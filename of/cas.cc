@@ -143,8 +143,11 @@ Result<void, CasError> CopyProperties(MergeState& state, Phandle node, int sourc
     int length = 0;
     const void* value = fdt_getprop_by_offset(state.update, property, &name, &length);
     if (value == nullptr) return Err(CasError::kBadAnswer);
-    if (lib::StrCompare(name, "phandle") == 0 || lib::StrCompare(name, "linux,phandle") == 0) {
-      continue;  // the live tree's phandle stands
+    // The live tree's phandle stands; a linux,phandle is copied only when it agrees with it.
+    if (lib::StrCompare(name, "phandle") == 0) continue;
+    if (lib::StrCompare(name, "linux,phandle") == 0 &&
+        (length != 4 || lib::LoadBe32(value) != node)) {
+      continue;
     }
     uint8_t remapped[4];
     if (lib::StrCompare(name, "interrupt-parent") == 0 && length == 4) {

@@ -5,7 +5,7 @@
 #   tools/deps.sh build   firmware image: clang, lld, llvm-objcopy, xz (libfdt sources)
 #   tools/deps.sh test    build + host tests and QEMU tests: cmake, g++, googletest, dtc,
 #                         clang-format, python3, QEMU
-#   tools/deps.sh run     build + QEMU
+#   tools/deps.sh run     build + QEMU, cpio and gzip (the guest kit's initramfs)
 #
 # QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package.
 # CLANG, LLD and OBJCOPY likewise replace clang, lld and llvm.
@@ -35,9 +35,13 @@ case "$mode" in
     need_command clang-format clang-format
     need_command python3 python3
     need_command "${QEMU:-qemu-system-ppc64}" qemu-system-ppc
+    need_command cpio cpio
+    need_command gzip gzip
     ;;
   run)
     need_command "${QEMU:-qemu-system-ppc64}" qemu-system-ppc
+    need_command cpio cpio
+    need_command gzip gzip
     ;;
   build) ;;
   *) echo "usage: $0 build|test|run" >&2; exit 2 ;;

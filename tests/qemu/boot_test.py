@@ -18,106 +18,11 @@ Scenarios:
 """
 import argparse
 import os
-import re
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-TIMEOUT = 60  # seconds for any one expected output; the boots themselves take well under 1 s
-
-
-class Guest:
-    """A QEMU process whose console (and muxed monitor) is on our pipes."""
-
-    def __init__(self, qemu, args):
-        self.command = [qemu, "-M", "pseries", "-nographic", "-no-reboot", *args]
-        self.started = time.monotonic()
-        self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.output = b""
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        while True:
-            chunk = self.process.stdout.read1(4096)
-            if not chunk:
-                return
-            with self.lock:
-                self.output += chunk
-
-    def text(self):
-        with self.lock:
-            return self.output.decode("utf-8", "replace").replace("\r\n", "\n")
-
-    def wait_for(self, pattern, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.text())
-            if match:
-                return match
-            if self.process.poll() is not None:
-                self.reader.join(timeout=5)
-                match = re.search(pattern, self.text())
-                if match:
-                    return match
-                break
-            time.sleep(0.05)
-        self.fail(f"expected /{pattern}/ within {timeout} s")
-
-    def send(self, data):
-        self.process.stdin.write(data)
-        self.process.stdin.flush()
-
-    def monitor(self, command, reply_pattern):
-        """Switches the mux to QEMU's monitor (Ctrl-a c) and runs `command`."""
-        self.send(b"\x01c")
-        self.wait_for(r"\(qemu\) ?$|\(qemu\)")
-        start = len(self.text())
-        self.send(command.encode() + b"\r")  # the mux's readline takes Enter as CR
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            match = re.search(reply_pattern, self.text()[start:])
-            if match:
-                return match
-            time.sleep(0.05)
-        self.fail(f"monitor: '{command}' did not answer /{reply_pattern}/")
-
-    def cpu_seconds_over(self, window):
-        """CPU time (user + system) the QEMU process consumes during `window` seconds."""
-        def cpu_ticks():
-            with open(f"/proc/{self.process.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            return int(fields[11]) + int(fields[12])  # utime, stime
-        before = cpu_ticks()
-        time.sleep(window)
-        return (cpu_ticks() - before) / os.sysconf("SC_CLK_TCK")
-
-    def wait_exit(self, timeout=TIMEOUT):
-        try:
-            code = self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.fail(f"QEMU did not exit by itself within {timeout} s")
-        self.reader.join(timeout=5)
-        return code, time.monotonic() - self.started
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-    def fail(self, message):
-        self.kill()
-        raise AssertionError(f"{message}\ncommand: {' '.join(self.command)}\n"
-                             f"--- output ---\n{self.text()}--- end ---")
-
-
-def expect(condition, message, guest):
-    if not condition:
-        guest.fail(message)
+from guest import TIMEOUT, Guest, expect
 
 
 BANNER = r"tern (\S+): pseries firmware\n"

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""QEMU tests that boot Debian's ppc64el Linux on tern (the guest kit, tools/guest-kit.sh).
+
+Usage: linux_test.py --qemu QEMU --image tern.bin --kit GUEST_KIT_DIR SCENARIO
+
+Each boot runs the kit's /init (tests/guest/init), which prints what the kernel sees
+(TERN-GUEST: lines) and then powers off or reboots through RTAS. Scenarios:
+  1cpu-1g     -smp 1 -m 1G
+  smp4-2g     -smp 4 -m 2G (cores)
+  smt         -smp 4,cores=2,threads=2 (skipped, exit 77, where QEMU's TCG refuses SMT)
+  small-512m  -m 512M
+  large-8g    -smp 2 -m 8G
+  reboot      `reboot -f` in the guest: RTAS system-reboot; with -no-reboot QEMU exits
+  dt-vs-vof   the /proc/device-tree of the same kernel on tern and on VOF, which passes QEMU's
+              tree through, must be equal apart from the differences docs/device-tree.md lists
+Every Linux boot must reach init with no kernel warning, oops or panic on the console, see the
+CPUs and memory the machine has, the bootargs QEMU was given and /rtas, and end by itself.
+"""
+import argparse
+import os
+import re
+import sys
+
+from guest import Guest, expect
+
+SKIP = 77
+KERNEL_ERRORS = re.compile(r"WARNING: CPU:|Oops|Kernel panic|BUG:|Call Trace:|tern: PANIC|"
+                           r"tern: EXCEPTION|refused|failed: the CAS|FAILED!")
+
+
+def boot(opts, args, append, machine="pseries", firmware=True):
+    kit = opts.kit
+    command = ["-kernel", os.path.join(kit, "vmlinux"),
+               "-initrd", os.path.join(kit, "initramfs.cpio.gz"), "-append", append, *args]
+    if firmware:
+        command = ["-bios", opts.image, *command]
+    return Guest(opts.qemu, command, machine=machine)
+
+
+def report(guest):
+    guest.wait_for(r"TERN-GUEST: report-end")
+    values = {}
+    for line in guest.text().splitlines():
+        match = re.match(r"TERN-GUEST: (\S+) ?(.*)$", line)
+        if match:
+            values.setdefault(match.group(1), match.group(2))
+    return values
+
+
+def check_linux(opts, args, cpus, memory_mib, test="poweroff"):
+    append = f"console=hvc0 tern.test={test}"
+    guest = boot(opts, args, append)
+    guest.wait_for(r"tern \S+: pseries firmware")
+    guest.wait_for(r"TERN-GUEST: init-reached")
+    values = report(guest)
+    code, seconds = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    online = int(values.get("cpus-online", "0"))
+    memory_kib = int(values.get("mem-total-kib", "0"))
+    expect(online == cpus, f"the kernel sees {online} CPUs online, expected {cpus}", guest)
+    # MemTotal excludes the kernel image and early reservations: a few percent of RAM.
+    expect(0.85 * memory_mib * 1024 <= memory_kib <= memory_mib * 1024,
+           f"MemTotal {memory_kib} KiB for {memory_mib} MiB of RAM", guest)
+    expect(values.get("cmdline") == append, f"bootargs seen as '{values.get('cmdline')}'", guest)
+    expect(values.get("rtas") == "yes", "no /proc/device-tree/rtas", guest)
+    errors = [line for line in guest.text().splitlines() if KERNEL_ERRORS.search(line)]
+    expect(not errors, "errors on the console:\n" + "\n".join(errors), guest)
+    expect(f"TERN-GUEST: {test}" in guest.text(), f"the guest did not run {test}", guest)
+    print(f"{cpus} CPUs, MemTotal {memory_kib} KiB; booted and ended in {seconds:.2f} s")
+
+
+def dt_dump(opts, args, firmware):
+    machine = "pseries" if firmware else "pseries,x-vof=on"
+    guest = boot(opts, args, "console=hvc0 tern.dt-dump tern.test=poweroff", machine, firmware)
+    guest.wait_for(r"TERN-DT-END")
+    code, _ = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    properties = {}
+    for line in guest.text().splitlines():
+        match = re.match(r"TERN-DT: (\S+) ?([0-9a-f]*)$", line)
+        if match:
+            properties[match.group(1)] = match.group(2)
+    expect(len(properties) > 100, f"only {len(properties)} properties dumped", guest)
+    return properties, guest
+
+
+def as_number(hex_value):
+    return int(hex_value, 16) if hex_value else 0
+
+
+# Differences between tern's and VOF's trees that are by design (docs/device-tree.md): path,
+# how to compare.
+FIRMWARE_IDENTITY = {
+    "/chosen/stdout": "ihandle",        # instance handles are the firmware's own numbers
+    "/chosen/stdin": "ihandle",         # tern publishes stdin too (IEEE 1275); VOF does not
+    "/memory@0/available": "claims",    # VOF does not count the kernel and initrd as claimed
+    "/chosen/linux,initrd-start": "number",  # prom_init writes 64-bit cells; VOF keeps QEMU's
+    "/chosen/linux,initrd-end": "number",    # 32-bit ones. The values must agree.
+}
+
+
+def scenario_dt_vs_vof(opts):
+    args = ["-m", "1G", "-smp", "2"]
+    tern, guest = dt_dump(opts, args, firmware=True)
+    vof, _ = dt_dump(opts, args, firmware=False)
+    problems = []
+    for path in sorted(set(tern) | set(vof)):
+        rule = FIRMWARE_IDENTITY.get(path)
+        if rule in ("ihandle", "claims"):
+            continue
+        if path not in tern or path not in vof:
+            problems.append(f"{path}: only under {'tern' if path in tern else 'VOF'}")
+        elif rule == "number":
+            if as_number(tern[path]) != as_number(vof[path]):
+                problems.append(f"{path}: tern {tern[path]} VOF {vof[path]}")
+        elif tern[path] != vof[path]:
+            problems.append(f"{path}: tern {tern[path]} VOF {vof[path]}")
+    expect(not problems, "device trees differ:\n" + "\n".join(problems), guest)
+    print(f"{len(tern)} properties on tern, {len(vof)} on VOF: equal but for "
+          f"{sorted(p for p in FIRMWARE_IDENTITY if p in tern or p in vof)}")
+
+
+def scenario_smt(opts):
+    args = ["-smp", "4,cores=2,threads=2", "-m", "1G"]
+    probe = Guest(opts.qemu, ["-bios", opts.image, *args])
+    code, _ = probe.wait_exit()
+    if code != 0 and "thread" in probe.text():
+        print("SKIP: this QEMU's TCG has no SMT on pseries:", probe.text().strip().splitlines()[-1])
+        return SKIP
+    check_linux(opts, args, cpus=4, memory_mib=1024)
+    return 0
+
+
+SCENARIOS = {
+    "1cpu-1g": lambda o: check_linux(o, ["-smp", "1", "-m", "1G"], 1, 1024),
+    "smp4-2g": lambda o: check_linux(o, ["-smp", "4", "-m", "2G"], 4, 2048),
+    "smt": scenario_smt,
+    "small-512m": lambda o: check_linux(o, ["-m", "512M"], 1, 512),
+    "large-8g": lambda o: check_linux(o, ["-smp", "2", "-m", "8G"], 2, 8192),
+    "reboot": lambda o: check_linux(o, ["-m", "1G"], 1, 1024, test="reboot"),
+    "dt-vs-vof": scenario_dt_vs_vof,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--kit", required=True, help="guest kit directory (tools/guest-kit.sh)")
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    opts = parser.parse_args()
+    try:
+        result = SCENARIOS[opts.scenario](opts)
+    except AssertionError as error:
+        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
+        return 1
+    if result == SKIP:
+        return SKIP
+    print(f"PASS {opts.scenario}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
