@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Boot-to-init benchmark: tern beside VOF and SLOF, in the same run.
+
+Boots the guest kit's Debian kernel (tools/guest-kit.sh) on each firmware and measures the wall
+time from starting QEMU to the guest's first line from /init ("TERN-GUEST: init-reached"). The
+firmwares run in rounds, one boot each per round in a rotating order, so that a noisy moment of
+the machine hits all of them alike; the report gives each firmware's median and the ratios of
+medians, and each round's ratio, whose median is the paired estimate.
+
+  tools/bench-boot.py --image build/tern.bin --kit ~/.cache/tern/guest [--rounds 5]
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
+from guest import Guest  # noqa: E402
+
+
+def boot_seconds(opts, firmware):
+    args = ["-m", opts.memory, "-smp", str(opts.smp),
+            "-kernel", os.path.join(opts.kit, "vmlinux"),
+            "-initrd", os.path.join(opts.kit, "initramfs.cpio.gz"),
+            "-append", "console=hvc0 tern.test=poweroff"]
+    machine = "pseries"
+    if firmware == "tern":
+        args = ["-bios", opts.image, *args]
+    elif firmware == "vof":
+        machine = "pseries,x-vof=on"
+    guest = Guest(opts.qemu, args, machine=machine)
+    guest.wait_for(r"TERN-GUEST: init-reached")
+    seconds = time.monotonic() - guest.started
+    guest.wait_exit()
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser.add_argument("--image", required=True, help="tern's -bios image")
+    parser.add_argument("--kit", required=True, help="guest kit directory")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--memory", default="1G")
+    parser.add_argument("--smp", type=int, default=1)
+    opts = parser.parse_args()
+
+    firmwares = ["tern", "vof", "slof"]
+    times = {f: [] for f in firmwares}
+    for round_number in range(opts.rounds):
+        order = firmwares[round_number % 3:] + firmwares[:round_number % 3]
+        for firmware in order:
+            times[firmware].append(boot_seconds(opts, firmware))
+        print(f"round {round_number + 1}: " +
+              "  ".join(f"{f} {times[f][-1]:.2f} s" for f in firmwares), flush=True)
+
+    medians = {f: statistics.median(times[f]) for f in firmwares}
+    print(f"\nboot to init, -m {opts.memory} -smp {opts.smp}, {opts.rounds} rounds "
+          f"({opts.qemu}):")
+    for firmware in firmwares:
+        print(f"  {firmware:5s} median {medians[firmware]:.2f} s  "
+              f"(min {min(times[firmware]):.2f}, max {max(times[firmware]):.2f})")
+    for other in ("vof", "slof"):
+        paired = statistics.median(t / o for t, o in zip(times["tern"], times[other]))
+        print(f"  tern/{other}: {medians['tern'] / medians[other]:.2f} (ratio of medians), "
+              f"{paired:.2f} (median of paired ratios)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
