@@ -28,8 +28,16 @@ FW_CXX_SOURCES := \
 	lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
 	lib/panic.cc lib/string.cc \
 	of/cas.cc of/claims.cc of/client-interface.cc of/machine-info.cc of/tree.cc \
-	rtas/host-call.cc
-FW_ASM_SOURCES := boot/entry.S
+	rtas/host-call.cc rtas/instantiate.cc rtas/services.cc rtas/state-region.cc
+FW_ASM_SOURCES := boot/entry.S boot/rtas-image.S
+# The RTAS image: its own copy of what it needs from lib/, compiled position-independent.
+RTAS_CXX_SOURCES := rtas/dispatch.cc rtas/runtime.cc rtas/services.cc rtas/state-region.cc \
+	lib/console.cc lib/format.cc lib/guest-memory.cc lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
+	lib/panic.cc lib/string.cc
+RTAS_ASM_SOURCES := rtas/entry.S
+RTAS_OBJECTS := $(RTAS_CXX_SOURCES:%.cc=$(BUILD)/rtas-image/%.o) \
+	$(RTAS_ASM_SOURCES:%.S=$(BUILD)/rtas-image/%.o)
+RTAS_IMAGE := $(BUILD)/rtas.bin
 LIBFDT_SOURCES := fdt.c fdt_addresses.c fdt_empty_tree.c fdt_overlay.c fdt_ro.c fdt_rw.c \
 	fdt_strerror.c fdt_sw.c fdt_wip.c
 
@@ -96,6 +104,28 @@ $(BUILD)/fw/%.o: %.S $(BUILD)/version.h | deps-build
 	@echo "  AS      $<"
 	@$(CLANG) $(FW_ASFLAGS) -include $(BUILD)/version.h -MMD -MP -c $< -o $@
 
+$(BUILD)/fw/boot/rtas-image.o: $(RTAS_IMAGE)
+$(BUILD)/fw/boot/rtas-image.o: FW_ASFLAGS += -DTERN_RTAS_BIN='"$(abspath $(RTAS_IMAGE))"'
+
+$(BUILD)/rtas-image/%.o: %.cc $(LIBFDT_SRC)/libfdt.h | deps-build
+	@mkdir -p $(@D)
+	@echo "  CXX     $< (RTAS)"
+	@$(CLANG) $(FW_CXXFLAGS) -fPIC -MMD -MP -c $< -o $@
+
+$(BUILD)/rtas-image/%.o: %.S | deps-build
+	@mkdir -p $(@D)
+	@echo "  AS      $< (RTAS)"
+	@$(CLANG) $(FW_ASFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/rtas.elf: $(RTAS_OBJECTS) linker/rtas.ld
+	@echo "  LD      $@"
+	@$(LLD) -pie --no-dynamic-linker -nostdlib --gc-sections -T linker/rtas.ld \
+		-Map $(BUILD)/rtas.map -o $@ $(RTAS_OBJECTS)
+
+$(RTAS_IMAGE): $(BUILD)/rtas.elf
+	@$(OBJCOPY) -O binary $< $@
+	@echo "tern: $@ $$(stat -c %s $@) bytes"
+
 $(BUILD)/fw/libfdt/%.o: $(LIBFDT_SRC)/%.c | deps-build
 	@mkdir -p $(@D)
 	@echo "  CC      libfdt/$(<F)"
@@ -140,4 +170,4 @@ bench: $(IMAGE) guest-kit | deps-run
 clean:
 	rm -rf $(BUILD)
 
--include $(FW_OBJECTS:.o=.d)
+-include $(FW_OBJECTS:.o=.d) $(RTAS_OBJECTS:.o=.d)

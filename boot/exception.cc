@@ -78,6 +78,7 @@ constinit uint32_t exception_depth = 0;
 
 extern "C" void tern_exception(const boot::ExceptionFrame* frame) {
   // A fault while reporting a fault: the frame was overwritten; stop without touching more state.
+  lib::ConsoleTakeOver();
   if (++exception_depth > 1) {
     if (exception_depth == 2) lib::Printf("\ntern: exception while reporting an exception\n");
     lib::Halt();

@@ -9,6 +9,7 @@
 #include "boot/client.h"
 #include "boot/halt.h"
 #include "lib/arena.h"
+#include "lib/be.h"
 #include "lib/console.h"
 #include "lib/fdt.h"
 #include "lib/guest-memory.h"
@@ -18,6 +19,8 @@
 #include "of/machine-info.h"
 #include "of/tree.h"
 #include "rtas/host-call.h"
+#include "rtas/instantiate.h"
+#include "rtas/services.h"
 
 extern "C" {
 extern char __image_end[];
@@ -25,11 +28,15 @@ extern char __arena_start[];
 extern char __arena_end[];
 extern char __client_stack_bottom[];
 extern char __client_stack_top[];
+extern const uint8_t tern_rtas_image_start[];
+extern const uint8_t tern_rtas_image_end[];
 void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack);
 }
 
 namespace boot {
 namespace {
+
+using lib::fdt::FdtError;
 
 // QEMU's FDT_MAX_SIZE: the tree handed over is never larger (include/hw/ppc/spapr.h); SLOF
 // gives H_CAS a buffer of the same size.
@@ -109,6 +116,56 @@ void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& i
   }
 }
 
+constinit uint32_t rtas_tokens[rtas::kMaxServices];
+
+// Plans tern's RTAS area around QEMU's rtas-size, publishes the larger size in /rtas before the
+// OS reads it, and takes each service's token from QEMU's /rtas, reporting where QEMU's list and
+// tern's table disagree. False when there is no usable /rtas (the OS then has no RTAS).
+bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
+                 rtas::InstantiateInputs& inputs) {
+  const of::Phandle node = tree.FindDevice("/rtas");
+  auto size = node == 0 ? lib::Result<uint32_t, lib::fdt::FdtError>(lib::Err(FdtError::kNotFound))
+                        : lib::fdt::PropertyU32(tree.blob(), tree.OffsetOf(node), "rtas-size");
+  if (size.is_error()) {
+    lib::Printf("tern: no /rtas rtas-size from the hypervisor: no RTAS for the OS\n");
+    return false;
+  }
+  const lib::Span<const uint8_t> image(
+      tern_rtas_image_start, static_cast<size_t>(tern_rtas_image_end - tern_rtas_image_start));
+  auto plan = rtas::PlanArea(image, size.value());
+  if (plan.is_error()) {
+    lib::Printf("tern: %s\n", rtas::InstantiateErrorName(plan.error()));
+    return false;
+  }
+  const lib::Span<const rtas::RtasService> services = rtas::Services();
+  for (size_t i = 0; i < services.size(); ++i) {
+    rtas_tokens[i] = rtas::LookupToken(tree.blob(), services[i].name).value_or(0);
+    if (rtas_tokens[i] == 0) {
+      lib::Printf("tern: RTAS: the hypervisor has no token for %s\n", services[i].name);
+    }
+  }
+  // QEMU's tokens are 0x2000 + index; one tern does not know is forwarded all the same.
+  const int offset = tree.OffsetOf(node);
+  int property;
+  fdt_for_each_property_offset(property, tree.blob(), offset) {
+    const char* name = nullptr;
+    int length = 0;
+    const void* value = fdt_getprop_by_offset(tree.blob(), property, &name, &length);
+    if (value == nullptr || length != 4) continue;
+    const uint32_t token = lib::LoadBe32(value);
+    if (token >= 0x2000 && token < 0x3000 && rtas::FindService(name) < 0) {
+      lib::Printf("tern: RTAS: %s (token 0x%x) is not in tern's table; it is forwarded\n", name,
+                  token);
+    }
+  }
+  inputs =
+      rtas::InstantiateInputs{image,        plan.value(), ram_top,
+                              console_unit, rtas_tokens,  static_cast<uint32_t>(services.size())};
+  lib::Printf("tern: RTAS: %u-byte image, rtas-size 0x%x (QEMU's 0x%x)\n",
+              static_cast<unsigned>(image.size()), plan.value().area_size, size.value());
+  return true;
+}
+
 [[noreturn]] void Boot(const void* hv_tree, uint64_t fdt_address) {
   auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
   if (checked.is_error()) {
@@ -168,13 +225,12 @@ void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& i
   of::ClaimMap claims(client_top);
   ClaimInUse(claims, tree.blob(), info);
 
-  const lib::Span<const uint8_t> stub = lib::hv::RtasForwardStub();
   of::ClientConfig config;
   auto console = of::FindConsoleNode(tree.blob());
   config.console_unit = console.is_ok() ? of::FindConsoleUnit(tree.blob()).value() : 0;
   config.timebase_frequency = info.timebase_frequency;
-  config.rtas_stub = reinterpret_cast<uintptr_t>(stub.data());
-  config.rtas_stub_size = stub.size();
+  rtas::InstantiateInputs rtas_inputs{};
+  if (PrepareRtas(tree, client_top, config.console_unit, rtas_inputs)) config.rtas = &rtas_inputs;
   config.cas_buffer_size = kMaxFdtSize;
   of::ClientInterface client(tree, memory, claims, config);
   const of::Phandle console_package = console.is_ok() ? tree.PhandleAt(console.value()) : 0;

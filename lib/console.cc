@@ -55,6 +55,11 @@ void ConsoleAttachSink(Sink new_sink) {
   sink = new_sink;
 }
 
+void ConsoleTakeOver() {
+  lock.Unlock();
+  vty.used = 0;  // a half-filled chunk of the interrupted line is dropped
+}
+
 bool ConsoleAttached() {
   return sink.write != nullptr;
 }

@@ -17,6 +17,10 @@ bool ConsoleAttached();
 // Number of terminal writes the host refused since the console was attached.
 uint64_t ConsoleFailedWrites();
 
+// For the paths that end in a halt (exceptions, panics): takes the console over even when the
+// interrupted code held its lock, so the report cannot deadlock.
+void ConsoleTakeOver();
+
 void ConsoleWrite(const char* data, size_t size);
 size_t Printf(const char* format, ...) __attribute__((format(printf, 1, 2)));
 size_t PrintfV(const char* format, va_list args);

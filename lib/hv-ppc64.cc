@@ -23,28 +23,4 @@ HcallReturn Hcall(uint64_t opcode, const uint64_t (&args)[kMaxHcallArgs]) {
   return HcallReturn{static_cast<HcallStatus>(r3), {r4, r5, r6, r7, r8, r9, r10, r11, r12}};
 }
 
-// Entered by the OS with r3 = the RTAS argument block (real mode, 32- or 64-bit): moves it to r4,
-// makes the hcall, returns; the status is in the block. It contains no absolute address.
-asm(R"(
-  .section .rodata.rtas_forward_stub, "a"
-  .balign 4
-tern_rtas_forward_stub:
-  mr 4, 3
-  li 3, 0
-  ori 3, 3, 0xf000
-  sc 1
-  blr
-tern_rtas_forward_stub_end:
-  .previous
-)");
-
-extern "C" const uint8_t tern_rtas_forward_stub[];
-extern "C" const uint8_t tern_rtas_forward_stub_end[];
-
-lib::Span<const uint8_t> RtasForwardStub() {
-  return lib::Span<const uint8_t>(
-      tern_rtas_forward_stub,
-      static_cast<size_t>(tern_rtas_forward_stub_end - tern_rtas_forward_stub));
-}
-
 }  // namespace lib::hv

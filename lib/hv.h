@@ -7,7 +7,6 @@
 #pragma once
 
 #include "lib/result.h"
-#include "lib/span.h"
 #include "lib/types.h"
 
 namespace lib::hv {
@@ -62,9 +61,5 @@ Result<size_t, HcallStatus> GetTermChars(uint64_t unit, char (&buffer)[kTermChun
 // status itself is in the block's first return cell; the hcall status says whether the host took
 // the call (H_PARAMETER for an unknown token).
 Result<void, HcallStatus> ForwardRtas(uint64_t block);
-
-// The RTAS image instantiate-rtas copies until tern has its own RTAS: a position-independent
-// stub that forwards the call in r3 to the host with KVMPPC_H_RTAS [QEMU spapr_rtas.c] and returns.
-lib::Span<const uint8_t> RtasForwardStub();
 
 }  // namespace lib::hv

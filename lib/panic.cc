@@ -5,6 +5,7 @@
 namespace lib {
 
 void Panic(const char* file, int line, const char* format, ...) {
+  ConsoleTakeOver();
   Printf("\ntern: PANIC at %s:%d: ", file, line);
   va_list args;
   va_start(args, format);

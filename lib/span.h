@@ -12,6 +12,9 @@ class Span {
   constexpr Span(T* data, size_t size) : data_(data), size_(size) {}
   template <size_t N>
   constexpr Span(T (&array)[N]) : data_(array), size_(N) {}
+  // Span<T> converts to Span<const T>.
+  template <class U, class = decltype(static_cast<T*>(static_cast<U*>(nullptr)))>
+  constexpr Span(Span<U> other) : data_(other.data()), size_(other.size()) {}
 
   constexpr T* data() const { return data_; }
   constexpr size_t size() const { return size_; }

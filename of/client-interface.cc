@@ -257,6 +257,8 @@ uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
                     lib::fdt::FdtErrorName(valid.error()));
       } else if (auto merged = MergeCasTree(tree, answer); merged.is_error()) {
         lib::Printf("tern: merging the CAS update failed: %s\n", CasErrorName(merged.error()));
+      } else if (client.PublishRtasSize().is_error()) {
+        lib::Printf("tern: cannot publish rtas-size after CAS\n");
       } else {
         result = 0;
       }
@@ -267,15 +269,18 @@ uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
   return result;
 }
 
-// instantiate-rtas(base) [LoPAPR 7.2.1]: copies the RTAS image to `base`; its entry point is base.
+// instantiate-rtas(base) [LoPAPR 7.2.1]: builds tern's RTAS area at `base` (rtas/instantiate.h);
+// the OS reserved rtas-size bytes there, the size tern published.
 uint32_t InstantiateRtas(ClientInterface& client, uint64_t base) {
-  const ClientConfig& config = client.config();
-  if (config.rtas_stub_size == 0) return kError;
-  const auto* stub = reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(config.rtas_stub));
-  if (client.memory().Write(base, stub, config.rtas_stub_size).is_error()) return kError;
-  auto target = client.memory().Map(base, config.rtas_stub_size, true);
-  lib::SyncInstructions(reinterpret_cast<uintptr_t>(target.value()), config.rtas_stub_size);
-  return static_cast<uint32_t>(base);
+  if (client.config().rtas == nullptr) return kError;
+  auto entry =
+      rtas::Instantiate(client.memory(), base, *client.config().rtas, client.next_instantiation());
+  if (entry.is_error()) {
+    lib::Printf("tern: instantiate-rtas at 0x%llx: %s\n", static_cast<unsigned long long>(base),
+                rtas::InstantiateErrorName(entry.error()));
+    return kError;
+  }
+  return static_cast<uint32_t>(entry.value());
 }
 
 // call-method(method, ihandle, args...) -> catch-result, results... [IEEE 1275 6.3.2.3].
@@ -471,6 +476,23 @@ Result<void, FdtError> ClientInterface::UpdateAvailable() {
   return tree_.SetProperty(memory, "available", value, size);
 }
 
+Result<void, FdtError> ClientInterface::PublishRtasSize() {
+  if (config_.rtas == nullptr) return Ok<FdtError>();
+  const Phandle node = tree_.FindDevice("/rtas");
+  if (node == 0) return Err(FdtError::kNotFound);
+  auto size = lib::fdt::PropertyU32(tree_.blob(), tree_.OffsetOf(node), "rtas-size");
+  if (size.is_error()) return Err(size.error());
+  // The value in the tree is QEMU's (from the boot tree or a CAS answer) unless tern already
+  // published its own, which is never smaller than the QEMU value it was planned around.
+  if (size.value() != config_.rtas->plan.area_size) {
+    auto plan = rtas::PlanArea(config_.rtas->image, size.value());
+    if (plan.is_error()) return Err(FdtError::kBadValue);
+    config_.rtas->plan = plan.value();
+  }
+  const lib::Be32 published(config_.rtas->plan.area_size);
+  return tree_.SetProperty(node, "rtas-size", &published, sizeof(published));
+}
+
 Result<void, FdtError> ClientInterface::Prepare(Phandle console) {
   console_package_ = console;
   const Phandle chosen = tree_.FindDevice("/chosen");
@@ -482,6 +504,7 @@ Result<void, FdtError> ClientInterface::Prepare(Phandle console) {
     TERN_TRY(tree_.SetProperty(chosen, "stdout", &cell, sizeof(cell)));
     TERN_TRY(tree_.SetProperty(chosen, "stdin", &cell, sizeof(cell)));
   }
+  TERN_TRY(PublishRtasSize());
   return UpdateAvailable();
 }
 

@@ -13,6 +13,7 @@
 #include "lib/span.h"
 #include "of/claims.h"
 #include "of/tree.h"
+#include "rtas/instantiate.h"
 
 namespace of {
 
@@ -21,11 +22,10 @@ enum class CiStatus : int32_t { kSuccess = 0, kError = -1 };
 
 // Where the firmware's services that need more than the tree find it.
 struct ClientConfig {
-  uint64_t console_unit = 0;        // vty for write/read on the stdout/stdin instances
-  uint64_t timebase_frequency = 0;  // for milliseconds
-  uint64_t rtas_stub = 0;           // bytes instantiate-rtas copies (host address)
-  uint64_t rtas_stub_size = 0;
-  uint64_t cas_buffer_size = 0;  // bytes claimed for the hypervisor's CAS answer
+  uint64_t console_unit = 0;                // vty for write/read on the stdout/stdin instances
+  uint64_t timebase_frequency = 0;          // for milliseconds
+  uint64_t cas_buffer_size = 0;             // bytes claimed for the hypervisor's CAS answer
+  rtas::InstantiateInputs* rtas = nullptr;  // what instantiate-rtas builds
 };
 
 class ClientInterface {
@@ -55,10 +55,15 @@ class ClientInterface {
   Phandle PackageOf(uint32_t ihandle) const;
   bool IsConsole(uint32_t ihandle) const;
 
+  // Plans the RTAS area again around the hypervisor's current /rtas rtas-size and publishes the
+  // area's size there (CAS rewrites the property with QEMU's own value).
+  lib::Result<void, FdtError> PublishRtasSize();
+
   // Rewrites /memory@0 available from the claim map.
   lib::Result<void, FdtError> UpdateAvailable();
 
   void set_quiesced() { quiesced_ = true; }
+  uint32_t next_instantiation() { return ++instantiations_; }
 
  private:
   struct Instance {
@@ -74,6 +79,7 @@ class ClientInterface {
   Instance instances_[kMaxInstances] = {};
   Phandle console_package_ = 0;
   bool quiesced_ = false;
+  uint32_t instantiations_ = 0;
 };
 
 // One service: handlers read args and fill rets (rets[0] is the primary result).

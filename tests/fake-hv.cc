@@ -105,11 +105,4 @@ HcallReturn Hcall(uint64_t opcode, const uint64_t (&args)[kMaxHcallArgs]) {
   return tests::FakeHypervisor::Get().Dispatch(opcode, args);
 }
 
-// Stand-in bytes for the firmware's RTAS forwarding stub: tests check they are copied verbatim.
-lib::Span<const uint8_t> RtasForwardStub() {
-  static const uint8_t stub[] = {0x7c, 0x64, 0x1b, 0x78, 0x38, 0x60, 0x00, 0x00, 0x60, 0x63,
-                                 0xf0, 0x00, 0x44, 0x00, 0x00, 0x22, 0x4e, 0x80, 0x00, 0x20};
-  return lib::Span<const uint8_t>(stub, sizeof(stub));
-}
-
 }  // namespace lib::hv

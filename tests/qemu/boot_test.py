@@ -113,11 +113,11 @@ def scenario_trap_handoff(opts):
 
 def scenario_system_reset(opts):
     spin = os.path.join(os.path.dirname(opts.payload), "spin.elf")
-    guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", spin])
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", spin],
+                  monitor_socket=True)
     guest.wait_for(r"tern: entering the kernel")
     time.sleep(0.5)  # let the payload reach its loop
-    guest.monitor("nmi", r"\(qemu\)")
-    guest.send(b"\x01c")  # back to the console
+    guest.monitor_command("nmi")
     guest.wait_for(r"tern: EXCEPTION 0x100 \(system reset\)\n")
     guest.wait_for(r"tern: halted\n")
     expect(register(guest, "r20") == 0x5b1e0000, "r20 was not set by the payload", guest)

@@ -1,7 +1,9 @@
 """A QEMU pseries guest driven through its console, for tern's QEMU tests."""
 import os
 import re
+import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -11,8 +13,14 @@ TIMEOUT = 120  # seconds for any one expected output (a Linux boot takes ~2 s, m
 class Guest:
     """A QEMU process whose console (and muxed monitor) is on our pipes."""
 
-    def __init__(self, qemu, args, machine="pseries"):
+    def __init__(self, qemu, args, machine="pseries", monitor_socket=False):
         self.command = [qemu, "-M", machine, "-nographic", "-no-reboot", *args]
+        self.monitor_path = None
+        if monitor_socket:
+            # The human monitor on a socket of its own, so the console stays the console.
+            self.monitor_dir = tempfile.TemporaryDirectory()
+            self.monitor_path = os.path.join(self.monitor_dir.name, "monitor.sock")
+            self.command += ["-monitor", f"unix:{self.monitor_path},server=on,wait=off"]
         self.started = time.monotonic()
         self.process = subprocess.Popen(self.command, stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -51,6 +59,25 @@ class Guest:
     def send(self, data):
         self.process.stdin.write(data)
         self.process.stdin.flush()
+
+    def monitor_command(self, command):
+        """Runs `command` on the monitor socket (monitor_socket=True) and returns its reply."""
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(self.monitor_path):
+            if time.monotonic() > deadline:
+                self.fail("the monitor socket never appeared")
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(self.monitor_path)
+            connection.settimeout(TIMEOUT)
+            reply = b""
+            while not reply.rstrip().endswith(b"(qemu)"):
+                reply += connection.recv(4096)
+            connection.sendall(command.encode() + b"\n")
+            answer = b""
+            while not answer.rstrip().endswith(b"(qemu)"):
+                answer += connection.recv(4096)
+        return answer.decode("utf-8", "replace")
 
     def monitor(self, command, reply_pattern):
         """Switches the mux to QEMU's monitor (Ctrl-a c) and runs `command`."""

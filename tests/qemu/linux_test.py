@@ -96,6 +96,9 @@ FIRMWARE_IDENTITY = {
     "/memory@0/available": "claims",    # VOF does not count the kernel and initrd as claimed
     "/chosen/linux,initrd-start": "number",  # prom_init writes 64-bit cells; VOF keeps QEMU's
     "/chosen/linux,initrd-end": "number",    # 32-bit ones. The values must agree.
+    "/rtas/rtas-size": "not-smaller",   # tern's RTAS area: QEMU's part plus tern's image and state
+    "/rtas/linux,rtas-base": "rtas",    # the OS places the larger area lower
+    "/rtas/linux,rtas-entry": "rtas",   # tern's entry lies past QEMU's part of the area
 }
 
 
@@ -106,13 +109,16 @@ def scenario_dt_vs_vof(opts):
     problems = []
     for path in sorted(set(tern) | set(vof)):
         rule = FIRMWARE_IDENTITY.get(path)
-        if rule in ("ihandle", "claims"):
+        if rule in ("ihandle", "claims", "rtas"):
             continue
         if path not in tern or path not in vof:
             problems.append(f"{path}: only under {'tern' if path in tern else 'VOF'}")
         elif rule == "number":
             if as_number(tern[path]) != as_number(vof[path]):
                 problems.append(f"{path}: tern {tern[path]} VOF {vof[path]}")
+        elif rule == "not-smaller":
+            if as_number(tern[path]) < as_number(vof[path]):
+                problems.append(f"{path}: tern {tern[path]} is smaller than VOF's {vof[path]}")
         elif tern[path] != vof[path]:
             problems.append(f"{path}: tern {tern[path]} VOF {vof[path]}")
     expect(not problems, "device trees differ:\n" + "\n".join(problems), guest)

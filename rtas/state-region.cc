@@ -1,0 +1,97 @@
+#include "rtas/state-region.h"
+
+#include "lib/string.h"
+
+namespace rtas {
+
+using lib::Err;
+using lib::Ok;
+using lib::Result;
+
+const char* StateErrorName(StateError error) {
+  switch (error) {
+    case StateError::kTooSmall: return "state region too small";
+    case StateError::kBadMagic: return "state region magic missing";
+    case StateError::kBadVersion: return "state region layout version unknown";
+    case StateError::kBadGeometry: return "state region sizes inconsistent";
+    case StateError::kBadChecksum: return "state region checksum mismatch";
+  }
+  return "state region error";
+}
+
+uint32_t Crc32(lib::Span<const uint8_t> bytes, uint32_t crc) {
+  crc = ~crc;
+  for (uint8_t byte : bytes) {
+    crc ^= byte;
+    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+namespace {
+
+// The checksummed prefix: header and slot table, with the checksum field taken as 0.
+uint32_t RegionChecksum(lib::Span<const uint8_t> region, uint32_t covered) {
+  const size_t checksum_at = __builtin_offsetof(StateHeader, checksum);
+  const uint8_t zero[4] = {};
+  uint32_t crc = Crc32(region.Subspan(0, checksum_at));
+  crc = Crc32(lib::Span<const uint8_t>(zero, 4), crc);
+  return Crc32(region.Subspan(checksum_at + 4, covered - checksum_at - 4), crc);
+}
+
+const StateHeader& Header(lib::Span<const uint8_t> region) {
+  return *reinterpret_cast<const StateHeader*>(region.data());
+}
+
+}  // namespace
+
+Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t instantiations) {
+  const uint32_t fixed = StateRegionSize(0);
+  if (region.size() < fixed || region.size() > 0xffffffffu) return Err(StateError::kTooSmall);
+  lib::MemSet(region.data(), 0, region.size());
+  auto& header = *reinterpret_cast<StateHeader*>(region.data());
+  lib::MemCopy(header.magic, kStateMagic, sizeof(kStateMagic));
+  header.layout_version = lib::Be32(kStateLayoutVersion);
+  header.header_size = lib::Be32(sizeof(StateHeader));
+  header.region_size = lib::Be32(static_cast<uint32_t>(region.size()));
+  header.slot_count = lib::Be32(kSlotCount);
+  header.slot_size = lib::Be32(kSlotSize);
+  header.slots_offset = lib::Be32(sizeof(StateHeader));
+  header.data_offset = lib::Be32(fixed);
+  header.data_size = lib::Be32(static_cast<uint32_t>(region.size()) - fixed);
+  header.instantiations = lib::Be32(instantiations);
+  CommitStateRegion(region);
+  return Ok<StateError>();
+}
+
+Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region) {
+  if (region.size() < sizeof(StateHeader)) return Err(StateError::kTooSmall);
+  const StateHeader& header = Header(region);
+  if (lib::MemCompare(header.magic, kStateMagic, sizeof(kStateMagic)) != 0) {
+    return Err(StateError::kBadMagic);
+  }
+  if (header.layout_version.value() != kStateLayoutVersion) return Err(StateError::kBadVersion);
+  const uint64_t slots_end = uint64_t{header.slots_offset.value()} +
+                             uint64_t{header.slot_count.value()} * header.slot_size.value();
+  const uint64_t data_end = uint64_t{header.data_offset.value()} + header.data_size.value();
+  if (header.header_size.value() != sizeof(StateHeader) ||
+      header.region_size.value() != region.size() ||
+      header.slots_offset.value() < sizeof(StateHeader) || slots_end > header.data_offset.value() ||
+      data_end != header.region_size.value()) {
+    return Err(StateError::kBadGeometry);
+  }
+  if (RegionChecksum(region, static_cast<uint32_t>(slots_end)) != header.checksum.value()) {
+    return Err(StateError::kBadChecksum);
+  }
+  return Ok<StateError>();
+}
+
+void CommitStateRegion(lib::Span<uint8_t> region) {
+  auto& header = *reinterpret_cast<StateHeader*>(region.data());
+  header.generation = lib::Be32(header.generation.value() + 1);
+  const uint32_t covered =
+      header.slots_offset.value() + header.slot_count.value() * header.slot_size.value();
+  header.checksum = lib::Be32(RegionChecksum(region, covered));
+}
+
+}  // namespace rtas

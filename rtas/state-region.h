@@ -1,0 +1,67 @@
+// The RTAS state region: tern's serializable state in guest memory, migrated by the host
+// byte-for-byte with the rest of guest RAM. It is an ABI (host tools read it; docs/rtas.md has the
+// layout byte for byte): big-endian, offsets only, no pointers, so it means the same at any base.
+//
+// Layout version 1: a 64-byte header, then `slot_count` slots of `slot_size` bytes (the
+// configure-connector walks, filled by the DRC code), then the data area the slots' offsets point
+// into. The checksum covers the header and the slot table; the data area carries its own checks.
+#pragma once
+
+#include "lib/be.h"
+#include "lib/result.h"
+#include "lib/span.h"
+#include "lib/types.h"
+
+namespace rtas {
+
+inline constexpr char kStateMagic[8] = {'T', 'E', 'R', 'N', 'S', 'T', 'A', 'T'};
+inline constexpr uint32_t kStateLayoutVersion = 1;
+
+struct StateHeader {
+  char magic[8];             // "TERNSTAT"
+  lib::Be32 layout_version;  // kStateLayoutVersion
+  lib::Be32 header_size;     // sizeof(StateHeader)
+  lib::Be32 region_size;     // the whole region, header included
+  lib::Be32 generation;      // +1 on every change of the header or a slot
+  lib::Be32 checksum;        // CRC-32 (IEEE 802.3) of header + slot table, this field as 0
+  lib::Be32 slot_count;
+  lib::Be32 slot_size;
+  lib::Be32 slots_offset;  // from the region start
+  lib::Be32 data_offset;   // from the region start
+  lib::Be32 data_size;
+  lib::Be32 instantiations;  // times instantiate-rtas built this region (diagnostics)
+  lib::Be32 reserved[3];
+};
+static_assert(sizeof(StateHeader) == 64);
+
+inline constexpr uint32_t kSlotCount = 8;
+inline constexpr uint32_t kSlotSize = 64;
+
+enum class StateError {
+  kTooSmall,  // the region cannot hold a header and its slots
+  kBadMagic,
+  kBadVersion,
+  kBadGeometry,  // sizes and offsets inconsistent with the region
+  kBadChecksum,
+};
+
+const char* StateErrorName(StateError error);
+
+// CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of `bytes`, continuing from `crc`.
+uint32_t Crc32(lib::Span<const uint8_t> bytes, uint32_t crc = 0);
+
+// Builds an empty region (all slots free) in `region`.
+lib::Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t instantiations);
+
+// Checks magic, version, geometry and checksum of the region in `region`.
+lib::Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region);
+
+// Recomputes the checksum after a change and bumps the generation.
+void CommitStateRegion(lib::Span<uint8_t> region);
+
+// Bytes a region of the standard geometry needs with `data_size` bytes of data area.
+constexpr uint32_t StateRegionSize(uint32_t data_size) {
+  return static_cast<uint32_t>(sizeof(StateHeader)) + kSlotCount * kSlotSize + data_size;
+}
+
+}  // namespace rtas
