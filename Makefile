@@ -19,6 +19,7 @@ APPEND ?= console=hvc0
 export CLANG LLD OBJCOPY QEMU
 
 IMAGE := $(BUILD)/tern.bin
+RTAS_DUMP := $(BUILD)/tools/tern-rtas-dump
 ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 262144
 
@@ -71,7 +72,15 @@ help:
 	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
 
-all: $(IMAGE)
+all: $(IMAGE) $(RTAS_DUMP)
+
+# Host tools, built with clang in C++ mode from the same sources as the firmware.
+$(RTAS_DUMP): tools/tern-rtas-dump.cc rtas/state-region.cc rtas/services.cc lib/string.cc \
+		rtas/layout.h rtas/state-region.h rtas/services.h | deps-build
+	@mkdir -p $(@D)
+	@echo "  HOSTCXX $@"
+	@$(CLANG) --driver-mode=g++ -std=c++20 -O2 -Wall -Wextra -Werror -I. -fno-builtin \
+		-o $@ tools/tern-rtas-dump.cc rtas/state-region.cc rtas/services.cc lib/string.cc
 
 deps-build:
 	@tools/deps.sh build
@@ -147,10 +156,11 @@ guest-kit: | deps-run
 	tools/guest-kit.sh $(GUEST_KIT)
 
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
-host-tests: $(IMAGE) guest-kit | deps-test
+host-tests: $(IMAGE) $(RTAS_DUMP) guest-kit | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
-		-DGUEST_KIT=$(abspath $(GUEST_KIT)) >/dev/null
+		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
+		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) >/dev/null
 	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
 
 test: deps-test host-tests

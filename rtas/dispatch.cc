@@ -67,6 +67,7 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
       lib::StoreBe32(cells + 4 * nargs, static_cast<uint32_t>(status));
       for (uint32_t i = 1; i < nret; ++i) lib::StoreBe32(cells + 4 * (nargs + i), rets[i - 1]);
       (void)memory.Write(status_cell, cells + 4 * nargs, 4 * nret);
+      RecordCall(context.state, static_cast<uint32_t>(row), static_cast<int32_t>(status));
       return DispatchOutcome::kHandled;
     }
   }
@@ -75,6 +76,12 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
   auto forwarded = lib::hv::ForwardRtas(block);
   if (forwarded.is_error() && forwarded.error() != lib::hv::HcallStatus::kParameter) {
     WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
+  }
+  if (row >= 0) {
+    uint8_t status[4] = {};
+    (void)memory.Read(status_cell, status, 4);
+    RecordCall(context.state, static_cast<uint32_t>(row),
+               static_cast<int32_t>(lib::LoadBe32(status)));
   }
   return DispatchOutcome::kForwarded;
 }

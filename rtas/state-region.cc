@@ -57,6 +57,8 @@ Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t ins
   header.slot_count = lib::Be32(kSlotCount);
   header.slot_size = lib::Be32(kSlotSize);
   header.slots_offset = lib::Be32(sizeof(StateHeader));
+  header.stats_offset = lib::Be32(sizeof(StateHeader) + kSlotCount * kSlotSize);
+  header.stats_count = lib::Be32(kStatsCount);
   header.data_offset = lib::Be32(fixed);
   header.data_size = lib::Be32(static_cast<uint32_t>(region.size()) - fixed);
   header.instantiations = lib::Be32(instantiations);
@@ -73,10 +75,13 @@ Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region) {
   if (header.layout_version.value() != kStateLayoutVersion) return Err(StateError::kBadVersion);
   const uint64_t slots_end = uint64_t{header.slots_offset.value()} +
                              uint64_t{header.slot_count.value()} * header.slot_size.value();
+  const uint64_t stats_end = uint64_t{header.stats_offset.value()} +
+                             uint64_t{header.stats_count.value()} * sizeof(ServiceStats);
   const uint64_t data_end = uint64_t{header.data_offset.value()} + header.data_size.value();
   if (header.header_size.value() != sizeof(StateHeader) ||
       header.region_size.value() != region.size() ||
-      header.slots_offset.value() < sizeof(StateHeader) || slots_end > header.data_offset.value() ||
+      header.slots_offset.value() < sizeof(StateHeader) ||
+      slots_end > header.stats_offset.value() || stats_end > header.data_offset.value() ||
       data_end != header.region_size.value()) {
     return Err(StateError::kBadGeometry);
   }
@@ -92,6 +97,19 @@ void CommitStateRegion(lib::Span<uint8_t> region) {
   const uint32_t covered =
       header.slots_offset.value() + header.slot_count.value() * header.slot_size.value();
   header.checksum = lib::Be32(RegionChecksum(region, covered));
+}
+
+}  // namespace rtas
+
+namespace rtas {
+
+void RecordCall(lib::Span<uint8_t> region, uint32_t row, int32_t status) {
+  if (CheckStateRegion(region).is_error()) return;
+  const StateHeader& header = Header(region);
+  if (row >= header.stats_count.value()) return;
+  auto* stats = reinterpret_cast<ServiceStats*>(region.data() + header.stats_offset.value());
+  stats[row].calls = lib::Be32(stats[row].calls.value() + 1);
+  stats[row].last_status = lib::Be32(static_cast<uint32_t>(status));
 }
 
 }  // namespace rtas

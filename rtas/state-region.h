@@ -3,8 +3,10 @@
 // layout byte for byte): big-endian, offsets only, no pointers, so it means the same at any base.
 //
 // Layout version 1: a 64-byte header, then `slot_count` slots of `slot_size` bytes (the
-// configure-connector walks, filled by the DRC code), then the data area the slots' offsets point
-// into. The checksum covers the header and the slot table; the data area carries its own checks.
+// configure-connector walks, filled by the DRC code), then per-service call statistics
+// (`stats_count` entries of 8 bytes: calls, last status; diagnostics for host tools), then the
+// data area the slots' offsets point into. The checksum covers the header and the slot table; the
+// statistics are not checked, and the data area carries its own checks.
 #pragma once
 
 #include "lib/be.h"
@@ -30,12 +32,21 @@ struct StateHeader {
   lib::Be32 data_offset;   // from the region start
   lib::Be32 data_size;
   lib::Be32 instantiations;  // times instantiate-rtas built this region (diagnostics)
-  lib::Be32 reserved[3];
+  lib::Be32 stats_offset;    // from the region start
+  lib::Be32 stats_count;     // one per service-table row
+  lib::Be32 reserved;
+};
+
+// Per service-table row: how often the OS called it and the status of the last call.
+struct ServiceStats {
+  lib::Be32 calls;
+  lib::Be32 last_status;
 };
 static_assert(sizeof(StateHeader) == 64);
 
 inline constexpr uint32_t kSlotCount = 8;
 inline constexpr uint32_t kSlotSize = 64;
+inline constexpr uint32_t kStatsCount = 64;
 
 enum class StateError {
   kTooSmall,  // the region cannot hold a header and its slots
@@ -61,7 +72,12 @@ void CommitStateRegion(lib::Span<uint8_t> region);
 
 // Bytes a region of the standard geometry needs with `data_size` bytes of data area.
 constexpr uint32_t StateRegionSize(uint32_t data_size) {
-  return static_cast<uint32_t>(sizeof(StateHeader)) + kSlotCount * kSlotSize + data_size;
+  return static_cast<uint32_t>(sizeof(StateHeader)) + kSlotCount * kSlotSize +
+         kStatsCount * static_cast<uint32_t>(sizeof(ServiceStats)) + data_size;
 }
+
+// Counts a call of service row `row` that ended with `status` (no effect for rows past the table
+// or a region that fails its checks).
+void RecordCall(lib::Span<uint8_t> region, uint32_t row, int32_t status);
 
 }  // namespace rtas

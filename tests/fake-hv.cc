@@ -74,7 +74,8 @@ HcallReturn FakeHypervisor::GetTermChar(const Call& call) {
 }
 
 HcallReturn FakeHypervisor::Rtas(const Call& call) {
-  auto* cells = reinterpret_cast<lib::Be32*>(static_cast<uintptr_t>(call.args[0]));
+  auto* cells =
+      reinterpret_cast<lib::Be32*>(rtas_guest_base + static_cast<uintptr_t>(call.args[0]));
   const uint32_t token = cells[0].value();
   const uint32_t nargs = cells[1].value();
   const uint32_t nret = cells[2].value();

@@ -42,7 +42,9 @@ class FakeHypervisor {
   int busy_answers = 0;  // the next N H_PUT_TERM_CHAR calls answer H_BUSY
 
   std::map<uint32_t, RtasService> rtas_services;  // by token
-  std::map<uint64_t, Handler> overrides;          // by opcode
+  // Host address of guest address 0 for KVMPPC_H_RTAS blocks (0: blocks are host pointers).
+  uintptr_t rtas_guest_base = 0;
+  std::map<uint64_t, Handler> overrides;  // by opcode
   std::vector<Call> calls;
 
  private:

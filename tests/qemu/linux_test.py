@@ -11,6 +11,10 @@ Each boot runs the kit's /init (tests/guest/init), which prints what the kernel 
   small-512m  -m 512M
   large-8g    -smp 2 -m 8G
   reboot      `reboot -f` in the guest: RTAS system-reboot; with -no-reboot QEMU exits
+  rtas        -smp 2 -m 1G: the guest's RTAS calls go through tern's RTAS; a pmemsave of the RTAS
+              area read by tern-rtas-dump shows a valid state region and the statuses of the calls
+              Linux made: get-time-of-day, start-cpu, event-scan (no event: 1), ibm,nmi-register (0:
+              QEMU knew linux,rtas-base from H_UPDATE_DT)
   dt-vs-vof   the /proc/device-tree of the same kernel on tern and on VOF, which passes QEMU's
               tree through, must be equal apart from the differences docs/device-tree.md lists
 Every Linux boot must reach init with no kernel warning, oops or panic on the console, see the
@@ -19,13 +23,17 @@ CPUs and memory the machine has, the bootargs QEMU was given and /rtas, and end 
 import argparse
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import time
 
 from guest import Guest, expect
 
 SKIP = 77
 KERNEL_ERRORS = re.compile(r"WARNING: CPU:|Oops|Kernel panic|BUG:|Call Trace:|tern: PANIC|"
-                           r"tern: EXCEPTION|refused|failed: the CAS|FAILED!")
+                           r"tern: EXCEPTION|tern-rtas:|refused|failed: the CAS|FAILED!|"
+                           r"reading the clock failed|rtasd: .*error")
 
 
 def boot(opts, args, append, machine="pseries", firmware=True):
@@ -137,6 +145,42 @@ def scenario_smt(opts):
     return 0
 
 
+def scenario_rtas(opts):
+    # The OS places RTAS at the top of min(RMA, 768 MiB): for -m 1G just below 0x30000000.
+    start, size = 0x2f000000, 0x1000000
+    kit = opts.kit
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-smp", "2", "-m", "1G",
+                              "-kernel", os.path.join(kit, "vmlinux"),
+                              "-initrd", os.path.join(kit, "initramfs.cpio.gz"),
+                              "-append", "console=hvc0"], monitor_socket=True)
+    values = report(guest)
+    expect(values.get("cpus-online") == "2", "the second CPU did not start", guest)
+    time.sleep(1)  # let rtasd make its first event-scan pass
+    with tempfile.TemporaryDirectory() as directory:
+        dump = os.path.join(directory, "rtas.dump")
+        guest.monitor_command(f'pmemsave {start:#x} {size:#x} "{dump}"')
+        guest.send(b"poweroff -f\r")
+        code, _ = guest.wait_exit()
+        expect(code == 0, f"QEMU exited with {code}", guest)
+        result = subprocess.run([opts.dump_tool, "--start", f"{start:#x}", dump],
+                                capture_output=True, text=True, timeout=60)
+    print(result.stdout)
+    expect(result.returncode == 0, f"tern-rtas-dump failed:\n{result.stdout}{result.stderr}",
+           guest)
+    expect("checks: ok" in result.stdout and "instantiated 1 time" in result.stdout,
+           "the state region is not a valid, once-built region", guest)
+    calls = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in
+             re.finditer(r"^    (\S+)\s+(\d+)\s+(-?\d+)$", result.stdout, re.M)}
+    for service, statuses in (("get-time-of-day", {0}), ("start-cpu", {0}),
+                              ("query-cpu-stopped-state", {0}), ("event-scan", {0, 1}),
+                              ("ibm,nmi-register", {0})):
+        expect(service in calls, f"Linux made no {service} call through tern's RTAS", guest)
+        expect(calls[service][1] in statuses,
+               f"{service} ended with status {calls[service][1]}", guest)
+    errors = [line for line in guest.text().splitlines() if KERNEL_ERRORS.search(line)]
+    expect(not errors, "errors on the console:\n" + "\n".join(errors), guest)
+
+
 SCENARIOS = {
     "1cpu-1g": lambda o: check_linux(o, ["-smp", "1", "-m", "1G"], 1, 1024),
     "smp4-2g": lambda o: check_linux(o, ["-smp", "4", "-m", "2G"], 4, 2048),
@@ -145,6 +189,7 @@ SCENARIOS = {
     "large-8g": lambda o: check_linux(o, ["-smp", "2", "-m", "8G"], 2, 8192),
     "reboot": lambda o: check_linux(o, ["-m", "1G"], 1, 1024, test="reboot"),
     "dt-vs-vof": scenario_dt_vs_vof,
+    "rtas": scenario_rtas,
 }
 
 
@@ -154,6 +199,7 @@ def main():
     parser.add_argument("--qemu", default="qemu-system-ppc64")
     parser.add_argument("--image", required=True)
     parser.add_argument("--kit", required=True, help="guest kit directory (tools/guest-kit.sh)")
+    parser.add_argument("--dump-tool", default="tern-rtas-dump", help="build/tools/tern-rtas-dump")
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     opts = parser.parse_args()
     try:
