@@ -20,6 +20,7 @@ export CLANG LLD OBJCOPY QEMU
 
 IMAGE := $(BUILD)/tern.bin
 RTAS_DUMP := $(BUILD)/tools/tern-rtas-dump
+RTAS_CLIENT := $(BUILD)/tests/rtas-client.elf
 ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 262144
 
@@ -131,6 +132,14 @@ $(BUILD)/rtas.elf: $(RTAS_OBJECTS) linker/rtas.ld
 	@$(LLD) -pie --no-dynamic-linker -nostdlib --gc-sections -T linker/rtas.ld \
 		-Map $(BUILD)/rtas.map -o $@ $(RTAS_OBJECTS)
 
+# The RTAS test client (tests/client/): an OS stand-in for the QEMU tests, built like the firmware.
+CLIENT_OBJECTS := $(BUILD)/fw/tests/client/start.o $(BUILD)/fw/tests/client/rtas-client.o \
+	$(BUILD)/fw/lib/format.o $(BUILD)/fw/lib/string.o $(BUILD)/fw/lib/libc.o
+$(RTAS_CLIENT): $(CLIENT_OBJECTS) tests/client/client.ld
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(LLD) -static -nostdlib --gc-sections -T tests/client/client.ld -o $@ $(CLIENT_OBJECTS)
+
 $(RTAS_IMAGE): $(BUILD)/rtas.elf
 	@$(OBJCOPY) -O binary $< $@
 	@echo "tern: $@ $$(stat -c %s $@) bytes"
@@ -156,11 +165,12 @@ guest-kit: | deps-run
 	tools/guest-kit.sh $(GUEST_KIT)
 
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
-host-tests: $(IMAGE) $(RTAS_DUMP) guest-kit | deps-test
+host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) guest-kit | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
 		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
-		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) >/dev/null
+		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) \
+		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) >/dev/null
 	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
 
 test: deps-test host-tests
@@ -180,4 +190,4 @@ bench: $(IMAGE) guest-kit | deps-run
 clean:
 	rm -rf $(BUILD)
 
--include $(FW_OBJECTS:.o=.d) $(RTAS_OBJECTS:.o=.d)
+-include $(FW_OBJECTS:.o=.d) $(RTAS_OBJECTS:.o=.d) $(CLIENT_OBJECTS:.o=.d)

@@ -15,9 +15,13 @@ Scenarios:
                 the CPU (QEMU's monitor shows it halted)
   system-reset  -kernel spin.elf, then the monitor's `nmi`: tern reports a system reset at 0x100
                 instead of booting again
+  rtas-two-bases  -kernel rtas-client.elf: the client instantiates tern's RTAS at two bases, calls
+                get-time-of-day at each (and at the first again), gets -3 for a malformed block,
+                and powers the VM off through RTAS
 """
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -127,6 +131,30 @@ def scenario_system_reset(opts):
     guest.kill()
 
 
+def scenario_rtas_two_bases(opts):
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", opts.client])
+    size = int(guest.wait_for(r"RTAS-CLIENT: rtas-size 0x([0-9a-f]+)").group(1), 16)
+    guest.wait_for(r"RTAS-CLIENT: power-off\n")
+    code, _ = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}: RTAS power-off did not end the VM", guest)
+    text = guest.text()
+    made = re.findall(r"instantiate base 0x([0-9a-f]+) claimed 0x([0-9a-f]+) catch (-?\d+) "
+                      r"entry 0x([0-9a-f]+)", text)
+    expect(len(made) == 2, "two instantiations expected", guest)
+    for base, claimed, caught, entry in made:
+        base, claimed, entry = int(base, 16), int(claimed, 16), int(entry, 16)
+        expect(claimed == base and caught == "0", f"instantiate-rtas at {base:#x} failed", guest)
+        # The entry lies past QEMU's part of the area, inside the area the OS reserved.
+        expect(base + 0x800 < entry < base + size, f"entry {entry:#x} outside the area", guest)
+    calls = re.findall(r"call base 0x([0-9a-f]+) (?:again )?(?:get-time-of-day )?status (-?\d+) "
+                       r"year (\d+)", text)
+    expect(len(calls) == 3, "three get-time-of-day calls expected", guest)
+    for base, status, year in calls:
+        expect(status == "0" and int(year) >= 2024, f"get-time-of-day at {base}: {status} {year}",
+               guest)
+    expect("RTAS-CLIENT: malformed status -3" in text, "a malformed block did not get -3", guest)
+
+
 SCENARIOS = {
     "banner": scenario_banner,
     "smp-memory": scenario_smp_memory,
@@ -134,6 +162,7 @@ SCENARIOS = {
     "no-console": scenario_no_console,
     "trap-handoff": scenario_trap_handoff,
     "system-reset": scenario_system_reset,
+    "rtas-two-bases": scenario_rtas_two_bases,
 }
 
 
@@ -143,6 +172,7 @@ def main():
     parser.add_argument("--qemu", default="qemu-system-ppc64")
     parser.add_argument("--image", required=True)
     parser.add_argument("--payload", required=True, help="trap.elf; spin.elf sits beside it")
+    parser.add_argument("--client", help="the RTAS test client (build/tests/rtas-client.elf)")
     parser.add_argument("scenario", choices=sorted(SCENARIOS))
     opts = parser.parse_args()
     try:
