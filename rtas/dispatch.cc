@@ -37,7 +37,7 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
     return DispatchOutcome::kRejected;
   }
 
-  const lib::Span<const RtasService> services = Services();
+  const lib::Span<const RtasService> services = context.services;
   int row = -1;
   for (size_t i = 0; i < context.tokens.size() && i < services.size(); ++i) {
     if (context.tokens[i] == token && token != 0) row = static_cast<int>(i);
@@ -50,9 +50,8 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
       return DispatchOutcome::kRejected;
     }
     if (service.handler != nullptr) {
-      if (CheckStateRegion(context.state).is_error()) {
-        lib::Printf("tern-rtas: %s: %s\n", service.name,
-                    StateErrorName(CheckStateRegion(context.state).error()));
+      if (auto checked = CheckStateRegion(context.state); checked.is_error()) {
+        lib::Printf("tern-rtas: %s: %s\n", service.name, StateErrorName(checked.error()));
         WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
         return DispatchOutcome::kStateCorrupt;
       }

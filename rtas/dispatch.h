@@ -17,8 +17,9 @@ inline constexpr uint32_t kMaxCells = 16;
 
 struct RtasContext {
   lib::GuestMemory& memory;
-  lib::Span<const uint32_t> tokens;  // tokens[i] belongs to Services()[i]; 0: QEMU has none
+  lib::Span<const uint32_t> tokens;  // tokens[i] belongs to services[i]; 0: QEMU has none
   lib::Span<uint8_t> state;          // the state region (rtas/state-region.h)
+  lib::Span<const RtasService> services = Services();
 };
 
 enum class DispatchOutcome {

@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "lib/be.h"
+#include "lib/console.h"
 #include "rtas/layout.h"
 #include "rtas/services.h"
 #include "rtas/state-region.h"
@@ -163,6 +165,40 @@ TEST_F(DispatchTest, TokensFollowTheTableNotTheNames) {
   Block(0x1000, 0x3333, 1, 1, {0});
   EXPECT_EQ(Call(0x1000), DispatchOutcome::kRejected);  // checked as power-off
   EXPECT_EQ(Cell(0x1010), -3);
+}
+
+// A service tern handles itself (configure-connector will be the first): the handler gets the
+// arguments and fills the returns; a corrupt state region makes it -1 without running it.
+rtas::RtasStatus Echo(rtas::RtasContext&, rtas::RtasCall& call) {
+  call.rets[0] = call.args[0] + 1;
+  return rtas::RtasStatus::kSuccess;
+}
+constexpr rtas::RtasService kOwnServices[] = {{"tern,echo", 1, 2, Echo}};
+
+TEST_F(DispatchTest, OwnHandlerRunsAndAStateRegionThatFailsItsChecksStopsIt) {
+  tokens = {0x2100};
+  Block(0x1000, 0x2100, 1, 2, {41});
+  rtas::RtasContext context{memory, lib::Span<const uint32_t>(tokens.data(), tokens.size()),
+                            lib::Span<uint8_t>(state.data(), state.size()),
+                            lib::Span<const rtas::RtasService>(kOwnServices, 1)};
+  EXPECT_EQ(rtas::Dispatch(context, 0x1000), DispatchOutcome::kHandled);
+  EXPECT_EQ(Cell(0x1010), 0);
+  EXPECT_EQ(Cell(0x1014), 42);
+  EXPECT_TRUE(hv.calls.empty());
+
+  std::string console;
+  lib::ConsoleAttachSink(lib::Sink{[](void* out, const char* data, size_t size) {
+                                     static_cast<std::string*>(out)->append(data, size);
+                                   },
+                                   &console});
+  state[70] ^= 0xff;  // a slot byte: the checksum no longer matches
+  Block(0x1000, 0x2100, 1, 2, {41});
+  EXPECT_EQ(rtas::Dispatch(context, 0x1000), DispatchOutcome::kStateCorrupt);
+  EXPECT_EQ(Cell(0x1010), -1);
+  EXPECT_EQ(Cell(0x1014), static_cast<int32_t>(0xaaaaaaaa));  // the handler did not run
+  EXPECT_NE(console.find("tern-rtas: tern,echo: state region checksum mismatch"), std::string::npos)
+      << console;
+  lib::ConsoleAttachSink(lib::Sink{nullptr, nullptr});
 }
 
 TEST(ServiceTable, NamesAreUniqueAndCountsPlausible) {
