@@ -3,6 +3,7 @@
 // It finds the RTAS image ("TERNRTAS") and the state region ("TERNSTAT", rtas/state-region.h) by
 // searching the dump, or at --base, and prints the image's configuration, the state header with
 // its checks, the walk slots and the per-service call statistics. Host tool; see --help.
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -232,7 +233,25 @@ int main(int argc, char** argv) {
     const uint8_t* c = dump.At(a + header.config.value(), sizeof(rtas::ImageConfig));
     return c == nullptr || reinterpret_cast<const rtas::ImageConfig*>(c)->area_base.value() == 0;
   });
-  for (uint64_t image : images) PrintImage(dump, image);
+  // The magic also occurs as data (the constant inside the RTAS code): a region starts with a
+  // 64-byte header. One that an image's configuration names is always taken.
+  std::erase_if(states, [&](uint64_t a) {
+    const uint8_t* h = dump.At(a, sizeof(rtas::StateHeader));
+    return h == nullptr || reinterpret_cast<const rtas::StateHeader*>(h)->header_size.value() !=
+                               sizeof(rtas::StateHeader);
+  });
+  for (uint64_t image : images) {
+    PrintImage(dump, image);
+    const auto& header =
+        *reinterpret_cast<const rtas::ImageHeader*>(dump.At(image, sizeof(rtas::ImageHeader)));
+    const auto& config = *reinterpret_cast<const rtas::ImageConfig*>(
+        dump.At(image + header.config.value(), sizeof(rtas::ImageConfig)));
+    const uint64_t state = config.area_base.value() + config.state_offset.value();
+    if (dump.At(state, 8) != nullptr &&
+        std::find(states.begin(), states.end(), state) == states.end()) {
+      states.push_back(state);
+    }
+  }
   if (states.empty()) {
     std::printf("no state region found\n");
     return 1;
