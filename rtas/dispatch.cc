@@ -17,6 +17,16 @@ void WriteStatus(lib::GuestMemory& memory, uint64_t status_cell, RtasStatus stat
 
 }  // namespace
 
+RtasStatus ForwardToHost(RtasContext& context, uint64_t block, uint32_t status_offset) {
+  auto forwarded = lib::hv::ForwardRtas(block);
+  uint8_t status[4] = {};
+  if ((forwarded.is_error() && forwarded.error() != lib::hv::HcallStatus::kParameter) ||
+      context.memory.Read(block + status_offset, status, 4).is_error()) {
+    return RtasStatus::kHardwareError;
+  }
+  return static_cast<RtasStatus>(lib::LoadBe32(status));
+}
+
 DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
   lib::GuestMemory& memory = context.memory;
   uint8_t header[12];
@@ -50,7 +60,8 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
       return DispatchOutcome::kRejected;
     }
     if (service.handler != nullptr) {
-      if (auto checked = CheckStateRegion(context.state); checked.is_error()) {
+      if (auto checked = CheckStateRegion(context.state);
+          service.needs_state && checked.is_error()) {
         lib::Printf("tern-rtas: %s: %s\n", service.name, StateErrorName(checked.error()));
         WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
         return DispatchOutcome::kStateCorrupt;
@@ -60,7 +71,7 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
       uint32_t args[kMaxCells];
       uint32_t rets[kMaxCells] = {};
       for (uint32_t i = 0; i < nargs; ++i) args[i] = lib::LoadBe32(cells + 4 * i);
-      RtasCall call{token, lib::Span<const uint32_t>(args, nargs),
+      RtasCall call{token, block, lib::Span<const uint32_t>(args, nargs),
                     lib::Span<uint32_t>(rets, nret - 1)};
       const RtasStatus status = service.handler(context, call);
       lib::StoreBe32(cells + 4 * nargs, static_cast<uint32_t>(status));

@@ -20,7 +20,12 @@ struct RtasContext {
   lib::Span<const uint32_t> tokens;  // tokens[i] belongs to services[i]; 0: QEMU has none
   lib::Span<uint8_t> state;          // the state region (rtas/state-region.h)
   lib::Span<const RtasService> services = Services();
+  uint64_t scratch = 0;             // guest address of a 4 KiB buffer for host walks
+  uint8_t* scratch_host = nullptr;  // the same buffer, for tern
 };
+
+// Forwards the block to the host and returns the status it wrote (-1 if the hcall failed).
+RtasStatus ForwardToHost(RtasContext& context, uint64_t block, uint32_t status_offset);
 
 enum class DispatchOutcome {
   kHandled,       // a tern handler ran

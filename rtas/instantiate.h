@@ -11,7 +11,8 @@
 
 namespace rtas {
 
-inline constexpr uint32_t kStateDataSize = 64 * 1024;  // room for configure-connector fragments
+inline constexpr uint32_t kStateDataSize =
+    128 * 1024;  // configure-connector snapshots: 16 KiB per slot
 
 enum class InstantiateError {
   kBadImage,     // rtas.bin's header or relocations are not usable

@@ -1,5 +1,6 @@
 // The RTAS image's C++ entry, called by rtas/entry.S with the argument block and the image's own
 // address, on the RTAS stack, in 64-bit real mode, with the entry lock held. RTAS image only.
+#include "drc/rtas-services.h"
 #include "lib/console.h"
 #include "lib/guest-memory.h"
 #include "rtas/dispatch.h"
@@ -9,6 +10,9 @@ extern "C" rtas::ImageConfig tern_rtas_config;
 
 namespace {
 constinit bool console_attached = false;
+// The host's configure-connector walk writes here (drc/rtas-services.h): a real address in the
+// RTAS area, so it migrates with the rest of it.
+alignas(4096) constinit uint8_t scratch[drc::kScratchSize];
 }  // namespace
 
 extern "C" void tern_rtas_call(uint64_t block, uint64_t image_address) {
@@ -28,6 +32,8 @@ extern "C" void tern_rtas_call(uint64_t block, uint64_t image_address) {
       reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(area_base + config.state_offset.value()));
   rtas::RtasContext context{memory, lib::Span<const uint32_t>(tokens, count),
                             lib::Span<uint8_t>(state, config.state_size.value())};
+  context.scratch = reinterpret_cast<uintptr_t>(scratch);
+  context.scratch_host = scratch;
   (void)rtas::Dispatch(context, block);
   (void)image_address;
 }

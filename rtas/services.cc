@@ -1,5 +1,6 @@
 #include "rtas/services.h"
 
+#include "drc/rtas-services.h"
 #include "lib/string.h"
 
 namespace rtas {
@@ -12,7 +13,7 @@ constexpr RtasService kServices[] = {
     {"get-time-of-day", 0, 8, nullptr},
     {"set-time-of-day", 7, 1, nullptr},
     {"power-off", 2, 1, nullptr},
-    {"system-reboot", 0, 1, nullptr},
+    {"system-reboot", 0, 1, drc::EndAllWalksService},
     {"query-cpu-stopped-state", 1, 2, nullptr},
     {"start-cpu", 3, 1, nullptr},
     {"stop-self", 0, 1, nullptr},
@@ -34,12 +35,12 @@ constexpr RtasService kServices[] = {
     {"ibm,write-pci-config", -1, -1, nullptr},
     {"ibm,query-interrupt-source-number", -1, -1, nullptr},
     {"ibm,change-msi", -1, -1, nullptr},
-    {"set-indicator", 3, 1, nullptr},
+    {"set-indicator", 3, 1, drc::SetIndicatorService},
     {"set-power-level", -1, -1, nullptr},
     {"get-power-level", -1, -1, nullptr},
     {"get-sensor-state", 2, 2, nullptr},
-    {"ibm,configure-connector", 2, 1, nullptr},
-    {"ibm,os-term", 1, 1, nullptr},
+    {"ibm,configure-connector", 2, 1, drc::ConfigureConnectorService, true},
+    {"ibm,os-term", 1, 1, drc::EndAllWalksService},
     {"ibm,set-eeh-option", -1, -1, nullptr},
     {"ibm,get-config-addr-info2", -1, -1, nullptr},
     {"ibm,read-slot-reset-state2", -1, -1, nullptr},

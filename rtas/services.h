@@ -16,6 +16,7 @@ namespace rtas {
 
 struct RtasCall {
   uint32_t token;
+  uint64_t block;  // the argument block's guest address, for handlers that also forward it
   lib::Span<const uint32_t> args;
   lib::Span<uint32_t> rets;  // rets[1..]; the status goes into rets[0] of the block
 };
@@ -25,9 +26,10 @@ using RtasHandler = RtasStatus (*)(RtasContext& context, RtasCall& call);
 
 struct RtasService {
   const char* name;
-  int8_t nargs;         // -1: any (the host checks)
-  int8_t nret;          // -1: any, otherwise including the status cell
-  RtasHandler handler;  // nullptr: forwarded to the host (KVMPPC_H_RTAS)
+  int8_t nargs;              // -1: any (the host checks)
+  int8_t nret;               // -1: any, otherwise including the status cell
+  RtasHandler handler;       // nullptr: forwarded to the host (KVMPPC_H_RTAS)
+  bool needs_state = false;  // the handler cannot run when the state region fails its checks
 };
 
 lib::Span<const RtasService> Services();

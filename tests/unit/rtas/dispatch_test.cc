@@ -173,7 +173,7 @@ rtas::RtasStatus Echo(rtas::RtasContext&, rtas::RtasCall& call) {
   call.rets[0] = call.args[0] + 1;
   return rtas::RtasStatus::kSuccess;
 }
-constexpr rtas::RtasService kOwnServices[] = {{"tern,echo", 1, 2, Echo}};
+constexpr rtas::RtasService kOwnServices[] = {{"tern,echo", 1, 2, Echo, true}};
 
 TEST_F(DispatchTest, OwnHandlerRunsAndAStateRegionThatFailsItsChecksStopsIt) {
   tokens = {0x2100};

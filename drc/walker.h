@@ -1,0 +1,48 @@
+// ibm,configure-connector served by tern [LoPAPR 13.5.3.5; ../shared/reference/papr-drc.md]:
+// the walk's cursor and the DRC's fragment live in the RTAS state region, in guest memory, so a
+// live migration between two calls moves them with the guest and the walk resumes exactly.
+//
+// A sequence starts when work-area word 1 is 0: tern takes a slot for the DRC index (never the
+// work-area address: callers move the buffer), snapshots the fragment from its source, and then
+// answers from the snapshot. Every non-final answer stamps the slot's cookie into word 1; a call
+// whose cookie matches no slot of that DRC gets -1, never a silent restart. Answers: 2 for the
+// first node and children, 1 for later siblings, 3 properties, 4 back up, 0 complete; -2 (call
+// again) while the snapshot is being taken; -9003 / -3 from the host on the first call.
+#pragma once
+
+#include "lib/guest-memory.h"
+#include "lib/span.h"
+#include "lib/types.h"
+#include "rtas/status.h"
+
+namespace drc {
+
+inline constexpr uint32_t kWorkAreaSize = 4096;
+inline constexpr uint32_t kDataOffset =
+    20;  // where names and values go (QEMU's CC_VAL_DATA_OFFSET)
+
+// One step of the host's own configure-connector walk for `drc_index`, into `work_area` (a
+// 4 KiB buffer at a real address the host can write). `first` is true for the first step of a
+// replay. Returns the host's status (2/3/4/0, -2/990x, or an error).
+struct FragmentSource {
+  int32_t (*step)(void* context, uint32_t drc_index, bool first, uint64_t work_area);
+  void* context;
+};
+
+struct WalkContext {
+  lib::GuestMemory& memory;
+  lib::Span<uint8_t> state;  // the state region
+  FragmentSource source;
+  uint64_t scratch;              // guest address of a 4 KiB work area for the host's walk
+  uint8_t* scratch_host;         // the same, for tern to read
+  uint32_t host_steps_per_call;  // bound on host calls per OS call
+};
+
+// The OS's call: work area at guest address `work_area` (args[0] | args[1] << 32).
+rtas::RtasStatus ConfigureConnector(WalkContext& context, uint64_t work_area);
+
+// Drops the walk of `drc_index` (isolation, unallocation) or every walk (drc_index 0: os-term,
+// reboot). Returns how many slots were freed.
+uint32_t ForgetWalks(lib::Span<uint8_t> state, uint32_t drc_index);
+
+}  // namespace drc
