@@ -122,7 +122,7 @@ constinit uint32_t rtas_tokens[rtas::kMaxServices];
 // OS reads it, and takes each service's token from QEMU's /rtas, reporting where QEMU's list and
 // tern's table disagree. False when there is no usable /rtas (the OS then has no RTAS).
 bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
-                 rtas::InstantiateInputs& inputs) {
+                 uint64_t timebase_frequency, rtas::InstantiateInputs& inputs) {
   const of::Phandle node = tree.FindDevice("/rtas");
   auto size = node == 0 ? lib::Result<uint32_t, lib::fdt::FdtError>(lib::Err(FdtError::kNotFound))
                         : lib::fdt::PropertyU32(tree.blob(), tree.OffsetOf(node), "rtas-size");
@@ -158,9 +158,14 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
                   token);
     }
   }
-  inputs =
-      rtas::InstantiateInputs{image,        plan.value(), ram_top,
-                              console_unit, rtas_tokens,  static_cast<uint32_t>(services.size())};
+  inputs = rtas::InstantiateInputs{};
+  inputs.image = image;
+  inputs.plan = plan.value();
+  inputs.ram_top = ram_top;
+  inputs.console_unit = console_unit;
+  inputs.tokens = rtas_tokens;
+  inputs.token_count = static_cast<uint32_t>(services.size());
+  inputs.timebase_frequency = timebase_frequency;
   lib::Printf("tern: RTAS: %u-byte image, rtas-size 0x%x (QEMU's 0x%x)\n",
               static_cast<unsigned>(image.size()), plan.value().area_size, size.value());
   return true;
@@ -230,7 +235,8 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
   config.console_unit = console.is_ok() ? of::FindConsoleUnit(tree.blob()).value() : 0;
   config.timebase_frequency = info.timebase_frequency;
   rtas::InstantiateInputs rtas_inputs{};
-  if (PrepareRtas(tree, client_top, config.console_unit, rtas_inputs)) config.rtas = &rtas_inputs;
+  if (PrepareRtas(tree, client_top, config.console_unit, info.timebase_frequency, rtas_inputs))
+    config.rtas = &rtas_inputs;
   config.cas_buffer_size = kMaxFdtSize;
   of::ClientInterface client(tree, memory, claims, config);
   const of::Phandle console_package = console.is_ok() ? tree.PhandleAt(console.value()) : 0;

@@ -23,4 +23,21 @@ HcallReturn Hcall(uint64_t opcode, const uint64_t (&args)[kMaxHcallArgs]) {
   return HcallReturn{static_cast<HcallStatus>(r3), {r4, r5, r6, r7, r8, r9, r10, r11, r12}};
 }
 
+// tern_hcall_rtas_leaf(r3 = RTAS block): KVMPPC_H_RTAS without a stack frame, for the RTAS
+// entry's stop-self path (rtas/entry.S), which must not hold the entry lock or use the RTAS stack
+// while the host stops the CPU. Clobbers what an hcall clobbers; LR is preserved by the hcall.
+asm(R"(
+  .text
+  .globl tern_hcall_rtas_leaf
+  .hidden tern_hcall_rtas_leaf
+  .type tern_hcall_rtas_leaf, @function
+tern_hcall_rtas_leaf:
+  mr 4, 3
+  li 3, 0
+  ori 3, 3, 0xf000
+  sc 1
+  blr
+  .size tern_hcall_rtas_leaf, . - tern_hcall_rtas_leaf
+)");
+
 }  // namespace lib::hv

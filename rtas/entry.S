@@ -5,14 +5,20 @@
  * Entry [LoPAPR 7.2.1, Linux enter_rtas]: r3 = argument block (real address), r4 = RTAS base,
  * LR = return address; real mode, big-endian, 32-bit mode, external interrupts off. tern:
  *  - switches to 64-bit mode, and restores the caller's MSR before returning;
- *  - serializes entries: a CPU finding the lock held by another waits; the lock holder entering
- *    again (an NMI or machine check during a call) gets -1 (hardware error) and nothing runs;
+ *  - serializes entries: a CPU finding the lock held waits; the lock holder entering again (an NMI
+ *    or machine check during a call) gets -1 (hardware error) and nothing runs. The holder is
+ *    known by PIR + 1 where the hypervisor gives each vCPU its own PIR; QEMU 7.2 under TCG reads
+ *    PIR 0 on every vCPU, so there a waiter gives up with -1 after the configured timeout instead;
+ *  - stop-self, which never returns, is forwarded at once without the lock or the stack;
  *  - runs on its own stack inside the area; preserves r1, r2, r13-r31, LR and never touches
  *    SPRG0-3 (Linux keeps its PACA in SPRG1);
  *  - calls tern_rtas_call(block, image address) (rtas/runtime.cc); the status is in the block.
  */
 #define PIR 1023
+#define TB 268
 #define IMAGE_CONFIG_RAM_TOP 8   /* offsetof(ImageConfig, ram_top) */
+#define IMAGE_CONFIG_STOP_SELF 36  /* offsetof(ImageConfig, stop_self_token) */
+#define IMAGE_CONFIG_LOCK_TIMEOUT 296  /* offsetof(ImageConfig, lock_timeout) */
 
   .section .head, "ax"
   .globl tern_rtas_image
@@ -30,7 +36,7 @@ tern_rtas_image:
   .balign 8
   .globl tern_rtas_config
 tern_rtas_config:                            /* ImageConfig, filled in at instantiation */
-  .space 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 * 64
+  .space 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 * 64 + 8
 
   .balign 8
 tern_rtas_lock:                              /* 0, or the holder's PIR + 1 */
@@ -52,15 +58,41 @@ tern_rtas_entry:
 1:mflr %r10
   addis %r10, %r10, (tern_rtas_image - 1b)@ha
   addi %r10, %r10, (tern_rtas_image - 1b)@l  /* r10 = the image's address */
-  addi %r9, %r10, tern_rtas_lock - tern_rtas_image
+  /* stop-self: straight to the host, holding nothing (the CPU stops inside the hcall). */
+  ld %r6, (tern_rtas_config - tern_rtas_image + IMAGE_CONFIG_RAM_TOP)(%r10)
+  addi %r5, %r3, 4
+  cmpld %r5, %r6
+  bgt 6f
+  lwz %r7, 0(%r3)
+  lwz %r6, (tern_rtas_config - tern_rtas_image + IMAGE_CONFIG_STOP_SELF)(%r10)
+  cmpwi %r6, 0
+  beq 6f
+  cmpw %r7, %r6
+  bne 6f
+  std %r0, 16(%r1)                           /* the caller's LR save slot [ELFv2] */
+  bl tern_hcall_rtas_leaf                    /* returns only if the host refused */
+  ld %r0, 16(%r1)
+  b 5f
+6:addi %r9, %r10, tern_rtas_lock - tern_rtas_image
   mfspr %r8, PIR
   addi %r8, %r8, 1
+  li %r6, 0                                  /* time base when the wait began */
 2:lwarx %r7, 0, %r9
   cmpwi %r7, 0
   beq 4f
+  cmpwi %r8, 1                               /* PIR 0 may be any vCPU (QEMU 7.2 TCG) */
+  beq 3f
   cmpw %r7, %r8
   beq reentered
-3:or 1, 1, 1                                 /* held by another CPU: wait at low priority */
+3:cmpdi %r6, 0
+  bne 7f
+  mfspr %r6, TB
+7:mfspr %r5, TB
+  subf %r5, %r6, %r5
+  ld %r12, (tern_rtas_config - tern_rtas_image + IMAGE_CONFIG_LOCK_TIMEOUT)(%r10)
+  cmpld %r5, %r12
+  bgt reentered                              /* waited too long: -1 */
+  or 1, 1, 1                                 /* wait at low priority */
   lwz %r7, 0(%r9)
   cmpwi %r7, 0
   bne 3b

@@ -2,6 +2,7 @@
 
 #include "lib/cpu.h"
 #include "lib/string.h"
+#include "rtas/services.h"
 #include "rtas/state-region.h"
 
 namespace rtas {
@@ -98,6 +99,12 @@ Result<uint64_t, InstantiateError> Instantiate(lib::GuestMemory& memory, uint64_
   for (uint32_t i = 0; i < kMaxServices; ++i) {
     config.tokens[i] = lib::Be32(i < services ? inputs.tokens[i] : 0);
   }
+  const int stop_self = FindService("stop-self");
+  config.stop_self_token =
+      lib::Be32(stop_self >= 0 && uint32_t(stop_self) < services ? inputs.tokens[stop_self] : 0);
+  // A CPU waits at most 2 s for another's call to end (no RTAS call may take that long).
+  config.lock_timeout =
+      lib::Be64(inputs.timebase_frequency != 0 ? 2 * inputs.timebase_frequency : uint64_t{1} << 40);
 
   lib::Span<uint8_t> state(area.value() + plan.state_offset, plan.state_size);
   if (InitStateRegion(state, instantiations).is_error()) return Err(InstantiateError::kBadImage);

@@ -42,6 +42,7 @@ struct InstantiateInputs {
   uint64_t console_unit;
   const uint32_t* tokens;  // per Services() row, QEMU's token or 0
   uint32_t token_count;
+  uint64_t timebase_frequency;  // for the entry lock's timeout
 };
 
 // Builds the area at `base` and returns the entry point (an address inside the image).

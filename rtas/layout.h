@@ -41,12 +41,13 @@ struct ImageConfig {
   lib::Be64 console_unit;  // vty for RTAS messages
   lib::Be32 state_offset;  // of the state region, from area_base
   lib::Be32 state_size;
-  lib::Be32 service_count;  // rows of the service table the tokens below belong to
-  lib::Be32 reserved;
+  lib::Be32 service_count;         // rows of the service table the tokens below belong to
+  lib::Be32 stop_self_token;       // served without the entry lock: stop-self never returns
   lib::Be32 tokens[kMaxServices];  // QEMU's token for service row i, 0 when QEMU has none
+  lib::Be64 lock_timeout;          // time-base ticks a CPU waits for the entry lock before -1
 };
 
-static_assert(sizeof(ImageConfig) == 296, "rtas/entry.S reserves 296 bytes for it");
+static_assert(sizeof(ImageConfig) == 304, "rtas/entry.S reserves 304 bytes for it");
 
 // Elf64_Rela as ld.lld writes it for a position-independent image: only R_PPC64_RELATIVE.
 struct Relocation {

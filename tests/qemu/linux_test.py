@@ -15,6 +15,9 @@ Each boot runs the kit's /init (tests/guest/init), which prints what the kernel 
               area read by tern-rtas-dump shows a valid state region and the statuses of the calls
               Linux made: get-time-of-day, start-cpu, event-scan (no event: 1), ibm,nmi-register (0:
               QEMU knew linux,rtas-base from H_UPDATE_DT)
+  cpu-hotplug -smp 1,maxcpus=4: device_add two cores, device_del one, add it again, remove the
+              other; Linux onlines and offlines them (the walks go through tern's
+              ibm,configure-connector, checked in the RTAS state region), no errors
   dt-vs-vof   the /proc/device-tree of the same kernel on tern and on VOF, which passes QEMU's
               tree through, must be equal apart from the differences docs/device-tree.md lists
 Every Linux boot must reach init with no kernel warning, oops or panic on the console, see the
@@ -181,6 +184,71 @@ def scenario_rtas(opts):
     expect(not errors, "errors on the console:\n" + "\n".join(errors), guest)
 
 
+def dump_rtas(opts, guest, start=0x2f000000, size=0x1000000):
+    """Runs tern-rtas-dump on a pmemsave of the RTAS area; returns its output and the calls."""
+    with tempfile.TemporaryDirectory() as directory:
+        dump = os.path.join(directory, "rtas.dump")
+        guest.monitor_command(f'pmemsave {start:#x} {size:#x} "{dump}"')
+        result = subprocess.run([opts.dump_tool, "--start", f"{start:#x}", dump],
+                                capture_output=True, text=True, timeout=60)
+    expect(result.returncode == 0, f"tern-rtas-dump failed:\n{result.stdout}{result.stderr}",
+           guest)
+    calls = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in
+             re.finditer(r"^    (\S+)\s+(\d+)\s+(-?\d+)$", result.stdout, re.M)}
+    return result.stdout, calls
+
+
+def cpus_online(guest, expected):
+    """Polls the guest's online CPU list until it reads `expected`."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        start = len(guest.text())
+        guest.send(b"echo CPUS-$(cat /sys/devices/system/cpu/online)-END\r")
+        match = None
+        for _ in range(40):
+            match = re.search(r"CPUS-(\S*)-END\n", guest.text()[start:])
+            if match:
+                break
+            time.sleep(0.05)
+        if match and match.group(1) == expected:
+            return
+        time.sleep(0.5)
+    guest.fail(f"online CPUs never became {expected}")
+
+
+def scenario_cpu_hotplug(opts):
+    kit = opts.kit
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-smp", "1,maxcpus=4", "-m", "1G",
+                              "-kernel", os.path.join(kit, "vmlinux"),
+                              "-initrd", os.path.join(kit, "initramfs.cpio.gz"),
+                              "-append", "console=hvc0"], monitor_socket=True)
+    report(guest)
+    guest.wait_for(r"tern-guest:/# ")
+    core = "power9_v2.0-spapr-cpu-core"
+    steps = [(f"device_add {core},core-id=1,id=core1", "0-1"),
+             (f"device_add {core},core-id=2,id=core2", "0-2"),
+             ("device_del core1", "0,2"),
+             (f"device_add {core},core-id=1,id=core1", "0-2"),
+             ("device_del core2", "0-1")]
+    for command, online in steps:
+        reply = guest.monitor_command(command)
+        expect("Error" not in reply, f"monitor: {command}: {reply}", guest)
+        cpus_online(guest, online)
+        print(f"{command}: online CPUs {online}")
+    output, calls = dump_rtas(opts, guest)
+    print(output)
+    expect("walk slots: 0 of 8 in use" in output, "a finished walk still holds a slot", guest)
+    walks = calls.get("ibm,configure-connector", (0, 0))
+    # Three hot-adds: each walk is at least a node, its properties and the final 0.
+    expect(walks[0] >= 3 * 10 and walks[1] == 0,
+           f"configure-connector through tern: {walks[0]} calls, last status {walks[1]}", guest)
+    guest.send(b"poweroff -f\r")
+    code, _ = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    errors = [line for line in guest.text().splitlines() if KERNEL_ERRORS.search(line)]
+    expect(not errors, "errors on the console:\n" + "\n".join(errors), guest)
+
+
 SCENARIOS = {
     "1cpu-1g": lambda o: check_linux(o, ["-smp", "1", "-m", "1G"], 1, 1024),
     "smp4-2g": lambda o: check_linux(o, ["-smp", "4", "-m", "2G"], 4, 2048),
@@ -190,6 +258,7 @@ SCENARIOS = {
     "reboot": lambda o: check_linux(o, ["-m", "1G"], 1, 1024, test="reboot"),
     "dt-vs-vof": scenario_dt_vs_vof,
     "rtas": scenario_rtas,
+    "cpu-hotplug": scenario_cpu_hotplug,
 }
 
 
