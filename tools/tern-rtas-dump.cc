@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "drc/walk-slot.h"
 #include "lib/be.h"
 #include "rtas/layout.h"
 #include "rtas/services.h"
@@ -154,10 +155,20 @@ bool PrintState(const Dump& dump, uint64_t address) {
   uint32_t used = 0;
   for (uint32_t i = 0; i < slots; ++i) {
     const uint8_t* slot = region + header.slots_offset.value() + i * header.slot_size.value();
-    const uint32_t drc_index = lib::LoadBe32(slot);
-    if (drc_index == 0) continue;
+    const auto& walk = *reinterpret_cast<const drc::WalkSlot*>(slot);
+    if (walk.drc_index.value() == 0) continue;
     ++used;
-    std::printf("  slot %u: DRC 0x%08x\n", i, drc_index);
+    const char* phase = walk.phase.value() == 1   ? "taking the snapshot"
+                        : walk.phase.value() == 2 ? "serving"
+                                                  : "unknown phase";
+    std::printf("  slot %u: DRC 0x%08x %s, cookie 0x%08x, last use %u\n", i, walk.drc_index.value(),
+                phase, walk.cookie.value(), walk.last_use.value());
+    std::printf(
+        "    snapshot %u of %u bytes at +0x%x, crc 0x%08x; cursor %u, depth %u, "
+        "%u answers; host walk: %u steps, depth %u, %u replay(s)\n",
+        walk.snapshot_size.value(), walk.snapshot_capacity.value(), walk.snapshot_offset.value(),
+        walk.snapshot_crc.value(), walk.cursor.value(), walk.depth.value(), walk.served.value(),
+        walk.host_steps.value(), walk.host_depth.value(), walk.replays.value());
   }
   std::printf("  walk slots: %u of %u in use\n", used, slots);
 
