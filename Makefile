@@ -31,11 +31,11 @@ FW_CXX_SOURCES := \
 	lib/panic.cc lib/string.cc \
 	of/cas.cc of/claims.cc of/client-interface.cc of/machine-info.cc of/tree.cc \
 	rtas/host-call.cc rtas/instantiate.cc rtas/services.cc rtas/state-region.cc \
-	rtas/dispatch.cc drc/rtas-services.cc drc/walker.cc
+	rtas/dispatch.cc drc/fdt-records.cc drc/rtas-services.cc drc/walker.cc
 FW_ASM_SOURCES := boot/entry.S boot/rtas-image.S
 # The RTAS image: its own copy of what it needs from lib/, compiled position-independent.
 RTAS_CXX_SOURCES := rtas/dispatch.cc rtas/runtime.cc rtas/services.cc rtas/state-region.cc \
-	drc/rtas-services.cc drc/walker.cc \
+	drc/fdt-records.cc drc/rtas-services.cc drc/walker.cc \
 	lib/console.cc lib/format.cc lib/guest-memory.cc lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
 	lib/panic.cc lib/string.cc
 RTAS_ASM_SOURCES := rtas/entry.S
@@ -79,7 +79,8 @@ all: $(IMAGE) $(RTAS_DUMP)
 
 # Host tools, built with clang in C++ mode from the same sources as the firmware.
 RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc rtas/state-region.cc rtas/services.cc \
-	rtas/dispatch.cc drc/rtas-services.cc drc/walker.cc lib/string.cc lib/guest-memory.cc \
+	rtas/dispatch.cc drc/fdt-records.cc drc/rtas-services.cc drc/walker.cc lib/string.cc \
+	lib/guest-memory.cc \
 	lib/console.cc lib/format.cc lib/hv.cc tools/no-hypervisor.cc
 $(RTAS_DUMP): $(RTAS_DUMP_SOURCES) rtas/layout.h rtas/state-region.h rtas/services.h \
 		drc/walk-slot.h | deps-build

@@ -166,6 +166,12 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
   inputs.tokens = rtas_tokens;
   inputs.token_count = static_cast<uint32_t>(services.size());
   inputs.timebase_frequency = timebase_frequency;
+  // A host offering the whole-fragment fetch lists it in /rtas qemu,hypertas-functions.
+  if (lib::fdt::PropertyListContains(tree.blob(), offset, "qemu,hypertas-functions",
+                                     "hcall-drc-fdt")) {
+    inputs.host_features |= rtas::kHostDrcFdt;
+    lib::Printf("tern: RTAS: the host offers KVMPPC_H_DRC_FDT (whole-fragment fetch)\n");
+  }
   lib::Printf("tern: RTAS: %u-byte image, rtas-size 0x%x (QEMU's 0x%x)\n",
               static_cast<unsigned>(image.size()), plan.value().area_size, size.value());
   return true;

@@ -3,6 +3,7 @@
 #include "drc/walker.h"
 #include "lib/be.h"
 #include "lib/hv.h"
+#include "rtas/layout.h"
 
 namespace drc {
 
@@ -36,6 +37,14 @@ int32_t HostStep(void* opaque, uint32_t, bool, uint64_t work_area) {
   return static_cast<int32_t>(lib::LoadBe32(block + 20));
 }
 
+int64_t HostFetch(void*, uint32_t drc_index, uint64_t buffer, uint64_t size,
+                  uint64_t& fragment_size, uint64_t& generation) {
+  const auto r = lib::hv::Hcall(lib::hv::KVMPPC_H_DRC_FDT, {drc_index, buffer, size});
+  fragment_size = r.values[0];
+  generation = r.values[1];
+  return static_cast<int64_t>(r.status);
+}
+
 }  // namespace
 
 RtasStatus ConfigureConnectorService(rtas::RtasContext& context, rtas::RtasCall& call) {
@@ -43,6 +52,10 @@ RtasStatus ConfigureConnectorService(rtas::RtasContext& context, rtas::RtasCall&
   HostWalk walk{&context, call.token};
   WalkContext walker{context.memory,  context.state,        FragmentSource{HostStep, &walk},
                      context.scratch, context.scratch_host, kHostStepsPerCall};
+  if (context.host_features & rtas::kHostDrcFdt) {
+    walker.fetch = FragmentFetch{HostFetch, nullptr};
+    walker.state_address = context.state_address;
+  }
   const uint64_t work_area = call.args[0] | (uint64_t{call.args[1]} << 32);
   return ConfigureConnector(walker, work_area);
 }

@@ -1,5 +1,6 @@
 #include "drc/walker.h"
 
+#include "drc/fdt-records.h"
 #include "drc/walk-slot.h"
 #include "lib/be.h"
 #include "lib/console.h"
@@ -120,8 +121,62 @@ Acquired Unusable(const WalkSlot& slot, RtasStatus& failure) {
   return Acquired::kFailed;
 }
 
+// KVMPPC_H_DRC_FDT statuses (docs/host-abi.md).
+constexpr int64_t kHcallSuccess = 0;
+constexpr int64_t kHcallNotFound = -9;
+constexpr int64_t kHcallState = -75;
+
+// Takes the snapshot with the host's whole-fragment fetch: the blob goes into the upper half of
+// the slot's room and is converted into records in the lower half. The generation must not
+// change between the size query and the copy; if it does, the OS is asked to call again.
+Acquired Fetch(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
+  const uint32_t half = slot.snapshot_capacity.value() / 2;
+  uint64_t size = 0;
+  uint64_t generation = 0;
+  int64_t rc =
+      context.fetch.fetch(context.fetch.context, slot.drc_index.value(), 0, 0, size, generation);
+  if (rc == kHcallSuccess && size > half) {
+    lib::Printf(
+        "tern-rtas: configure-connector: the fragment of DRC 0x%08x is %llu bytes, more "
+        "than %u\n",
+        slot.drc_index.value(), static_cast<unsigned long long>(size), half);
+    failure = RtasStatus::kHardwareError;
+    return Acquired::kFailed;
+  }
+  const uint32_t blob_offset = slot.snapshot_offset.value() + half;
+  uint64_t copied_generation = 0;
+  if (rc == kHcallSuccess) {
+    rc = context.fetch.fetch(context.fetch.context, slot.drc_index.value(),
+                             context.state_address + blob_offset, half, size, copied_generation);
+  }
+  if (rc == kHcallNotFound || rc == kHcallState) {
+    failure = rc == kHcallNotFound ? RtasStatus::kParameterError : RtasStatus::kNotConfigurable;
+    return Acquired::kFailed;
+  }
+  if (rc != kHcallSuccess) {
+    failure = RtasStatus::kHardwareError;
+    return Acquired::kFailed;
+  }
+  if (copied_generation != generation) return Acquired::kBusy;  // changed under us: again
+  auto records = FdtToRecords(region.at(blob_offset), static_cast<uint32_t>(size),
+                              region.at(slot.snapshot_offset.value()), half);
+  if (records.is_error()) {
+    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: %s\n", slot.drc_index.value(),
+                FragmentErrorName(records.error()));
+    failure = RtasStatus::kHardwareError;
+    return Acquired::kFailed;
+  }
+  lib::MemSet(region.at(blob_offset), 0, half);
+  slot.snapshot_size = lib::Be32(records.value());
+  const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()), records.value());
+  slot.snapshot_crc = lib::Be32(rtas::Crc32(snapshot));
+  slot.phase = lib::Be32(static_cast<uint32_t>(SlotPhase::kServing));
+  return Acquired::kDone;
+}
+
 // Replays the host's walk into the slot's snapshot, at most `budget` host calls.
 Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
+  if (context.fetch.fetch != nullptr) return Fetch(context, region, slot, failure);
   const uint8_t* wa = context.scratch_host;
   for (uint32_t n = 0; n < context.host_steps_per_call; ++n) {
     const bool first = slot.host_steps.value() == 0;

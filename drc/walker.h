@@ -29,6 +29,15 @@ struct FragmentSource {
   void* context;
 };
 
+// The stateless whole-fragment fetch a host may offer instead (docs/host-abi.md): copies the
+// DRC's fragment, an FDT blob, to `buffer` (`size` bytes; buffer 0 asks only for the size).
+// Returns the host's hcall status and sets `fragment_size` and `generation`.
+struct FragmentFetch {
+  int64_t (*fetch)(void* context, uint32_t drc_index, uint64_t buffer, uint64_t size,
+                   uint64_t& fragment_size, uint64_t& generation);
+  void* context;
+};
+
 struct WalkContext {
   lib::GuestMemory& memory;
   lib::Span<uint8_t> state;  // the state region
@@ -36,6 +45,8 @@ struct WalkContext {
   uint64_t scratch;              // guest address of a 4 KiB work area for the host's walk
   uint8_t* scratch_host;         // the same, for tern to read
   uint32_t host_steps_per_call;  // bound on host calls per OS call
+  FragmentFetch fetch = {nullptr, nullptr};  // used instead of `source` when the host offers it
+  uint64_t state_address = 0;                // guest address of the state region (for the fetch)
 };
 
 // The OS's call: work area at guest address `work_area` (args[0] | args[1] << 32).

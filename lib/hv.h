@@ -18,6 +18,8 @@ inline constexpr uint64_t H_CEDE = 0xe0;
 inline constexpr uint64_t KVMPPC_H_RTAS = 0xf000;
 inline constexpr uint64_t KVMPPC_H_CAS = 0xf002;
 inline constexpr uint64_t KVMPPC_H_UPDATE_DT = 0xf003;
+// Proposed by tern (docs/host-abi.md): a DRC's device-tree fragment, whole. Not in QEMU 7.2.
+inline constexpr uint64_t KVMPPC_H_DRC_FDT = 0xf006;
 
 // hcall status (r3 on return) [LoPAPR 14.5.3].
 enum class HcallStatus : int64_t {

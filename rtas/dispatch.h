@@ -22,6 +22,8 @@ struct RtasContext {
   lib::Span<const RtasService> services = Services();
   uint64_t scratch = 0;             // guest address of a 4 KiB buffer for host walks
   uint8_t* scratch_host = nullptr;  // the same buffer, for tern
+  uint64_t state_address = 0;       // guest address of the state region
+  uint64_t host_features = 0;       // rtas::kHost* bits (rtas/layout.h)
 };
 
 // Forwards the block to the host and returns the status it wrote (-1 if the hcall failed).

@@ -36,7 +36,7 @@ tern_rtas_image:
   .balign 8
   .globl tern_rtas_config
 tern_rtas_config:                            /* ImageConfig, filled in at instantiation */
-  .space 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 * 64 + 8
+  .space 8 + 8 + 8 + 4 + 4 + 4 + 4 + 4 * 64 + 8 + 8
 
   .balign 8
 tern_rtas_lock:                              /* 0, or the holder's PIR + 1 */

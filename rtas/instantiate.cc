@@ -103,6 +103,7 @@ Result<uint64_t, InstantiateError> Instantiate(lib::GuestMemory& memory, uint64_
   config.stop_self_token =
       lib::Be32(stop_self >= 0 && uint32_t(stop_self) < services ? inputs.tokens[stop_self] : 0);
   // A CPU waits at most 2 s for another's call to end (no RTAS call may take that long).
+  config.host_features = lib::Be64(inputs.host_features);
   config.lock_timeout =
       lib::Be64(inputs.timebase_frequency != 0 ? 2 * inputs.timebase_frequency : uint64_t{1} << 40);
 

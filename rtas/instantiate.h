@@ -43,6 +43,7 @@ struct InstantiateInputs {
   const uint32_t* tokens;  // per Services() row, QEMU's token or 0
   uint32_t token_count;
   uint64_t timebase_frequency;  // for the entry lock's timeout
+  uint64_t host_features;       // rtas::kHost* bits
 };
 
 // Builds the area at `base` and returns the entry point (an address inside the image).

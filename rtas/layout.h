@@ -45,9 +45,12 @@ struct ImageConfig {
   lib::Be32 stop_self_token;       // served without the entry lock: stop-self never returns
   lib::Be32 tokens[kMaxServices];  // QEMU's token for service row i, 0 when QEMU has none
   lib::Be64 lock_timeout;          // time-base ticks a CPU waits for the entry lock before -1
+  lib::Be64 host_features;         // kHostDrcFdt: the host offers KVMPPC_H_DRC_FDT
 };
 
-static_assert(sizeof(ImageConfig) == 304, "rtas/entry.S reserves 304 bytes for it");
+inline constexpr uint64_t kHostDrcFdt = 1;  // docs/host-abi.md
+
+static_assert(sizeof(ImageConfig) == 312, "rtas/entry.S reserves 312 bytes for it");
 
 // Elf64_Rela as ld.lld writes it for a position-independent image: only R_PPC64_RELATIVE.
 struct Relocation {

@@ -34,6 +34,8 @@ extern "C" void tern_rtas_call(uint64_t block, uint64_t image_address) {
                             lib::Span<uint8_t>(state, config.state_size.value())};
   context.scratch = reinterpret_cast<uintptr_t>(scratch);
   context.scratch_host = scratch;
+  context.state_address = area_base + config.state_offset.value();
+  context.host_features = config.host_features.value();
   (void)rtas::Dispatch(context, block);
   (void)image_address;
 }

@@ -1,0 +1,210 @@
+// The whole-fragment fetch (KVMPPC_H_DRC_FDT, docs/host-abi.md): FDT-to-records conversion and
+// walks served from a fetched fragment.
+#include <gtest/gtest.h>
+#include <libfdt.h>
+
+#include <string>
+#include <vector>
+
+#include "drc/fdt-records.h"
+#include "drc/walk-slot.h"
+#include "drc/walker.h"
+#include "lib/be.h"
+#include "rtas/instantiate.h"
+#include "rtas/state-region.h"
+
+namespace {
+
+using rtas::RtasStatus;
+
+// A fragment as a host would return it: an unnamed root holding the DRC's node.
+std::vector<uint8_t> Fragment(uint32_t big_value = 8, bool second_top_node = false) {
+  std::vector<uint8_t> blob(64 * 1024);
+  void* fdt = blob.data();
+  EXPECT_EQ(fdt_create(fdt, static_cast<int>(blob.size())), 0);
+  EXPECT_EQ(fdt_finish_reservemap(fdt), 0);
+  EXPECT_EQ(fdt_begin_node(fdt, ""), 0);
+  EXPECT_EQ(fdt_begin_node(fdt, "PowerPC,POWER9@8"), 0);
+  EXPECT_EQ(fdt_property_string(fdt, "name", "PowerPC,POWER9"), 0);
+  EXPECT_EQ(fdt_property_string(fdt, "device_type", "cpu"), 0);
+  EXPECT_EQ(fdt_property_u32(fdt, "ibm,my-drc-index", 0x10000008), 0);
+  std::vector<uint8_t> value(big_value, 0x5a);
+  EXPECT_EQ(fdt_property(fdt, "blob", value.data(), static_cast<int>(value.size())), 0);
+  EXPECT_EQ(fdt_begin_node(fdt, "l2-cache@2008"), 0);
+  EXPECT_EQ(fdt_property_u32(fdt, "reg", 0x2008), 0);
+  EXPECT_EQ(fdt_end_node(fdt), 0);
+  EXPECT_EQ(fdt_begin_node(fdt, "l3-cache@3008"), 0);
+  EXPECT_EQ(fdt_end_node(fdt), 0);
+  EXPECT_EQ(fdt_end_node(fdt), 0);
+  if (second_top_node) {
+    EXPECT_EQ(fdt_begin_node(fdt, "stray"), 0);
+    EXPECT_EQ(fdt_end_node(fdt), 0);
+  }
+  EXPECT_EQ(fdt_end_node(fdt), 0);
+  EXPECT_EQ(fdt_finish(fdt), 0);
+  blob.resize(fdt_totalsize(fdt));
+  return blob;
+}
+
+TEST(FdtToRecords, ConvertsTheFragmentNodeAndItsSubtree) {
+  const auto blob = Fragment();
+  std::vector<uint8_t> out(4096);
+  auto size = drc::FdtToRecords(blob.data(), static_cast<uint32_t>(blob.size()), out.data(),
+                                static_cast<uint32_t>(out.size()));
+  ASSERT_TRUE(size.is_ok()) << drc::FragmentErrorName(size.error());
+  // NODE "PowerPC,POWER9@8", 4 PROPs, NODE l2 with a PROP, END, NODE l3, END, END.
+  std::string tags;
+  for (uint32_t at = 0; at < size.value();) {
+    const uint8_t tag = out[at];
+    tags += static_cast<char>('0' + tag);
+    if (tag == drc::kNode) {
+      at += 3 + (out[at + 1] << 8 | out[at + 2]);
+    } else if (tag == drc::kProperty) {
+      at += 7 + (out[at + 1] << 8 | out[at + 2]) + lib::LoadBe32(&out[at + 3]);
+    } else {
+      at += 1;
+    }
+  }
+  EXPECT_EQ(tags, "13333134144");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&out[3])), "PowerPC,POWER9@8");
+}
+
+TEST(FdtToRecords, RefusesWhatCannotBeServed) {
+  std::vector<uint8_t> out(64 * 1024);
+  const auto n = static_cast<uint32_t>(out.size());
+  auto two = Fragment(8, true);
+  EXPECT_EQ(drc::FdtToRecords(two.data(), static_cast<uint32_t>(two.size()), out.data(), n).error(),
+            drc::FragmentError::kMalformed);
+  // 20 + "blob\0" + value must fit 4096: 4071 does, 4072 does not.
+  auto fits = Fragment(4071);
+  EXPECT_TRUE(
+      drc::FdtToRecords(fits.data(), static_cast<uint32_t>(fits.size()), out.data(), n).is_ok());
+  auto big = Fragment(4072);
+  EXPECT_EQ(drc::FdtToRecords(big.data(), static_cast<uint32_t>(big.size()), out.data(), n).error(),
+            drc::FragmentError::kPropertyTooLarge);
+  auto good = Fragment();
+  EXPECT_EQ(
+      drc::FdtToRecords(good.data(), static_cast<uint32_t>(good.size()), out.data(), 40).error(),
+      drc::FragmentError::kTooLarge);
+  good[0] ^= 1;
+  EXPECT_EQ(
+      drc::FdtToRecords(good.data(), static_cast<uint32_t>(good.size()), out.data(), n).error(),
+      drc::FragmentError::kMalformed);
+}
+
+// A host with the whole-fragment fetch, in a byte-array guest.
+struct FetchHost {
+  std::vector<uint8_t>* ram;
+  std::vector<uint8_t> fragment;
+  uint64_t generation = 7;
+  int64_t status = 0;
+  bool bump_generation_on_copy = false;
+  int calls = 0;
+};
+
+int64_t Fetch(void* context, uint32_t, uint64_t buffer, uint64_t size, uint64_t& fragment_size,
+              uint64_t& generation) {
+  auto& host = *static_cast<FetchHost*>(context);
+  ++host.calls;
+  fragment_size = host.fragment.size();
+  if (buffer != 0) {
+    if (host.bump_generation_on_copy) {
+      ++host.generation;
+      host.bump_generation_on_copy = false;
+    }
+    if (size < host.fragment.size()) return -4;
+    std::copy(host.fragment.begin(), host.fragment.end(), host.ram->begin() + buffer);
+  }
+  generation = host.generation;
+  return host.status;
+}
+
+int32_t NoReplay(void*, uint32_t, bool, uint64_t) {
+  ADD_FAILURE() << "the replay must not run when the host offers the fetch";
+  return -1;
+}
+
+class FetchWalkTest : public ::testing::Test {
+ protected:
+  static constexpr uint64_t kState = 0x10000;
+  static constexpr uint64_t kScratch = 0x8000;
+  static constexpr uint64_t kWorkArea = 0x1000;
+
+  void SetUp() override {
+    ASSERT_TRUE(rtas::InitStateRegion(State(), 1).is_ok());
+    host.ram = &ram;
+    host.fragment = Fragment();
+  }
+  lib::Span<uint8_t> State() {
+    return {ram.data() + kState, rtas::StateRegionSize(rtas::kStateDataSize)};
+  }
+  RtasStatus Call() {
+    drc::WalkContext context{
+        memory, State(), drc::FragmentSource{NoReplay, nullptr}, kScratch, ram.data() + kScratch,
+        8};
+    context.fetch = drc::FragmentFetch{Fetch, &host};
+    context.state_address = kState;
+    return drc::ConfigureConnector(context, kWorkArea);
+  }
+  void Start(uint32_t drc_index) {
+    lib::StoreBe32(&ram[kWorkArea], drc_index);
+    lib::StoreBe32(&ram[kWorkArea + 4], 0);
+  }
+  std::string Name() { return reinterpret_cast<const char*>(&ram[kWorkArea + 20]); }
+
+  std::vector<uint8_t> ram = std::vector<uint8_t>(512 * 1024);
+  lib::GuestMemory memory{reinterpret_cast<uintptr_t>(ram.data()), ram.size()};
+  FetchHost host;
+};
+
+TEST_F(FetchWalkTest, ServesTheFetchedFragment) {
+  Start(0x10000008);
+  std::vector<std::pair<int, std::string>> answers;
+  for (int i = 0; i < 20; ++i) {
+    const auto status = static_cast<int>(Call());
+    answers.emplace_back(status, status == 1 || status == 2 || status == 3 ? Name() : "");
+    if (status <= 0) break;
+  }
+  const std::vector<std::pair<int, std::string>> expected = {{2, "PowerPC,POWER9@8"},
+                                                             {3, "name"},
+                                                             {3, "device_type"},
+                                                             {3, "ibm,my-drc-index"},
+                                                             {3, "blob"},
+                                                             {2, "l2-cache@2008"},
+                                                             {3, "reg"},
+                                                             {1, "l3-cache@3008"},
+                                                             {4, ""},
+                                                             {0, ""}};
+  EXPECT_EQ(answers, expected);
+  EXPECT_EQ(host.calls, 2);  // one size query and one copy, in the first call
+}
+
+TEST_F(FetchWalkTest, AFragmentChangingDuringTheCopyIsFetchedAgain) {
+  host.bump_generation_on_copy = true;
+  Start(0x10000008);
+  EXPECT_EQ(Call(), RtasStatus::kBusy);
+  EXPECT_NE(lib::LoadBe32(&ram[kWorkArea + 4]), 0u);  // the cookie, so the next call continues
+  EXPECT_EQ(static_cast<int>(Call()), 2);
+  EXPECT_EQ(Name(), "PowerPC,POWER9@8");
+}
+
+TEST_F(FetchWalkTest, HostRefusalsBecomeRtasStatuses) {
+  host.status = -9;  // H_NOT_FOUND: no such DRC
+  Start(0x10000009);
+  EXPECT_EQ(Call(), RtasStatus::kParameterError);
+  host.status = -75;  // H_STATE: the connector is not usable
+  Start(0x10000008);
+  EXPECT_EQ(Call(), RtasStatus::kNotConfigurable);
+  host.status = -1;
+  Start(0x10000008);
+  EXPECT_EQ(Call(), RtasStatus::kHardwareError);
+}
+
+TEST_F(FetchWalkTest, AFragmentLargerThanHalfTheSlotIsRefused) {
+  host.fragment = Fragment(4000);
+  host.fragment.resize(20 * 1024, 0);  // the size the host reports
+  Start(0x10000008);
+  EXPECT_EQ(Call(), RtasStatus::kHardwareError);
+}
+
+}  // namespace
