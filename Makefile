@@ -31,7 +31,7 @@ FW_CXX_SOURCES := \
 	lib/panic.cc lib/string.cc \
 	of/cas.cc of/claims.cc of/client-interface.cc of/machine-info.cc of/tree.cc \
 	rtas/host-call.cc rtas/instantiate.cc rtas/services.cc rtas/state-region.cc \
-	rtas/dispatch.cc drc/fdt-records.cc drc/rtas-services.cc drc/walker.cc
+	rtas/dispatch.cc drc/fdt-records.cc drc/registry.cc drc/rtas-services.cc drc/walker.cc
 FW_ASM_SOURCES := boot/entry.S boot/rtas-image.S
 # The RTAS image: its own copy of what it needs from lib/, compiled position-independent.
 RTAS_CXX_SOURCES := rtas/dispatch.cc rtas/runtime.cc rtas/services.cc rtas/state-region.cc \

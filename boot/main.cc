@@ -8,6 +8,7 @@
 
 #include "boot/client.h"
 #include "boot/halt.h"
+#include "drc/registry.h"
 #include "lib/arena.h"
 #include "lib/be.h"
 #include "lib/console.h"
@@ -207,6 +208,14 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
               static_cast<unsigned long long>(Address(__image_end) / 1024), tree.node_count(),
               static_cast<unsigned long long>(arena.remaining() / 1024));
 
+  if (auto census = drc::CountConnectors(tree.blob()); census.is_ok()) {
+    const drc::DrcCensus& c = census.value();
+    lib::Printf("tern: %u hotplug connectors: %u CPU, %u memory, %u PHB, %u PCI, %u other\n",
+                c.total, c.cpu, c.memory, c.phb, c.pci, c.other);
+  } else {
+    lib::Printf("tern: the dynamic-reconfiguration properties are malformed: %s\n",
+                lib::fdt::FdtErrorName(census.error()));
+  }
   if (!info.has_kernel) {
     lib::Printf("tern: no kernel to boot (no /chosen/qemu,boot-kernel; use QEMU's -kernel)\n");
     lib::Printf("tern: powering off\n");
