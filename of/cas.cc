@@ -166,20 +166,22 @@ Result<void, CasError> CopyProperties(MergeState& state, Phandle node, int sourc
   return Ok<CasError>();
 }
 
-Result<void, CasError> MergeNode(MergeState& state, Phandle node, int source, int depth) {
+// First pass: the shape of the tree. Nodes that vanished go (their phandles become free), new
+// nodes are added, and every phandle the update uses under another value is recorded, so that
+// the second pass can remap references anywhere in the tree.
+Result<void, CasError> MergeStructure(MergeState& state, Phandle node, int source, int depth) {
   if (depth > 64) return Err(CasError::kBadAnswer);
   Tree& tree = state.tree;
-  // Children that vanished go first, so their phandles are free for new nodes.
   if (!IsChosen(tree, node)) {
     for (Phandle child = tree.Child(node); child != 0;) {
       const Phandle next = tree.Peer(child);
-      if (!ExactChildExists(state.update, source, OffsetName(tree.blob(), tree.OffsetOf(child)))) {
+      if (!IsChosen(tree, child) &&
+          !ExactChildExists(state.update, source, OffsetName(tree.blob(), tree.OffsetOf(child)))) {
         if (tree.DeleteNode(child).is_error()) return Err(CasError::kMerge);
       }
       child = next;
     }
   }
-  TERN_TRY(CopyProperties(state, node, source));
   int child_offset;
   fdt_for_each_subnode(child_offset, state.update, source) {
     const lib::StringView name = OffsetName(state.update, child_offset);
@@ -199,8 +201,20 @@ Result<void, CasError> MergeNode(MergeState& state, Phandle node, int source, in
         state.remaps[state.remap_count++] = Remap{wanted, child};
       }
     }
-    // The update's offsets are stable (it is not modified); the live tree's are re-read by handle.
-    TERN_TRY(MergeNode(state, child, child_offset, depth + 1));
+    TERN_TRY(MergeStructure(state, child, child_offset, depth + 1));
+  }
+  return Ok<CasError>();
+}
+
+// Second pass: every property of the update, on the node of the same path.
+Result<void, CasError> MergeProperties(MergeState& state, Phandle node, int source, int depth) {
+  if (depth > 64) return Err(CasError::kBadAnswer);
+  TERN_TRY(CopyProperties(state, node, source));
+  int child_offset;
+  fdt_for_each_subnode(child_offset, state.update, source) {
+    const Phandle child = ExactChild(state.tree, node, OffsetName(state.update, child_offset));
+    if (child == 0) return Err(CasError::kMerge);
+    TERN_TRY(MergeProperties(state, child, child_offset, depth + 1));
   }
   return Ok<CasError>();
 }
@@ -224,7 +238,8 @@ void CollectRemaps(MergeState& state, Phandle node, int source) {
 Result<void, CasError> MergeCasTree(Tree& tree, const void* update) {
   MergeState state{tree, update, {}, 0};
   CollectRemaps(state, tree.Root(), 0);
-  return MergeNode(state, tree.Root(), 0, 0);
+  TERN_TRY(MergeStructure(state, tree.Root(), 0, 0));
+  return MergeProperties(state, tree.Root(), 0, 0);
 }
 
 }  // namespace of

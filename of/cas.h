@@ -40,10 +40,11 @@ lib::Result<CasVectorInfo, CasError> CheckCasVector(const lib::GuestMemory& memo
                                                     uint64_t address,
                                                     lib::Span<const uint8_t> platform_support);
 
-// Merges `update` (a validated FDT) into `tree` like SLOF: nodes absent from the update are removed
-// (the firmware's /chosen is kept whole), nodes new in it are added with the hypervisor's phandle
-// when that is free, and every property of the update is written; a phandle the update uses for a
-// different node is remapped in interrupt-parent properties.
+// Merges `update` (a validated FDT) into `tree` like SLOF, in two passes: first the shape (nodes
+// absent from the update are removed, the firmware's /chosen is kept whole; nodes new in it are
+// added with the hypervisor's phandle when that is free), then every property of the update; a
+// phandle the update uses for another node than tern's is remapped in interrupt-parent
+// properties anywhere in the tree.
 lib::Result<void, CasError> MergeCasTree(Tree& tree, const void* update);
 
 }  // namespace of

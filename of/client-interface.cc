@@ -190,11 +190,20 @@ CiStatus Write(ClientInterface& client, CiCall& call) {
 CiStatus Read(ClientInterface& client, CiCall& call) {
   call.rets[0] = kError;
   if (!client.IsConsole(call.args[0])) return CiStatus::kSuccess;
-  char buffer[lib::hv::kTermChunk];
-  auto count = lib::hv::GetTermChars(client.config().console_unit, buffer);
-  if (count.is_error()) return CiStatus::kSuccess;
-  const uint32_t n = lib::Min<uint32_t>(static_cast<uint32_t>(count.value()), call.args[2]);
-  if (n > 0 && client.memory().Write(call.args[1], buffer, n).is_error()) return CiStatus::kSuccess;
+  // Characters the hypervisor gave beyond what the last read wanted wait for the next one.
+  ClientInterface::InputBuffer& input = client.input();
+  if (input.count == 0) {
+    auto count = lib::hv::GetTermChars(client.config().console_unit, input.bytes);
+    if (count.is_error()) return CiStatus::kSuccess;
+    input.count = static_cast<uint32_t>(count.value());
+    input.next = 0;
+  }
+  const uint32_t n = lib::Min<uint32_t>(input.count, call.args[2]);
+  if (n > 0 && client.memory().Write(call.args[1], input.bytes + input.next, n).is_error()) {
+    return CiStatus::kSuccess;
+  }
+  input.next += n;
+  input.count -= n;
   // [IEEE 1275 6.3.2.3] -2: nothing available yet (for a console, not an error).
   call.rets[0] = n == 0 ? static_cast<uint32_t>(-2) : n;
   return CiStatus::kSuccess;
@@ -498,11 +507,14 @@ Result<void, FdtError> ClientInterface::Prepare(Phandle console) {
   const Phandle chosen = tree_.FindDevice("/chosen");
   if (chosen == 0) return Err(FdtError::kNotFound);
   if (console != 0) {
-    const uint32_t ihandle = Open(console);
-    if (ihandle == 0) return Err(FdtError::kNoSpace);
-    const lib::Be32 cell(ihandle);
-    TERN_TRY(tree_.SetProperty(chosen, "stdout", &cell, sizeof(cell)));
-    TERN_TRY(tree_.SetProperty(chosen, "stdin", &cell, sizeof(cell)));
+    // Two instances: Linux closes stdin before quiesce and keeps writing to stdout after it.
+    const uint32_t out = Open(console);
+    const uint32_t in = Open(console);
+    if (out == 0 || in == 0) return Err(FdtError::kNoSpace);
+    const lib::Be32 out_cell(out);
+    const lib::Be32 in_cell(in);
+    TERN_TRY(tree_.SetProperty(chosen, "stdout", &out_cell, sizeof(out_cell)));
+    TERN_TRY(tree_.SetProperty(chosen, "stdin", &in_cell, sizeof(in_cell)));
   }
   TERN_TRY(PublishRtasSize());
   return UpdateAvailable();

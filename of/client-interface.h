@@ -9,6 +9,7 @@
 #pragma once
 
 #include "lib/guest-memory.h"
+#include "lib/hv.h"
 #include "lib/result.h"
 #include "lib/span.h"
 #include "of/claims.h"
@@ -63,6 +64,14 @@ class ClientInterface {
   lib::Result<void, FdtError> UpdateAvailable();
 
   void set_quiesced() { quiesced_ = true; }
+
+  // Console input taken from the hypervisor and not yet read by the client.
+  struct InputBuffer {
+    char bytes[lib::hv::kTermChunk];
+    uint32_t next;
+    uint32_t count;
+  };
+  InputBuffer& input() { return input_; }
   uint32_t next_instantiation() { return ++instantiations_; }
 
  private:
@@ -80,6 +89,7 @@ class ClientInterface {
   Phandle console_package_ = 0;
   bool quiesced_ = false;
   uint32_t instantiations_ = 0;
+  InputBuffer input_ = {};
 };
 
 // One service: handlers read args and fill rets (rets[0] is the primary result).

@@ -2,6 +2,7 @@
 
 #include <libfdt.h>
 
+#include "lib/be.h"
 #include "lib/string.h"
 
 namespace of {
@@ -68,7 +69,10 @@ int CopyNode(const void* source, int offset, void* out, Phandle& next_phandle, i
     int length = 0;
     const void* value = fdt_getprop_by_offset(source, property, &property_name, &length);
     if (value == nullptr) return length;
-    if (lib::StrCompare(property_name, "phandle") == 0) has_phandle = true;
+    if (lib::StrCompare(property_name, "phandle") == 0 ||
+        lib::StrCompare(property_name, "linux,phandle") == 0) {
+      has_phandle = true;  // fdt_get_phandle reads either
+    }
     if (lib::StrCompare(property_name, "name") == 0) has_name = true;
     if (int rc = fdt_property(out, property_name, value, length); rc != 0) return rc;
   }
@@ -252,6 +256,7 @@ Phandle Tree::FindDevice(StringView path) const {
     if (length == 0 || text[0] != '/' || length == target.value().size()) return 0;
     node = FindDevice(StringView(text, length));
     if (node == 0) return 0;
+    if (end < path.size() && path[end] == ':') return node;  // "alias:args"
     position = end;
   }
   while (position < path.size()) {
@@ -314,6 +319,12 @@ Result<void, FdtError> Tree::SetProperty(Phandle node, const char* name, const v
                                          size_t size) {
   const int offset = OffsetOf(node);
   if (offset < 0) return Err(FdtError::kBadPhandle);
+  // Handles are the index's keys: a node keeps its phandle. Writing the same value is allowed
+  // (Linux's flattener and CAS answers do), anything else would break every reference to it.
+  if (lib::StrCompare(name, "phandle") == 0 || lib::StrCompare(name, "linux,phandle") == 0 ||
+      lib::StrCompare(name, "ibm,phandle") == 0) {
+    if (size != 4 || lib::LoadBe32(value) != node) return Err(FdtError::kBadPhandle);
+  }
   if (size > 0x7fffffff) return Err(FdtError::kBadValue);
   return Modify([&] { return fdt_setprop(blob_, offset, name, value, static_cast<int>(size)); },
                 PropertyBytes(size) + lib::StrLength(name) + 1);

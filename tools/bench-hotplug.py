@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""CPU hot-add latency: tern beside SLOF and VOF, in the same run.
+
+Boots the guest kit's Debian kernel with -smp 1,maxcpus=4 on each firmware, then times
+`device_add` of a CPU core until the guest lists the new CPU online (the hotplug event, the
+DLPAR configure-connector walk through the firmware's RTAS, and the onlining). The firmwares take
+turns in each round; the report gives medians and ratios.
+
+  tools/bench-hotplug.py --image build/tern.bin --kit ~/.cache/tern/guest [--rounds 5]
+"""
+import argparse
+import os
+import re
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
+from guest import Guest  # noqa: E402
+
+
+def online_now(guest):
+    start = len(guest.text())
+    guest.send(b"echo CPUS-$(cat /sys/devices/system/cpu/online)-END\r")
+    for _ in range(200):
+        match = re.search(r"CPUS-(\S*)-END\n", guest.text()[start:])
+        if match:
+            return match.group(1)
+        time.sleep(0.005)
+    return ""
+
+
+def hot_add_seconds(opts, firmware):
+    args = ["-m", "1G", "-smp", "1,maxcpus=4",
+            "-kernel", os.path.join(opts.kit, "vmlinux"),
+            "-initrd", os.path.join(opts.kit, "initramfs.cpio.gz"), "-append", "console=hvc0"]
+    machine = "pseries"
+    if firmware == "tern":
+        args = ["-bios", opts.image, *args]
+    elif firmware == "vof":
+        machine = "pseries,x-vof=on"
+    guest = Guest(opts.qemu, args, machine=machine, monitor_socket=True)
+    guest.wait_for(r"tern-guest:/# ")
+    time.sleep(1)
+    started = time.monotonic()
+    guest.monitor_command("device_add power9_v2.0-spapr-cpu-core,core-id=1,id=core1")
+    while online_now(guest) != "0-1":
+        if time.monotonic() - started > 60:
+            guest.fail("the new CPU never came online")
+    seconds = time.monotonic() - started
+    guest.send(b"poweroff -f\r")
+    guest.wait_exit()
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--kit", required=True)
+    parser.add_argument("--rounds", type=int, default=5)
+    opts = parser.parse_args()
+    firmwares = ["tern", "slof", "vof"]
+    times = {f: [] for f in firmwares}
+    for round_number in range(opts.rounds):
+        order = firmwares[round_number % 3:] + firmwares[:round_number % 3]
+        for firmware in order:
+            times[firmware].append(hot_add_seconds(opts, firmware))
+        print(f"round {round_number + 1}: " +
+              "  ".join(f"{f} {times[f][-1] * 1000:.0f} ms" for f in firmwares), flush=True)
+    medians = {f: statistics.median(times[f]) for f in firmwares}
+    print(f"\nCPU hot-add to online, {opts.rounds} rounds ({opts.qemu}):")
+    for firmware in firmwares:
+        print(f"  {firmware:5s} median {medians[firmware] * 1000:.0f} ms")
+    for other in ("slof", "vof"):
+        print(f"  tern/{other}: {medians['tern'] / medians[other]:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
