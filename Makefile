@@ -69,7 +69,8 @@ help:
 	@echo '                terminal (Ctrl-a x quits, Ctrl-a c toggles QEMU'"'"'s monitor);'
 	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
-	@echo 'make bench      boot-to-init time on tern beside VOF and SLOF (tools/bench-boot.py)'
+	@echo 'make bench      boot-to-init time and CPU hot-add latency on tern beside VOF and SLOF,'
+	@echo '                instructions per configure-connector walk (callgrind)'
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
@@ -192,6 +193,8 @@ run: deps-run $(IMAGE) $(if $(KERNEL),,guest-kit)
 
 bench: $(IMAGE) guest-kit | deps-run
 	tools/bench-boot.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
+	tools/bench-hotplug.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
+	tools/bench-walk.sh $(BUILD) $(abspath $(LIBFDT_SRC))
 
 clean:
 	rm -rf $(BUILD)

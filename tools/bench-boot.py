@@ -16,20 +16,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
-from guest import Guest  # noqa: E402
+from guest import boot_kit, paired_rounds  # noqa: E402
 
 
 def boot_seconds(opts, firmware):
-    args = ["-m", opts.memory, "-smp", str(opts.smp),
-            "-kernel", os.path.join(opts.kit, "vmlinux"),
-            "-initrd", os.path.join(opts.kit, "initramfs.cpio.gz"),
-            "-append", "console=hvc0 tern.test=poweroff"]
-    machine = "pseries"
-    if firmware == "tern":
-        args = ["-bios", opts.image, *args]
-    elif firmware == "vof":
-        machine = "pseries,x-vof=on"
-    guest = Guest(opts.qemu, args, machine=machine)
+    guest = boot_kit(opts.qemu, firmware, opts.image, opts.kit,
+                     "console=hvc0 tern.test=poweroff", ["-m", opts.memory, "-smp", str(opts.smp)])
     guest.wait_for(r"TERN-GUEST: init-reached")
     seconds = time.monotonic() - guest.started
     guest.wait_exit()
@@ -48,13 +40,7 @@ def main():
     opts = parser.parse_args()
 
     firmwares = ["tern", "vof", "slof"]
-    times = {f: [] for f in firmwares}
-    for round_number in range(opts.rounds):
-        order = firmwares[round_number % 3:] + firmwares[:round_number % 3]
-        for firmware in order:
-            times[firmware].append(boot_seconds(opts, firmware))
-        print(f"round {round_number + 1}: " +
-              "  ".join(f"{f} {times[f][-1]:.2f} s" for f in firmwares), flush=True)
+    times = paired_rounds(firmwares, opts.rounds, lambda f: boot_seconds(opts, f))
 
     medians = {f: statistics.median(times[f]) for f in firmwares}
     print(f"\nboot to init, -m {opts.memory} -smp {opts.smp}, {opts.rounds} rounds "

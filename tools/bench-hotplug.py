@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
-from guest import Guest  # noqa: E402
+from guest import boot_kit, paired_rounds  # noqa: E402
 
 
 def online_now(guest):
@@ -31,15 +31,8 @@ def online_now(guest):
 
 
 def hot_add_seconds(opts, firmware):
-    args = ["-m", "1G", "-smp", "1,maxcpus=4",
-            "-kernel", os.path.join(opts.kit, "vmlinux"),
-            "-initrd", os.path.join(opts.kit, "initramfs.cpio.gz"), "-append", "console=hvc0"]
-    machine = "pseries"
-    if firmware == "tern":
-        args = ["-bios", opts.image, *args]
-    elif firmware == "vof":
-        machine = "pseries,x-vof=on"
-    guest = Guest(opts.qemu, args, machine=machine, monitor_socket=True)
+    guest = boot_kit(opts.qemu, firmware, opts.image, opts.kit, "console=hvc0",
+                     ["-m", "1G", "-smp", "1,maxcpus=4"], monitor_socket=True)
     guest.wait_for(r"tern-guest:/# ")
     time.sleep(1)
     started = time.monotonic()
@@ -62,13 +55,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args()
     firmwares = ["tern", "slof", "vof"]
-    times = {f: [] for f in firmwares}
-    for round_number in range(opts.rounds):
-        order = firmwares[round_number % 3:] + firmwares[:round_number % 3]
-        for firmware in order:
-            times[firmware].append(hot_add_seconds(opts, firmware))
-        print(f"round {round_number + 1}: " +
-              "  ".join(f"{f} {times[f][-1] * 1000:.0f} ms" for f in firmwares), flush=True)
+    times = paired_rounds(firmwares, opts.rounds, lambda f: hot_add_seconds(opts, f), 1000, "ms")
     medians = {f: statistics.median(times[f]) for f in firmwares}
     print(f"\nCPU hot-add to online, {opts.rounds} rounds ({opts.qemu}):")
     for firmware in firmwares:

@@ -127,3 +127,25 @@ def expect(condition, message, guest):
         guest.fail(message)
 
 
+
+
+def boot_kit(qemu, firmware, image, kit, append, args=(), monitor_socket=False):
+    """Boots the guest kit's kernel on `firmware`: "tern" (the -bios `image`), "vof" or "slof"."""
+    command = ["-kernel", os.path.join(kit, "vmlinux"),
+               "-initrd", os.path.join(kit, "initramfs.cpio.gz"), "-append", append, *args]
+    machine = "pseries,x-vof=on" if firmware == "vof" else "pseries"
+    if firmware == "tern":
+        command = ["-bios", image, *command]
+    return Guest(qemu, command, machine=machine, monitor_socket=monitor_socket)
+
+
+def paired_rounds(firmwares, rounds, measure, unit_scale=1.0, unit="s"):
+    """Measures each firmware once per round, in a rotating order; returns {firmware: [values]}."""
+    times = {f: [] for f in firmwares}
+    for number in range(rounds):
+        order = firmwares[number % len(firmwares):] + firmwares[:number % len(firmwares)]
+        for firmware in order:
+            times[firmware].append(measure(firmware))
+        print(f"round {number + 1}: " + "  ".join(
+            f"{f} {times[f][-1] * unit_scale:.2f} {unit}" for f in firmwares), flush=True)
+    return times
