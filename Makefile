@@ -21,6 +21,7 @@ export CLANG LLD OBJCOPY QEMU
 IMAGE := $(BUILD)/tern.bin
 RTAS_DUMP := $(BUILD)/tools/tern-rtas-dump
 RTAS_CLIENT := $(BUILD)/tests/rtas-client.elf
+CC_CLIENT := $(BUILD)/tests/cc-client.elf
 ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 262144
 
@@ -147,6 +148,13 @@ $(RTAS_CLIENT): $(CLIENT_OBJECTS) tests/client/client.ld
 	@echo "  LD      $@"
 	@$(LLD) -static -nostdlib --gc-sections -T tests/client/client.ld -o $@ $(CLIENT_OBJECTS)
 
+CC_CLIENT_OBJECTS := $(BUILD)/fw/tests/client/start.o $(BUILD)/fw/tests/client/cc-client.o \
+	$(BUILD)/fw/lib/format.o $(BUILD)/fw/lib/string.o $(BUILD)/fw/lib/libc.o
+$(CC_CLIENT): $(CC_CLIENT_OBJECTS) tests/client/client.ld
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@$(LLD) -static -nostdlib --gc-sections -T tests/client/client.ld -o $@ $(CC_CLIENT_OBJECTS)
+
 $(RTAS_IMAGE): $(BUILD)/rtas.elf
 	@$(OBJCOPY) -O binary $< $@
 	@echo "tern: $@ $$(stat -c %s $@) bytes"
@@ -172,12 +180,12 @@ guest-kit: | deps-run
 	tools/guest-kit.sh $(GUEST_KIT)
 
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
-host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) guest-kit | deps-test
+host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
 		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
 		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) \
-		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) >/dev/null
+		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) -DCC_CLIENT=$(abspath $(CC_CLIENT)) >/dev/null
 	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
 
 test: deps-test host-tests
@@ -199,4 +207,5 @@ bench: $(IMAGE) guest-kit | deps-run
 clean:
 	rm -rf $(BUILD)
 
--include $(FW_OBJECTS:.o=.d) $(RTAS_OBJECTS:.o=.d) $(CLIENT_OBJECTS:.o=.d)
+-include $(FW_OBJECTS:.o=.d) $(RTAS_OBJECTS:.o=.d) $(CLIENT_OBJECTS:.o=.d) \
+	$(CC_CLIENT_OBJECTS:.o=.d)

@@ -1,0 +1,175 @@
+// The configure-connector test client (issue 6's migration tests): booted by tern with -kernel,
+// it takes one-letter commands on the console (client-interface read) and makes one RTAS call per
+// command, printing each result as a "CC:" line, so that a harness can stop, migrate and resume
+// the VM between any two steps of a walk.
+//
+//   s  get-sensor-state(9003, DRC)         a  set-indicator(9003, DRC, 1)   (allocate)
+//   i  set-indicator(9001, DRC, 1)          (unisolate)
+//   c  one ibm,configure-connector step through tern's RTAS
+//   q  one configure-connector step through QEMU's own (KVMPPC_H_RTAS from the client)
+//   d  the digest of the walk so far (CRC-32 of every answer but -2)   o  power off
+// The DRC is 0x10000001 (the CPU core with core-id 1). The work area is the client's own page.
+#include "lib/be.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+namespace {
+
+struct CiBlock {
+  lib::Be32 service, nargs, nret;
+  lib::Be32 cells[10];
+};
+struct RtasBlock {
+  lib::Be32 token, nargs, nret;
+  lib::Be32 cells[16];
+};
+using CiEntry = int64_t (*)(CiBlock*);
+using RtasEntry = void (*)(RtasBlock*, uint64_t);
+
+constexpr uint32_t kDrc = 0x10000001;
+CiEntry ci;
+uint32_t out_ihandle, in_ihandle;
+alignas(4096) uint8_t work_area[4096];
+uint32_t crc = 0xffffffff;  // running CRC-32 of every answer (code, name, value)
+uint32_t steps = 0;
+
+uint32_t Address(const void* p) {
+  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p));
+}
+
+uint32_t Ci(const char* service, uint32_t nargs, uint32_t nret, const uint32_t* args,
+            uint32_t* more = nullptr) {
+  CiBlock block{};
+  block.service = lib::Be32(Address(service));
+  block.nargs = lib::Be32(nargs);
+  block.nret = lib::Be32(nret);
+  for (uint32_t i = 0; i < nargs; ++i) block.cells[i] = lib::Be32(args[i]);
+  if (ci(&block) != 0) return 0xffffffff;
+  for (uint32_t i = 1; more != nullptr && i < nret; ++i)
+    more[i - 1] = block.cells[nargs + i].value();
+  return nret > 0 ? block.cells[nargs].value() : 0;
+}
+
+void Print(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void Print(const char* format, ...) {
+  char line[256];
+  va_list args;
+  va_start(args, format);
+  const size_t n =
+      lib::Min(lib::FormatToBufferV(line, sizeof(line), format, args), sizeof(line) - 1);
+  va_end(args);
+  const uint32_t write[] = {out_ihandle, Address(line), static_cast<uint32_t>(n)};
+  (void)Ci("write", 3, 1, write);
+}
+
+uint32_t GetU32(uint32_t node, const char* name) {
+  uint32_t value = 0;
+  const uint32_t args[] = {node, Address(name), Address(&value), 4};
+  return Ci("getprop", 4, 1, args) == 4 ? lib::LoadBe32(&value) : 0;
+}
+
+void Crc(const uint8_t* bytes, uint32_t n) {
+  for (uint32_t i = 0; i < n; ++i) {
+    crc ^= bytes[i];
+    for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+}
+
+uint64_t rtas_entry, rtas_base;
+
+int32_t Rtas(uint32_t token, uint32_t nargs, uint32_t nret, const uint32_t* args, uint32_t* rets,
+             bool host) {
+  RtasBlock block{};
+  block.token = lib::Be32(token);
+  block.nargs = lib::Be32(nargs);
+  block.nret = lib::Be32(nret);
+  for (uint32_t i = 0; i < nargs; ++i) block.cells[i] = lib::Be32(args[i]);
+  if (host) {
+    // QEMU's own RTAS, as SLOF's and VOF's stubs forward it.
+    register uint64_t r3 asm("r3") = 0xf000;
+    register uint64_t r4 asm("r4") = reinterpret_cast<uintptr_t>(&block);
+    asm volatile("sc 1"
+                 : "+r"(r3), "+r"(r4)
+                 :
+                 : "r0", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "ctr", "xer", "cr0",
+                   "cr1", "cr5", "cr6", "cr7", "memory");
+  } else {
+    reinterpret_cast<RtasEntry>(static_cast<uintptr_t>(rtas_entry))(&block, rtas_base);
+  }
+  for (uint32_t i = 1; rets != nullptr && i < nret; ++i)
+    rets[i - 1] = block.cells[nargs + i].value();
+  return static_cast<int32_t>(block.cells[nargs].value());
+}
+
+void Step(uint32_t token, bool host) {
+  const uint32_t args[] = {Address(work_area), 0};
+  const int32_t code = Rtas(token, 2, 1, args, nullptr, host);
+  ++steps;
+  uint8_t code_bytes[4];
+  lib::StoreBe32(code_bytes, static_cast<uint32_t>(code));
+  // "Call again" carries no data: the digest covers the answers with data and the end.
+  if (code != -2) Crc(code_bytes, 4);
+  const char* name = "";
+  uint32_t length = 0;
+  if (code == 1 || code == 2 || code == 3) {
+    const uint32_t offset = lib::LoadBe32(work_area + 8);
+    if (offset < 4096) name = reinterpret_cast<const char*>(work_area + offset);
+    Crc(reinterpret_cast<const uint8_t*>(name), static_cast<uint32_t>(lib::StrLength(name)) + 1);
+    if (code == 3) {
+      length = lib::LoadBe32(work_area + 12);
+      const uint32_t value = lib::LoadBe32(work_area + 16);
+      if (value < 4096 && length <= 4096 - value) Crc(work_area + value, length);
+    }
+  }
+  Print("CC: step %u code %d name %s len %u\r\n", steps, static_cast<int>(code), name, length);
+}
+
+}  // namespace
+
+extern "C" void client_main(uint64_t ci_entry) {
+  ci = reinterpret_cast<CiEntry>(static_cast<uintptr_t>(ci_entry));
+  const uint32_t chosen_path[] = {Address("/chosen")};
+  const uint32_t chosen = Ci("finddevice", 1, 1, chosen_path);
+  out_ihandle = GetU32(chosen, "stdout");
+  in_ihandle = GetU32(chosen, "stdin");
+  const uint32_t rtas_path[] = {Address("/rtas")};
+  const uint32_t rtas_node = Ci("finddevice", 1, 1, rtas_path);
+  const uint32_t size = GetU32(rtas_node, "rtas-size");
+  const uint32_t sensor = GetU32(rtas_node, "get-sensor-state");
+  const uint32_t indicator = GetU32(rtas_node, "set-indicator");
+  const uint32_t cc = GetU32(rtas_node, "ibm,configure-connector");
+  const uint32_t off = GetU32(rtas_node, "power-off");
+  const uint32_t rtas_ihandle = Ci("open", 1, 1, rtas_path);
+  rtas_base = 0x1000000;
+  const uint32_t claim[] = {static_cast<uint32_t>(rtas_base), size, 0};
+  (void)Ci("claim", 3, 1, claim);
+  const uint32_t method[] = {Address("instantiate-rtas"), rtas_ihandle,
+                             static_cast<uint32_t>(rtas_base)};
+  uint32_t entry = 0;
+  (void)Ci("call-method", 3, 2, method, &entry);
+  rtas_entry = entry;
+  lib::StoreBe32(work_area, kDrc);
+  Print("CC: ready entry 0x%x\r\n", entry);
+  for (;;) {
+    char command = 0;
+    const uint32_t read[] = {in_ihandle, Address(&command), 1};
+    if (Ci("read", 3, 1, read) != 1) continue;
+    if (command == 's') {
+      const uint32_t args[] = {9003, kDrc};
+      uint32_t state = 0;
+      const int32_t status = Rtas(sensor, 2, 2, args, &state, false);
+      Print("CC: sensor status %d state %u\r\n", static_cast<int>(status), state);
+    } else if (command == 'a' || command == 'i') {
+      const uint32_t args[] = {command == 'a' ? 9003u : 9001u, kDrc, 1};
+      Print("CC: indicator %c status %d\r\n", command,
+            static_cast<int>(Rtas(indicator, 3, 1, args, nullptr, false)));
+    } else if (command == 'c' || command == 'q') {
+      Step(cc, command == 'q');
+    } else if (command == 'd') {
+      Print("CC: digest %08x steps %u\r\n", ~crc, steps);
+    } else if (command == 'o') {
+      const uint32_t args[] = {0, 0};
+      (void)Rtas(off, 2, 1, args, nullptr, false);
+    }
+  }
+}

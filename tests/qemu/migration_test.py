@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Live migration in the middle of an ibm,configure-connector walk, in QEMU.
+
+Usage: migration_test.py --qemu QEMU --image tern.bin --client cc-client.elf SCENARIO
+
+The test client (tests/client/cc-client.cc) walks the DRC of a hot-added CPU core one RTAS call
+per console command. The harness stops the VM after chosen steps, migrates it to a file (HMP
+`migrate "exec:cat > FILE"`), ends that QEMU, starts a new one with the same devices and
+`-incoming`, and continues the walk there. Scenarios:
+  uninterrupted   the reference walk, no migration
+  first           migrate after the first call (tern is still taking its snapshot: -2)
+  replay          migrate between two calls of tern's replay of QEMU's walk (after call 3)
+  middle          migrate in the middle of the properties
+  last            migrate before the final call
+  twice           migrate twice within one walk
+  qemu-restarts   the same walk through QEMU's own configure-connector (as under SLOF): a
+                  migration in the middle restarts it at the fragment's root; this asserts that
+                  behaviour of stock QEMU, so the day QEMU changes, this test says so
+Every tern scenario must end with the same answers (digest) as the uninterrupted walk.
+"""
+import argparse
+import os
+import re
+import sys
+import tempfile
+
+from guest import Guest, expect
+
+CORE = "power9_v2.0-spapr-cpu-core"
+
+
+class Walk:
+    def __init__(self, opts, directory):
+        self.opts = opts
+        self.directory = directory
+        self.args = ["-bios", opts.image, "-m", "1G", "-smp", "1,maxcpus=2",
+                     "-kernel", opts.client]
+        self.guest = Guest(opts.qemu, self.args, monitor_socket=True)
+        self.guest.wait_for(r"CC: ready")
+        reply = self.guest.monitor_command(f"device_add {CORE},core-id=1,id=core1")
+        expect("Error" not in reply, reply, self.guest)
+        self.answers = []
+        self.migrations = 0
+
+    def command(self, letter, pattern):
+        start = len(self.guest.text())
+        self.guest.send(letter.encode())
+        for _ in range(2):
+            text = self.guest.text()[start:]
+            match = re.search(pattern, text)
+            if match:
+                return match
+            self.guest.wait_for(pattern, timeout=60)
+            match = re.search(pattern, self.guest.text()[start:])
+            if match:
+                return match
+        self.guest.fail(f"no /{pattern}/ after '{letter}'")
+
+    def prepare(self):
+        expect(self.command("s", r"CC: sensor status (-?\d+) state (\d+)").groups() == ("0", "2"),
+               "the hot-added core's connector is not unusable", self.guest)
+        expect(self.command("a", r"CC: indicator a status (-?\d+)").group(1) == "0",
+               "allocation failed", self.guest)
+        expect(self.command("i", r"CC: indicator i status (-?\d+)").group(1) == "0",
+               "unisolation failed", self.guest)
+
+    def step(self, letter="c"):
+        n = len(self.answers) + 1
+        match = self.command(letter, rf"CC: step {n} code (-?\d+) name (\S*) len (\d+)\r?\n")
+        answer = (int(match.group(1)), match.group(2), int(match.group(3)))
+        self.answers.append(answer)
+        return answer
+
+    def migrate(self):
+        self.migrations += 1
+        state = os.path.join(self.directory, f"vm{self.migrations}.state")
+        reply = self.guest.monitor_command(f'migrate "exec:cat > {state}"')
+        expect("rror" not in reply, f"migrate: {reply}", self.guest)
+        for _ in range(600):
+            info = self.guest.monitor_command("info migrate")
+            if "Migration status: completed" in info:
+                break
+            expect("failed" not in info, f"migration failed: {info}", self.guest)
+        else:
+            self.guest.fail("the migration did not complete")
+        text = self.guest.text()
+        self.guest.kill()
+        # The destination: the same machine, the hot-added core as a device, the incoming state.
+        self.guest = Guest(self.opts.qemu, [*self.args, "-device", f"{CORE},core-id=1,id=core1",
+                                            "-incoming", f"exec:cat {state}"],
+                           monitor_socket=True)
+        self.guest.output = text.encode()  # keep one transcript across the hosts
+        # Console input sent before the incoming state is loaded would be overwritten by it.
+        for _ in range(600):
+            if "VM status: running" in self.guest.monitor_command("info status"):
+                break
+        else:
+            self.guest.fail("the destination never started running")
+
+    def finish(self, letter="c", migrate_after=()):
+        while True:
+            code = self.step(letter)[0]
+            if len(self.answers) in migrate_after:
+                self.migrate()
+            if code <= 0 and code != -2:
+                return code
+
+    def digest(self):
+        return self.command("d", r"CC: digest ([0-9a-f]+) steps (\d+)").group(1)
+
+
+def data_answers(answers):
+    return [a for a in answers if a[0] != -2]
+
+
+def run(opts, migrate_after):
+    with tempfile.TemporaryDirectory() as directory:
+        walk = Walk(opts, directory)
+        walk.prepare()
+        end = walk.finish("c", migrate_after)
+        digest = walk.digest()
+        guest = walk.guest
+        walk.guest.kill()
+        expect(end == 0, f"the walk ended with {end}", guest)
+        return data_answers(walk.answers), digest, guest, len(walk.answers)
+
+
+def scenario_tern(at):
+    def scenario(opts):
+        reference, reference_digest, _, calls = run(opts, ())
+        if at is None:
+            expect(reference[0][0] == 2 and reference[-1][0] == 0, f"walk {reference}", None)
+            print(f"uninterrupted: {len(reference)} answers, digest {reference_digest}")
+            return
+        migrate_after = at(calls)
+        answers, digest, guest, _ = run(opts, migrate_after)
+        expect(answers == reference,
+               f"answers differ after migrating at {migrate_after}:\n{answers}\nvs\n{reference}",
+               guest)
+        expect(digest == reference_digest, f"digest {digest} != {reference_digest}", guest)
+        print(f"migrated after call(s) {migrate_after}: {len(answers)} answers, digest {digest}"
+              " (equal to the uninterrupted walk)")
+    return scenario
+
+
+def scenario_qemu_restarts(opts):
+    with tempfile.TemporaryDirectory() as directory:
+        walk = Walk(opts, directory)
+        walk.prepare()
+        before = [walk.step("q") for _ in range(6)]  # the node and 5 properties
+        walk.migrate()
+        after = walk.step("q")
+        guest = walk.guest
+        walk.guest.kill()
+    print(f"QEMU's own walk: before migration {before}; first answer after it {after}")
+    expect(before[0][0] == 2, f"QEMU's walk did not start with a node: {before}", guest)
+    # Stock QEMU 7.2 and later lose the cursor: the walk restarts at the fragment's root.
+    expect(after == before[0],
+           f"after migration QEMU answered {after}, not a restart at {before[0]}: QEMU changed",
+           guest)
+
+
+SCENARIOS = {
+    "uninterrupted": scenario_tern(None),
+    "first": scenario_tern(lambda n: (1,)),
+    "replay": scenario_tern(lambda n: (3,)),
+    "middle": scenario_tern(lambda n: (n // 2,)),
+    "last": scenario_tern(lambda n: (n - 1,)),  # n: calls of the reference walk
+    "twice": scenario_tern(lambda n: (n // 3, 2 * n // 3)),
+    "qemu-restarts": scenario_qemu_restarts,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser.add_argument("--image", required=True)
+    parser.add_argument("--client", required=True, help="build/tests/cc-client.elf")
+    parser.add_argument("scenario", choices=sorted(SCENARIOS))
+    opts = parser.parse_args()
+    try:
+        SCENARIOS[opts.scenario](opts)
+    except AssertionError as error:
+        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
+        return 1
+    print(f"PASS {opts.scenario}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
