@@ -180,10 +180,10 @@ Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatu
   const uint8_t* wa = context.scratch_host;
   for (uint32_t n = 0; n < context.host_steps_per_call; ++n) {
     const bool first = slot.host_steps.value() == 0;
-    if (first) {
-      lib::MemSet(context.scratch_host, 0, kWorkAreaSize);
-      lib::StoreBe32(context.scratch_host, slot.drc_index.value());
-    }
+    // The scratch work area is shared by every walk, and the host reads the DRC index from its
+    // word 0 on every call: set it every time, or another walk's replay advances here.
+    if (first) lib::MemSet(context.scratch_host, 0, kWorkAreaSize);
+    lib::StoreBe32(context.scratch_host, slot.drc_index.value());
     const int32_t code =
         context.source.step(context.source.context, slot.drc_index.value(), first, context.scratch);
     slot.host_steps = lib::Be32(slot.host_steps.value() + 1);

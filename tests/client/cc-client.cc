@@ -8,7 +8,8 @@
 //   c  one ibm,configure-connector step through tern's RTAS
 //   q  one configure-connector step through QEMU's own (KVMPPC_H_RTAS from the client)
 //   d  the digest of the walk so far (CRC-32 of every answer but -2)   o  power off
-// The DRC is 0x10000001 (the CPU core with core-id 1). The work area is the client's own page.
+// Upper-case S, A, I, C do the same on a second connector, with a work area of its own. The DRCs
+// are 0x10000001 and 0x10000002 (the CPU cores with core-id 1 and 2).
 #include "lib/be.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -26,12 +27,15 @@ struct RtasBlock {
 using CiEntry = int64_t (*)(CiBlock*);
 using RtasEntry = void (*)(RtasBlock*, uint64_t);
 
-constexpr uint32_t kDrc = 0x10000001;
+struct Connector {
+  uint32_t drc;
+  alignas(4096) uint8_t work_area[4096];
+  uint32_t crc = 0xffffffff;  // running CRC-32 of every answer (code, name, value)
+  uint32_t steps = 0;
+};
+Connector connectors[2] = {{0x10000001, {}}, {0x10000002, {}}};
 CiEntry ci;
 uint32_t out_ihandle, in_ihandle;
-alignas(4096) uint8_t work_area[4096];
-uint32_t crc = 0xffffffff;  // running CRC-32 of every answer (code, name, value)
-uint32_t steps = 0;
 
 uint32_t Address(const void* p) {
   return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p));
@@ -68,7 +72,7 @@ uint32_t GetU32(uint32_t node, const char* name) {
   return Ci("getprop", 4, 1, args) == 4 ? lib::LoadBe32(&value) : 0;
 }
 
-void Crc(const uint8_t* bytes, uint32_t n) {
+void Crc(uint32_t& crc, const uint8_t* bytes, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
     crc ^= bytes[i];
     for (int b = 0; b < 8; ++b) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
@@ -101,27 +105,30 @@ int32_t Rtas(uint32_t token, uint32_t nargs, uint32_t nret, const uint32_t* args
   return static_cast<int32_t>(block.cells[nargs].value());
 }
 
-void Step(uint32_t token, bool host) {
+void Step(Connector& c, uint32_t token, bool host) {
+  uint8_t* work_area = c.work_area;
   const uint32_t args[] = {Address(work_area), 0};
   const int32_t code = Rtas(token, 2, 1, args, nullptr, host);
-  ++steps;
+  const uint32_t steps = ++c.steps;
   uint8_t code_bytes[4];
   lib::StoreBe32(code_bytes, static_cast<uint32_t>(code));
   // "Call again" carries no data: the digest covers the answers with data and the end.
-  if (code != -2) Crc(code_bytes, 4);
+  if (code != -2) Crc(c.crc, code_bytes, 4);
   const char* name = "";
   uint32_t length = 0;
   if (code == 1 || code == 2 || code == 3) {
     const uint32_t offset = lib::LoadBe32(work_area + 8);
     if (offset < 4096) name = reinterpret_cast<const char*>(work_area + offset);
-    Crc(reinterpret_cast<const uint8_t*>(name), static_cast<uint32_t>(lib::StrLength(name)) + 1);
+    Crc(c.crc, reinterpret_cast<const uint8_t*>(name),
+        static_cast<uint32_t>(lib::StrLength(name)) + 1);
     if (code == 3) {
       length = lib::LoadBe32(work_area + 12);
       const uint32_t value = lib::LoadBe32(work_area + 16);
-      if (value < 4096 && length <= 4096 - value) Crc(work_area + value, length);
+      if (value < 4096 && length <= 4096 - value) Crc(c.crc, work_area + value, length);
     }
   }
-  Print("CC: step %u code %d name %s len %u\r\n", steps, static_cast<int>(code), name, length);
+  Print("CC: %s %u code %d name %s len %u\r\n", &c == &connectors[0] ? "step" : "STEP", steps,
+        static_cast<int>(code), name, length);
 }
 
 }  // namespace
@@ -148,25 +155,29 @@ extern "C" void client_main(uint64_t ci_entry) {
   uint32_t entry = 0;
   (void)Ci("call-method", 3, 2, method, &entry);
   rtas_entry = entry;
-  lib::StoreBe32(work_area, kDrc);
+  for (Connector& c : connectors) lib::StoreBe32(c.work_area, c.drc);
   Print("CC: ready entry 0x%x\r\n", entry);
   for (;;) {
     char command = 0;
     const uint32_t read[] = {in_ihandle, Address(&command), 1};
     if (Ci("read", 3, 1, read) != 1) continue;
-    if (command == 's') {
-      const uint32_t args[] = {9003, kDrc};
+    const bool second = command >= 'A' && command <= 'Z';
+    Connector& c = connectors[second ? 1 : 0];
+    const char lower = second ? static_cast<char>(command - 'A' + 'a') : command;
+    if (lower == 's') {
+      const uint32_t args[] = {9003, c.drc};
       uint32_t state = 0;
       const int32_t status = Rtas(sensor, 2, 2, args, &state, false);
-      Print("CC: sensor status %d state %u\r\n", static_cast<int>(status), state);
-    } else if (command == 'a' || command == 'i') {
-      const uint32_t args[] = {command == 'a' ? 9003u : 9001u, kDrc, 1};
+      Print("CC: sensor %c status %d state %u\r\n", command, static_cast<int>(status), state);
+    } else if (lower == 'a' || lower == 'i') {
+      const uint32_t args[] = {lower == 'a' ? 9003u : 9001u, c.drc, 1};
       Print("CC: indicator %c status %d\r\n", command,
             static_cast<int>(Rtas(indicator, 3, 1, args, nullptr, false)));
-    } else if (command == 'c' || command == 'q') {
-      Step(cc, command == 'q');
+    } else if (lower == 'c' || (command == 'q')) {
+      Step(c, cc, command == 'q');
     } else if (command == 'd') {
-      Print("CC: digest %08x steps %u\r\n", ~crc, steps);
+      Print("CC: digest %08x steps %u second %08x steps %u\r\n", ~connectors[0].crc,
+            connectors[0].steps, ~connectors[1].crc, connectors[1].steps);
     } else if (command == 'o') {
       const uint32_t args[] = {0, 0};
       (void)Rtas(off, 2, 1, args, nullptr, false);

@@ -13,6 +13,8 @@ per console command. The harness stops the VM after chosen steps, migrates it to
   middle          migrate in the middle of the properties
   last            migrate before the final call
   twice           migrate twice within one walk
+  two-drcs        two cores hot-added, their connectors walked interleaved with a work area each,
+                  one migration in the middle of both
   qemu-restarts   the same walk through QEMU's own configure-connector (as under SLOF): a
                   migration in the middle restarts it at the fragment's root; this asserts that
                   behaviour of stock QEMU, so the day QEMU changes, this test says so
@@ -30,16 +32,19 @@ CORE = "power9_v2.0-spapr-cpu-core"
 
 
 class Walk:
-    def __init__(self, opts, directory):
+    def __init__(self, opts, directory, cores=1):
         self.opts = opts
         self.directory = directory
-        self.args = ["-bios", opts.image, "-m", "1G", "-smp", "1,maxcpus=2",
+        self.cores = range(1, cores + 1)
+        self.args = ["-bios", opts.image, "-m", "1G", "-smp", "1,maxcpus=4",
                      "-kernel", opts.client]
         self.guest = Guest(opts.qemu, self.args, monitor_socket=True)
         self.guest.wait_for(r"CC: ready")
-        reply = self.guest.monitor_command(f"device_add {CORE},core-id=1,id=core1")
-        expect("Error" not in reply, reply, self.guest)
+        for core in self.cores:
+            reply = self.guest.monitor_command(f"device_add {CORE},core-id={core},id=core{core}")
+            expect("Error" not in reply, reply, self.guest)
         self.answers = []
+        self.second = []
         self.migrations = 0
 
     def command(self, letter, pattern):
@@ -57,18 +62,21 @@ class Walk:
         self.guest.fail(f"no /{pattern}/ after '{letter}'")
 
     def prepare(self):
-        expect(self.command("s", r"CC: sensor status (-?\d+) state (\d+)").groups() == ("0", "2"),
-               "the hot-added core's connector is not unusable", self.guest)
-        expect(self.command("a", r"CC: indicator a status (-?\d+)").group(1) == "0",
-               "allocation failed", self.guest)
-        expect(self.command("i", r"CC: indicator i status (-?\d+)").group(1) == "0",
-               "unisolation failed", self.guest)
+        for s, a, i in ("sai", "SAI")[:len(self.cores)]:
+            expect(self.command(s, rf"CC: sensor {s} status (-?\d+) state (\d+)").groups() ==
+                   ("0", "2"), "the hot-added core's connector is not unusable", self.guest)
+            expect(self.command(a, rf"CC: indicator {a} status (-?\d+)").group(1) == "0",
+                   "allocation failed", self.guest)
+            expect(self.command(i, rf"CC: indicator {i} status (-?\d+)").group(1) == "0",
+                   "unisolation failed", self.guest)
 
     def step(self, letter="c"):
-        n = len(self.answers) + 1
-        match = self.command(letter, rf"CC: step {n} code (-?\d+) name (\S*) len (\d+)\r?\n")
+        answers = self.second if letter == "C" else self.answers
+        word = "STEP" if letter == "C" else "step"
+        n = len(answers) + 1
+        match = self.command(letter, rf"CC: {word} {n} code (-?\d+) name (\S*) len (\d+)\r?\n")
         answer = (int(match.group(1)), match.group(2), int(match.group(3)))
-        self.answers.append(answer)
+        answers.append(answer)
         return answer
 
     def migrate(self):
@@ -86,8 +94,11 @@ class Walk:
         text = self.guest.text()
         self.guest.kill()
         # The destination: the same machine, the hot-added core as a device, the incoming state.
-        self.guest = Guest(self.opts.qemu, [*self.args, "-device", f"{CORE},core-id=1,id=core1",
-                                            "-incoming", f"exec:cat {state}"],
+        devices = []
+        for core in self.cores:
+            devices += ["-device", f"{CORE},core-id={core},id=core{core}"]
+        self.guest = Guest(self.opts.qemu,
+                           [*self.args, *devices, "-incoming", f"exec:cat {state}"],
                            monitor_socket=True)
         self.guest.output = text.encode()  # keep one transcript across the hosts
         # Console input sent before the incoming state is loaded would be overwritten by it.
@@ -106,7 +117,8 @@ class Walk:
                 return code
 
     def digest(self):
-        return self.command("d", r"CC: digest ([0-9a-f]+) steps (\d+)").group(1)
+        match = self.command("d", r"CC: digest ([0-9a-f]+) steps \d+ second ([0-9a-f]+) steps")
+        return match.group(1) if len(self.cores) == 1 else match.groups()
 
 
 def data_answers(answers):
@@ -160,6 +172,45 @@ def scenario_qemu_restarts(opts):
            guest)
 
 
+def interleaved(opts, migrate_at):
+    """Walks two cores' connectors interleaved, migrating after `migrate_at` calls of each."""
+    with tempfile.TemporaryDirectory() as directory:
+        walk = Walk(opts, directory, cores=2)
+        walk.prepare()
+        ends = {}
+        calls = 0
+        while len(ends) < 2:
+            calls += 1
+            for letter in "cC":
+                if letter not in ends:
+                    code = walk.step(letter)[0]
+                    if code <= 0 and code != -2:
+                        ends[letter] = code
+            if calls == migrate_at:
+                walk.migrate()
+        digests = walk.digest()
+        guest = walk.guest
+        walk.guest.kill()
+    expect(ends == {"c": 0, "C": 0}, f"walks ended with {ends}", guest)
+    return data_answers(walk.answers), data_answers(walk.second), digests, guest
+
+
+def scenario_two_drcs(opts):
+    first, second, digests, _ = interleaved(opts, None)
+    first_m, second_m, digests_m, guest = interleaved(opts, 12)
+    expect(second[0][1] == "PowerPC,POWER9@2" and first[0][1] == "PowerPC,POWER9@1",
+           f"the walks did not start with their cores: {first[0]} {second[0]}", guest)
+    # The two cores' fragments differ only in the node's unit address (and property values):
+    # each walk must give every property of its own core, in order.
+    expect([a[:1] + a[2:] for a in first] == [a[:1] + a[2:] for a in second] and
+           [a[1] for a in first[1:]] == [a[1] for a in second[1:]],
+           f"the interleaved walks differ in shape:\n{first}\n{second}", guest)
+    expect((first_m, second_m, digests_m) == (first, second, digests),
+           "two walks migrated mid-way differ from the same walks without migration", guest)
+    print(f"two interleaved walks across one migration: {len(first)} and {len(second)} answers, "
+          f"digests {digests_m} (equal to the walks without migration)")
+
+
 SCENARIOS = {
     "uninterrupted": scenario_tern(None),
     "first": scenario_tern(lambda n: (1,)),
@@ -168,6 +219,7 @@ SCENARIOS = {
     "last": scenario_tern(lambda n: (n - 1,)),  # n: calls of the reference walk
     "twice": scenario_tern(lambda n: (n // 3, 2 * n // 3)),
     "qemu-restarts": scenario_qemu_restarts,
+    "two-drcs": scenario_two_drcs,
 }
 
 
