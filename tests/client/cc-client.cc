@@ -8,6 +8,8 @@
 //   c  one ibm,configure-connector step through tern's RTAS
 //   q  one configure-connector step through QEMU's own (KVMPPC_H_RTAS from the client)
 //   d  the digest of the walk so far (CRC-32 of every answer but -2)   o  power off
+//   p  start the second CPU (-smp 2): it makes 3000 get-time-of-day calls through tern's RTAS
+//      while the first keeps walking;  r  its result: calls made, failures, done
 // Upper-case S, A, I, C do the same on a second connector, with a work area of its own. The DRCs
 // are 0x10000001 and 0x10000002 (the CPU cores with core-id 1 and 2).
 #include "lib/be.h"
@@ -80,6 +82,12 @@ void Crc(uint32_t& crc, const uint8_t* bytes, uint32_t n) {
 }
 
 uint64_t rtas_entry, rtas_base;
+uint32_t time_token;
+
+// The second CPU's tally, written by it and read by the first.
+volatile uint32_t secondary_calls = 0;
+volatile uint32_t secondary_failures = 0;
+volatile uint32_t secondary_done = 0;
 
 int32_t Rtas(uint32_t token, uint32_t nargs, uint32_t nret, const uint32_t* args, uint32_t* rets,
              bool host) {
@@ -133,6 +141,22 @@ void Step(Connector& c, uint32_t token, bool host) {
 
 }  // namespace
 
+extern "C" void secondary_start();
+
+extern "C" void secondary_main(uint64_t calls) {
+  for (uint64_t i = 0; i < calls; ++i) {
+    uint32_t time[7] = {};
+    const int32_t status = Rtas(time_token, 0, 8, nullptr, time, false);
+    if (status != 0 || time[0] < 2020 || time[1] < 1 || time[1] > 12) {
+      secondary_failures = secondary_failures + 1;
+    }
+    secondary_calls = secondary_calls + 1;
+  }
+  secondary_done = 1;
+  for (;;) {
+  }
+}
+
 extern "C" void client_main(uint64_t ci_entry) {
   ci = reinterpret_cast<CiEntry>(static_cast<uintptr_t>(ci_entry));
   const uint32_t chosen_path[] = {Address("/chosen")};
@@ -146,6 +170,8 @@ extern "C" void client_main(uint64_t ci_entry) {
   const uint32_t indicator = GetU32(rtas_node, "set-indicator");
   const uint32_t cc = GetU32(rtas_node, "ibm,configure-connector");
   const uint32_t off = GetU32(rtas_node, "power-off");
+  const uint32_t start_cpu = GetU32(rtas_node, "start-cpu");
+  time_token = GetU32(rtas_node, "get-time-of-day");
   const uint32_t rtas_ihandle = Ci("open", 1, 1, rtas_path);
   rtas_base = 0x1000000;
   const uint32_t claim[] = {static_cast<uint32_t>(rtas_base), size, 0};
@@ -175,6 +201,13 @@ extern "C" void client_main(uint64_t ci_entry) {
             static_cast<int>(Rtas(indicator, 3, 1, args, nullptr, false)));
     } else if (lower == 'c' || (command == 'q')) {
       Step(c, cc, command == 'q');
+    } else if (command == 'p') {
+      const uint32_t args[] = {1, Address(reinterpret_cast<const void*>(&secondary_start)), 3000};
+      Print("CC: start-cpu status %d\r\n",
+            static_cast<int>(Rtas(start_cpu, 3, 1, args, nullptr, false)));
+    } else if (command == 'r') {
+      Print("CC: secondary calls %u failures %u done %u\r\n", secondary_calls, secondary_failures,
+            secondary_done);
     } else if (command == 'd') {
       Print("CC: digest %08x steps %u second %08x steps %u\r\n", ~connectors[0].crc,
             connectors[0].steps, ~connectors[1].crc, connectors[1].steps);

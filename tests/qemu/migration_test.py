@@ -15,6 +15,8 @@ per console command. The harness stops the VM after chosen steps, migrates it to
   twice           migrate twice within one walk
   two-drcs        two cores hot-added, their connectors walked interleaved with a work area each,
                   one migration in the middle of both
+  smp             two vCPUs in tern's RTAS at once: the walk on one, 3000 get-time-of-day calls on
+                  the other; both correct
   qemu-restarts   the same walk through QEMU's own configure-connector (as under SLOF): a
                   migration in the middle restarts it at the fragment's root; this asserts that
                   behaviour of stock QEMU, so the day QEMU changes, this test says so
@@ -211,6 +213,47 @@ def scenario_two_drcs(opts):
           f"digests {digests_m} (equal to the walks without migration)")
 
 
+def scenario_smp(opts):
+    """Two vCPUs in tern's RTAS at once: a walk on one, 3000 get-time-of-day calls on the other."""
+    reference, reference_digest, _, _ = run(opts, ())
+    with tempfile.TemporaryDirectory() as directory:
+        walk = Walk(opts, directory)
+        walk.guest.kill()
+        walk.args = [*walk.args[:walk.args.index("-smp")], "-smp", "2,maxcpus=4",
+                     *walk.args[walk.args.index("-smp") + 2:]]
+        walk.guest = Guest(opts.qemu, walk.args, monitor_socket=True)
+        walk.guest.wait_for(r"CC: ready")
+        walk.guest.monitor_command(f"device_add {CORE},core-id=2,id=core2")
+        walk.cores = range(2, 3)
+        # The hot-added core is core-id 2 here (-smp 2 has core 1): walk it as the second DRC.
+        for letter, pattern in (("S", r"CC: sensor S status 0 state 2"),
+                                ("A", r"CC: indicator A status 0"),
+                                ("I", r"CC: indicator I status 0")):
+            walk.command(letter, pattern)
+        started = walk.command("p", r"CC: start-cpu status (-?\d+)").group(1)
+        expect(started == "0", f"start-cpu: {started}", walk.guest)
+        while True:
+            code = walk.step("C")[0]
+            if code <= 0 and code != -2:
+                break
+        expect(code == 0, f"the walk ended with {code} while the other CPU called RTAS", walk.guest)
+        for _ in range(600):
+            result = walk.command("r", r"CC: secondary calls (\d+) failures (\d+) done (\d+)")
+            if result.group(3) == "1":
+                break
+        guest = walk.guest
+        walk.guest.kill()
+    calls, failures, done = map(int, result.groups())
+    answers = data_answers(walk.second)
+    expect(done == 1 and calls == 3000 and failures == 0,
+           f"second CPU: {calls} calls, {failures} failures, done {done}", guest)
+    expect([a[0] for a in answers] == [a[0] for a in reference] and
+           [a[1] for a in answers[1:]] == [a[1] for a in reference[1:]],
+           f"the walk under concurrent RTAS calls differs:\n{answers}\n{reference}", guest)
+    print(f"walk of {len(answers)} answers beside {calls} concurrent get-time-of-day calls, "
+          f"{failures} failures")
+
+
 SCENARIOS = {
     "uninterrupted": scenario_tern(None),
     "first": scenario_tern(lambda n: (1,)),
@@ -220,6 +263,7 @@ SCENARIOS = {
     "twice": scenario_tern(lambda n: (n // 3, 2 * n // 3)),
     "qemu-restarts": scenario_qemu_restarts,
     "two-drcs": scenario_two_drcs,
+    "smp": scenario_smp,
 }
 
 
