@@ -148,7 +148,8 @@ $(RTAS_CLIENT): $(CLIENT_OBJECTS) tests/client/client.ld
 	@echo "  LD      $@"
 	@$(LLD) -static -nostdlib --gc-sections -T tests/client/client.ld -o $@ $(CLIENT_OBJECTS)
 
-CC_CLIENT_OBJECTS := $(BUILD)/fw/tests/client/start.o $(BUILD)/fw/tests/client/cc-client.o \
+CC_CLIENT_OBJECTS := $(BUILD)/fw/tests/client/start.o $(BUILD)/fw/tests/client/secondary.o \
+	$(BUILD)/fw/tests/client/cc-client.o \
 	$(BUILD)/fw/lib/format.o $(BUILD)/fw/lib/string.o $(BUILD)/fw/lib/libc.o
 $(CC_CLIENT): $(CC_CLIENT_OBJECTS) tests/client/client.ld
 	@mkdir -p $(@D)

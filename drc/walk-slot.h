@@ -27,14 +27,15 @@ struct WalkSlot {
   lib::Be32 snapshot_offset;  // from the region start
   lib::Be32 snapshot_capacity;
   lib::Be32 snapshot_size;  // bytes recorded so far
-  lib::Be32 snapshot_crc;   // CRC-32 of the snapshot once complete
+  lib::Be32 snapshot_crc;   // CRC-32 of the snapshot so far, kept as records are added
   lib::Be32 cursor;         // offset in the snapshot of the next record to serve
   lib::Be32 depth;          // nodes open in the OS's view
   lib::Be32 served;         // answers given with data (the first must be 2)
   lib::Be32 host_depth;     // nodes open in the host's replayed walk
   lib::Be32 host_steps;     // host calls in the current replay
   lib::Be32 replays;        // replays restarted because the host's walk restarted
-  lib::Be32 reserved[2];
+  lib::Be32 draining;       // 1: running the host's stale walk to its end before replaying
+  lib::Be32 reserved;
 };
 static_assert(sizeof(WalkSlot) == 64);
 

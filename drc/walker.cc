@@ -86,7 +86,23 @@ bool Append(Region& region, WalkSlot& slot, const uint8_t* bytes, uint32_t size)
   if (size > slot.snapshot_capacity.value() - used) return false;
   lib::MemCopy(region.at(slot.snapshot_offset.value() + used), bytes, size);
   slot.snapshot_size = lib::Be32(used + size);
+  slot.snapshot_crc =
+      lib::Be32(rtas::Crc32(lib::Span<const uint8_t>(bytes, size), slot.snapshot_crc.value()));
   return true;
+}
+
+// Starts the replay over: an empty snapshot, the host's walk from its first call.
+void ResetReplay(WalkSlot& slot) {
+  slot.snapshot_size = lib::Be32(0);
+  slot.snapshot_crc = lib::Be32(0);
+  slot.host_depth = lib::Be32(0);
+  slot.host_steps = lib::Be32(0);
+}
+
+bool SnapshotIntact(Region& region, WalkSlot& slot) {
+  const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()),
+                                          slot.snapshot_size.value());
+  return rtas::Crc32(snapshot) == slot.snapshot_crc.value();
 }
 
 void StoreBe16(uint8_t* p, uint16_t v) {
@@ -178,6 +194,13 @@ Acquired Fetch(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus&
 Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
   if (context.fetch.fetch != nullptr) return Fetch(context, region, slot, failure);
   const uint8_t* wa = context.scratch_host;
+  // What the earlier calls recorded must still be what they recorded.
+  if (!SnapshotIntact(region, slot)) {
+    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: fragment snapshot corrupt\n",
+                slot.drc_index.value());
+    failure = RtasStatus::kHardwareError;
+    return Acquired::kFailed;
+  }
   for (uint32_t n = 0; n < context.host_steps_per_call; ++n) {
     const bool first = slot.host_steps.value() == 0;
     // The scratch work area is shared by every walk, and the host reads the DRC index from its
@@ -189,6 +212,22 @@ Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatu
     slot.host_steps = lib::Be32(slot.host_steps.value() + 1);
     const uint32_t depth = slot.host_depth.value();
     uint8_t record[1 + 2 + 4];
+    const bool data = code == kHostNextChild || code == kHostNextProperty ||
+                      code == kHostPrevParent || code == kHostSuccess;
+    if (data && slot.draining.value() != 0) {
+      // The host's walk of this connector was left mid-way (an abandoned or restarted sequence):
+      // step it to its end (0 resets its cursor), then replay from the start.
+      if (code == kHostSuccess) {
+        slot.draining = lib::Be32(0);
+        ResetReplay(slot);
+      }
+      continue;
+    }
+    if ((code == kHostNextProperty && depth == 0) || (code == kHostPrevParent && depth <= 1)) {
+      slot.draining = lib::Be32(1);
+      slot.replays = lib::Be32(slot.replays.value() + 1);
+      continue;
+    }
     if (code == kHostNextChild) {
       const uint32_t name = lib::LoadBe32(wa + 8);
       const uint32_t name_size = HostName(wa, name);
@@ -204,7 +243,7 @@ Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatu
       const uint32_t name_size = HostName(wa, name);
       const uint32_t length = lib::LoadBe32(wa + 12);
       const uint32_t value = lib::LoadBe32(wa + 16);
-      if (name_size == 0 || depth == 0) return Unusable(slot, failure);
+      if (name_size == 0) return Unusable(slot, failure);
       // The OS's work area is one 4 KiB page: a property must fit after its name there. The host
       // clips what does not fit, so its value would be wrong: refuse rather than truncate.
       if (value > kWorkAreaSize || length > kWorkAreaSize - value ||
@@ -226,26 +265,15 @@ Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatu
     } else if (code == kHostPrevParent || code == kHostSuccess) {
       // The host answers 0 when its root closes (depth 1 here). Anything else means the host's
       // walk restarted under us (a migration between two host calls): replay from the start.
-      const bool closes_root = depth == 1;
-      if ((code == kHostSuccess) != closes_root || depth == 0) {
+      if (code == kHostSuccess && depth != 1) {
         slot.replays = lib::Be32(slot.replays.value() + 1);
-        slot.snapshot_size = lib::Be32(0);
-        slot.host_depth = lib::Be32(0);
-        slot.host_steps = lib::Be32(0);
-        if (code != kHostSuccess) {
-          // The host is mid-walk somewhere we no longer know: let it finish before starting over.
-          failure = RtasStatus::kHardwareError;
-          return Acquired::kFailed;
-        }
+        ResetReplay(slot);
         continue;
       }
       record[0] = kEnd;
       if (!Append(region, slot, record, 1)) return TooLarge(slot, failure);
       slot.host_depth = lib::Be32(depth - 1);
       if (code == kHostSuccess) {
-        const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()),
-                                                slot.snapshot_size.value());
-        slot.snapshot_crc = lib::Be32(rtas::Crc32(snapshot));
         slot.phase = lib::Be32(static_cast<uint32_t>(SlotPhase::kServing));
         return Acquired::kDone;
       }

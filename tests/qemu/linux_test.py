@@ -231,7 +231,13 @@ def scenario_cpu_hotplug(opts):
              (f"device_add {core},core-id=1,id=core1", "0-2"),
              ("device_del core2", "0-1")]
     for command, online in steps:
+        # QEMU releases a removed core once the guest has released its connector, a little after
+        # the CPU went offline: re-adding the same id waits for that.
+        deadline = time.monotonic() + 60
         reply = guest.monitor_command(command)
+        while "Duplicate device ID" in reply and time.monotonic() < deadline:
+            time.sleep(0.2)
+            reply = guest.monitor_command(command)
         expect("Error" not in reply, f"monitor: {command}: {reply}", guest)
         cpus_online(guest, online)
         print(f"{command}: online CPUs {online}")
