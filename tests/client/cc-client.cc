@@ -83,6 +83,7 @@ void Crc(uint32_t& crc, const uint8_t* bytes, uint32_t n) {
 
 uint64_t rtas_entry, rtas_base;
 uint32_t time_token;
+uint32_t stop_self_token;
 
 // The second CPU's tally, written by it and read by the first.
 volatile uint32_t secondary_calls = 0;
@@ -153,8 +154,9 @@ extern "C" void secondary_main(uint64_t calls) {
     secondary_calls = secondary_calls + 1;
   }
   secondary_done = 1;
-  for (;;) {
-  }
+  // Stop this CPU through tern's RTAS (stop-self never returns; it takes no lock).
+  (void)Rtas(stop_self_token, 0, 1, nullptr, nullptr, false);
+  for (;;) asm volatile("or 1,1,1" ::: "memory");  // an empty loop would be undefined behaviour
 }
 
 extern "C" void client_main(uint64_t ci_entry) {
@@ -172,6 +174,7 @@ extern "C" void client_main(uint64_t ci_entry) {
   const uint32_t off = GetU32(rtas_node, "power-off");
   const uint32_t start_cpu = GetU32(rtas_node, "start-cpu");
   time_token = GetU32(rtas_node, "get-time-of-day");
+  stop_self_token = GetU32(rtas_node, "stop-self");
   const uint32_t rtas_ihandle = Ci("open", 1, 1, rtas_path);
   rtas_base = 0x1000000;
   const uint32_t claim[] = {static_cast<uint32_t>(rtas_base), size, 0};

@@ -136,6 +136,8 @@ def run(opts, migrate_after):
         guest = walk.guest
         walk.guest.kill()
         expect(end == 0, f"the walk ended with {end}", guest)
+        expect("tern: EXCEPTION" not in guest.text() and "tern-rtas:" not in guest.text(),
+               "an exception or an RTAS error on the console", guest)
         return data_answers(walk.answers), digest, guest, len(walk.answers)
 
 
@@ -244,6 +246,8 @@ def scenario_smp(opts):
         guest = walk.guest
         walk.guest.kill()
     calls, failures, done = map(int, result.groups())
+    expect("tern: EXCEPTION" not in guest.text() and "tern-rtas:" not in guest.text(),
+           "an exception or an RTAS error on the console", guest)
     answers = data_answers(walk.second)
     expect(done == 1 and calls == 3000 and failures == 0,
            f"second CPU: {calls} calls, {failures} failures, done {done}", guest)
