@@ -45,11 +45,9 @@ int main(int argc, char** argv) {
     for (;;) {
       const auto status = static_cast<int32_t>(drc::ConfigureConnector(context, kWorkArea));
       ++os_calls;
-      if (w == 0 && snapshot == 0) {
-        const auto& slot = *reinterpret_cast<const uint8_t*>(state.data() + 64);
-        (void)slot;
-        snapshot = lib::LoadBe32(state.data() + 64 + 24);  // WalkSlot.snapshot_size
-      }
+      // WalkSlot.snapshot_size of the walk's slot (the first), once the snapshot is complete.
+      if (w == 0 && status != -2)
+        snapshot = lib::Max(snapshot, lib::LoadBe32(state.data() + 64 + 24));
       if (status == 0) break;
       if (status < 0 && status != -2) {
         std::fprintf(stderr, "walk failed with %d\n", status);
