@@ -185,6 +185,9 @@ extern "C" void client_main(uint64_t ci_entry) {
   (void)Ci("call-method", 3, 2, method, &entry);
   rtas_entry = entry;
   for (Connector& c : connectors) lib::StoreBe32(c.work_area, c.drc);
+  // Like an OS taking over: the firmware gives QEMU its final tree (H_UPDATE_DT); the client keeps
+  // using the console through the interface afterwards, as Linux does.
+  (void)Ci("quiesce", 0, 0, nullptr);
   Print("CC: ready entry 0x%x\r\n", entry);
   for (;;) {
     char command = 0;

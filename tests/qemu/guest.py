@@ -1,4 +1,5 @@
 """A QEMU pseries guest driven through its console, for tern's QEMU tests."""
+import json
 import os
 import re
 import socket
@@ -13,9 +14,15 @@ TIMEOUT = 120  # seconds for any one expected output (a Linux boot takes ~2 s, m
 class Guest:
     """A QEMU process whose console (and muxed monitor) is on our pipes."""
 
-    def __init__(self, qemu, args, machine="pseries", monitor_socket=False):
+    def __init__(self, qemu, args, machine="pseries", monitor_socket=False, qmp=False):
         self.command = [qemu, "-M", machine, "-nographic", "-no-reboot", *args]
         self.monitor_path = None
+        self.qmp_path = None
+        self.qmp_file = None
+        if qmp:
+            self.qmp_dir = tempfile.TemporaryDirectory()
+            self.qmp_path = os.path.join(self.qmp_dir.name, "qmp.sock")
+            self.command += ["-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
         if monitor_socket:
             # The human monitor on a socket of its own, so the console stays the console.
             self.monitor_dir = tempfile.TemporaryDirectory()
@@ -79,6 +86,33 @@ class Guest:
                 answer += connection.recv(4096)
         return answer.decode("utf-8", "replace")
 
+    def qmp(self, command, **arguments):
+        """Runs a QMP command (qmp=True) and returns its "return" value; fails on an error."""
+        if self.qmp_file is None:
+            deadline = time.monotonic() + TIMEOUT
+            while not os.path.exists(self.qmp_path):
+                if time.monotonic() > deadline:
+                    self.fail("the QMP socket never appeared")
+                time.sleep(0.05)
+            self.qmp_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.qmp_socket.connect(self.qmp_path)
+            self.qmp_socket.settimeout(TIMEOUT)
+            self.qmp_file = self.qmp_socket.makefile("rw")
+            json.loads(self.qmp_file.readline())  # the greeting
+            self.qmp("qmp_capabilities")
+        request = {"execute": command}
+        if arguments:
+            request["arguments"] = arguments
+        self.qmp_file.write(json.dumps(request) + "\n")
+        self.qmp_file.flush()
+        while True:
+            reply = json.loads(self.qmp_file.readline())
+            if "event" in reply:
+                continue
+            if "error" in reply:
+                self.fail(f"QMP {command}: {reply['error']}")
+            return reply.get("return")
+
     def monitor(self, command, reply_pattern):
         """Switches the mux to QEMU's monitor (Ctrl-a c) and runs `command`."""
         self.send(b"\x01c")
@@ -112,6 +146,9 @@ class Guest:
         return code, time.monotonic() - self.started
 
     def kill(self):
+        if self.qmp_file is not None:
+            self.qmp_socket.close()
+            self.qmp_file = None
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()

@@ -4,9 +4,9 @@
 Usage: migration_test.py --qemu QEMU --image tern.bin --client cc-client.elf SCENARIO
 
 The test client (tests/client/cc-client.cc) walks the DRC of a hot-added CPU core one RTAS call
-per console command. The harness stops the VM after chosen steps, migrates it to a file (HMP
-`migrate "exec:cat > FILE"`), ends that QEMU, starts a new one with the same devices and
-`-incoming`, and continues the walk there. Scenarios:
+per console command. The harness, through QMP, hot-adds the core (device_add), and after chosen
+steps migrates the VM to a file (migrate to "exec:cat > FILE", which stops it), ends that QEMU,
+starts a new one with the same devices and -incoming, and continues the walk there. Scenarios:
   uninterrupted   the reference walk, no migration
   first           migrate after the first call (tern is still taking its snapshot: -2)
   replay          migrate between two calls of tern's replay of QEMU's walk (after call 3)
@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 
 from guest import Guest, expect
 
@@ -40,11 +41,10 @@ class Walk:
         self.cores = range(1, cores + 1)
         self.args = ["-bios", opts.image, "-m", "1G", "-smp", "1,maxcpus=4",
                      "-kernel", opts.client]
-        self.guest = Guest(opts.qemu, self.args, monitor_socket=True)
+        self.guest = Guest(opts.qemu, self.args, qmp=True)
         self.guest.wait_for(r"CC: ready")
         for core in self.cores:
-            reply = self.guest.monitor_command(f"device_add {CORE},core-id={core},id=core{core}")
-            expect("Error" not in reply, reply, self.guest)
+            self.guest.qmp("device_add", driver=CORE, **{"core-id": core}, id=f"core{core}")
         self.answers = []
         self.second = []
         self.migrations = 0
@@ -84,13 +84,13 @@ class Walk:
     def migrate(self):
         self.migrations += 1
         state = os.path.join(self.directory, f"vm{self.migrations}.state")
-        reply = self.guest.monitor_command(f'migrate "exec:cat > {state}"')
-        expect("rror" not in reply, f"migrate: {reply}", self.guest)
-        for _ in range(600):
-            info = self.guest.monitor_command("info migrate")
-            if "Migration status: completed" in info:
+        self.guest.qmp("migrate", uri=f"exec:cat > {state}")
+        for _ in range(1200):
+            status = self.guest.qmp("query-migrate").get("status")
+            if status == "completed":
                 break
-            expect("failed" not in info, f"migration failed: {info}", self.guest)
+            expect(status not in ("failed", "cancelled"), f"migration {status}", self.guest)
+            time.sleep(0.05)
         else:
             self.guest.fail("the migration did not complete")
         text = self.guest.text()
@@ -100,13 +100,13 @@ class Walk:
         for core in self.cores:
             devices += ["-device", f"{CORE},core-id={core},id=core{core}"]
         self.guest = Guest(self.opts.qemu,
-                           [*self.args, *devices, "-incoming", f"exec:cat {state}"],
-                           monitor_socket=True)
+                           [*self.args, *devices, "-incoming", f"exec:cat {state}"], qmp=True)
         self.guest.output = text.encode()  # keep one transcript across the hosts
         # Console input sent before the incoming state is loaded would be overwritten by it.
-        for _ in range(600):
-            if "VM status: running" in self.guest.monitor_command("info status"):
+        for _ in range(1200):
+            if self.guest.qmp("query-status").get("status") == "running":
                 break
+            time.sleep(0.05)
         else:
             self.guest.fail("the destination never started running")
 
@@ -223,9 +223,9 @@ def scenario_smp(opts):
         walk.guest.kill()
         walk.args = [*walk.args[:walk.args.index("-smp")], "-smp", "2,maxcpus=4",
                      *walk.args[walk.args.index("-smp") + 2:]]
-        walk.guest = Guest(opts.qemu, walk.args, monitor_socket=True)
+        walk.guest = Guest(opts.qemu, walk.args, qmp=True)
         walk.guest.wait_for(r"CC: ready")
-        walk.guest.monitor_command(f"device_add {CORE},core-id=2,id=core2")
+        walk.guest.qmp("device_add", driver=CORE, **{"core-id": 2}, id="core2")
         walk.cores = range(2, 3)
         # The hot-added core is core-id 2 here (-smp 2 has core 1): walk it as the second DRC.
         for letter, pattern in (("S", r"CC: sensor S status 0 state 2"),
