@@ -142,6 +142,7 @@ $(BUILD)/rtas.elf: $(RTAS_OBJECTS) linker/rtas.ld
 
 # The RTAS test client (tests/client/): an OS stand-in for the QEMU tests, built like the firmware.
 CLIENT_OBJECTS := $(BUILD)/fw/tests/client/start.o $(BUILD)/fw/tests/client/rtas-client.o \
+	$(BUILD)/fw/tests/client/client-lib.o \
 	$(BUILD)/fw/lib/format.o $(BUILD)/fw/lib/string.o $(BUILD)/fw/lib/libc.o
 $(RTAS_CLIENT): $(CLIENT_OBJECTS) tests/client/client.ld
 	@mkdir -p $(@D)
@@ -149,7 +150,7 @@ $(RTAS_CLIENT): $(CLIENT_OBJECTS) tests/client/client.ld
 	@$(LLD) -static -nostdlib --gc-sections -T tests/client/client.ld -o $@ $(CLIENT_OBJECTS)
 
 CC_CLIENT_OBJECTS := $(BUILD)/fw/tests/client/start.o $(BUILD)/fw/tests/client/secondary.o \
-	$(BUILD)/fw/tests/client/cc-client.o \
+	$(BUILD)/fw/tests/client/cc-client.o $(BUILD)/fw/tests/client/client-lib.o \
 	$(BUILD)/fw/lib/format.o $(BUILD)/fw/lib/string.o $(BUILD)/fw/lib/libc.o
 $(CC_CLIENT): $(CC_CLIENT_OBJECTS) tests/client/client.ld
 	@mkdir -p $(@D)

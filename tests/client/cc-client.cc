@@ -13,21 +13,15 @@
 // Upper-case S, A, I, C do the same on a second connector, with a work area of its own. The DRCs
 // are 0x10000001 and 0x10000002 (the CPU cores with core-id 1 and 2).
 #include "lib/be.h"
-#include "lib/format.h"
 #include "lib/string.h"
+#include "tests/client/client-lib.h"
+
+using client::Address;
+using client::Ci;
+using client::GetU32;
+using client::Print;
 
 namespace {
-
-struct CiBlock {
-  lib::Be32 service, nargs, nret;
-  lib::Be32 cells[10];
-};
-struct RtasBlock {
-  lib::Be32 token, nargs, nret;
-  lib::Be32 cells[16];
-};
-using CiEntry = int64_t (*)(CiBlock*);
-using RtasEntry = void (*)(RtasBlock*, uint64_t);
 
 struct Connector {
   uint32_t drc;
@@ -36,43 +30,7 @@ struct Connector {
   uint32_t steps = 0;
 };
 Connector connectors[2] = {{0x10000001, {}}, {0x10000002, {}}};
-CiEntry ci;
-uint32_t out_ihandle, in_ihandle;
-
-uint32_t Address(const void* p) {
-  return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p));
-}
-
-uint32_t Ci(const char* service, uint32_t nargs, uint32_t nret, const uint32_t* args,
-            uint32_t* more = nullptr) {
-  CiBlock block{};
-  block.service = lib::Be32(Address(service));
-  block.nargs = lib::Be32(nargs);
-  block.nret = lib::Be32(nret);
-  for (uint32_t i = 0; i < nargs; ++i) block.cells[i] = lib::Be32(args[i]);
-  if (ci(&block) != 0) return 0xffffffff;
-  for (uint32_t i = 1; more != nullptr && i < nret; ++i)
-    more[i - 1] = block.cells[nargs + i].value();
-  return nret > 0 ? block.cells[nargs].value() : 0;
-}
-
-void Print(const char* format, ...) __attribute__((format(printf, 1, 2)));
-void Print(const char* format, ...) {
-  char line[256];
-  va_list args;
-  va_start(args, format);
-  const size_t n =
-      lib::Min(lib::FormatToBufferV(line, sizeof(line), format, args), sizeof(line) - 1);
-  va_end(args);
-  const uint32_t write[] = {out_ihandle, Address(line), static_cast<uint32_t>(n)};
-  (void)Ci("write", 3, 1, write);
-}
-
-uint32_t GetU32(uint32_t node, const char* name) {
-  uint32_t value = 0;
-  const uint32_t args[] = {node, Address(name), Address(&value), 4};
-  return Ci("getprop", 4, 1, args) == 4 ? lib::LoadBe32(&value) : 0;
-}
+uint32_t in_ihandle;
 
 void Crc(uint32_t& crc, const uint8_t* bytes, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
@@ -92,23 +50,20 @@ volatile uint32_t secondary_done = 0;
 
 int32_t Rtas(uint32_t token, uint32_t nargs, uint32_t nret, const uint32_t* args, uint32_t* rets,
              bool host) {
-  RtasBlock block{};
+  if (!host) return client::CallRtas(rtas_entry, rtas_base, token, nargs, nret, args, rets);
+  // QEMU's own RTAS, as SLOF's and VOF's stubs forward it.
+  client::RtasBlock block{};
   block.token = lib::Be32(token);
   block.nargs = lib::Be32(nargs);
   block.nret = lib::Be32(nret);
   for (uint32_t i = 0; i < nargs; ++i) block.cells[i] = lib::Be32(args[i]);
-  if (host) {
-    // QEMU's own RTAS, as SLOF's and VOF's stubs forward it.
-    register uint64_t r3 asm("r3") = 0xf000;
-    register uint64_t r4 asm("r4") = reinterpret_cast<uintptr_t>(&block);
-    asm volatile("sc 1"
-                 : "+r"(r3), "+r"(r4)
-                 :
-                 : "r0", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "ctr", "xer", "cr0",
-                   "cr1", "cr5", "cr6", "cr7", "memory");
-  } else {
-    reinterpret_cast<RtasEntry>(static_cast<uintptr_t>(rtas_entry))(&block, rtas_base);
-  }
+  register uint64_t r3 asm("r3") = 0xf000;
+  register uint64_t r4 asm("r4") = reinterpret_cast<uintptr_t>(&block);
+  asm volatile("sc 1"
+               : "+r"(r3), "+r"(r4)
+               :
+               : "r0", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "r12", "ctr", "xer", "cr0",
+                 "cr1", "cr5", "cr6", "cr7", "memory");
   for (uint32_t i = 1; rets != nullptr && i < nret; ++i)
     rets[i - 1] = block.cells[nargs + i].value();
   return static_cast<int32_t>(block.cells[nargs].value());
@@ -160,10 +115,10 @@ extern "C" void secondary_main(uint64_t calls) {
 }
 
 extern "C" void client_main(uint64_t ci_entry) {
-  ci = reinterpret_cast<CiEntry>(static_cast<uintptr_t>(ci_entry));
+  client::SetClientInterface(ci_entry);
   const uint32_t chosen_path[] = {Address("/chosen")};
   const uint32_t chosen = Ci("finddevice", 1, 1, chosen_path);
-  out_ihandle = GetU32(chosen, "stdout");
+  client::SetConsole(GetU32(chosen, "stdout"));
   in_ihandle = GetU32(chosen, "stdin");
   const uint32_t rtas_path[] = {Address("/rtas")};
   const uint32_t rtas_node = Ci("finddevice", 1, 1, rtas_path);

@@ -19,14 +19,13 @@ Scenarios:
                 get-time-of-day at each (and at the first again), gets -3 for a malformed block,
                 and powers the VM off through RTAS
 """
-import argparse
 import os
 import re
 import sys
 import tempfile
 import time
 
-from guest import TIMEOUT, Guest, expect
+from guest import Guest, expect, run_scenarios
 
 
 BANNER = r"tern (\S+): pseries firmware\n"
@@ -166,23 +165,9 @@ SCENARIOS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
-    parser.add_argument("--image", required=True)
+def add_arguments(parser):
     parser.add_argument("--payload", required=True, help="trap.elf; spin.elf sits beside it")
     parser.add_argument("--client", help="the RTAS test client (build/tests/rtas-client.elf)")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    opts = parser.parse_args()
-    try:
-        SCENARIOS[opts.scenario](opts)
-    except AssertionError as error:
-        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
-        return 1
-    print(f"PASS {opts.scenario}")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenarios(__doc__, SCENARIOS, add_arguments))

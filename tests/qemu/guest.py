@@ -1,9 +1,11 @@
 """A QEMU pseries guest driven through its console, for tern's QEMU tests."""
+import argparse
 import json
 import os
 import re
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -186,3 +188,27 @@ def paired_rounds(firmwares, rounds, measure, unit_scale=1.0, unit="s"):
         print(f"round {number + 1}: " + "  ".join(
             f"{f} {times[f][-1] * unit_scale:.2f} {unit}" for f in firmwares), flush=True)
     return times
+
+
+SKIP = 77  # CTest's SKIP_RETURN_CODE for these scripts
+
+
+def run_scenarios(doc, scenarios, add_arguments):
+    """The command line of a QEMU test script: --qemu, --image, the script's own options
+    (add_arguments(parser)) and one scenario; prints PASS/FAIL and returns the exit status."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser.add_argument("--image", required=True, help="tern's -bios image")
+    add_arguments(parser)
+    parser.add_argument("scenario", choices=sorted(scenarios))
+    opts = parser.parse_args()
+    try:
+        result = scenarios[opts.scenario](opts)
+    except AssertionError as error:
+        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
+        return 1
+    if result == SKIP:
+        return SKIP
+    print(f"PASS {opts.scenario}")
+    return 0

@@ -23,7 +23,6 @@ Each boot runs the kit's /init (tests/guest/init), which prints what the kernel 
 Every Linux boot must reach init with no kernel warning, oops or panic on the console, see the
 CPUs and memory the machine has, the bootargs QEMU was given and /rtas, and end by itself.
 """
-import argparse
 import os
 import re
 import subprocess
@@ -31,9 +30,8 @@ import sys
 import tempfile
 import time
 
-from guest import Guest, expect
+from guest import SKIP, Guest, expect, run_scenarios
 
-SKIP = 77
 KERNEL_ERRORS = re.compile(r"WARNING: CPU:|Oops|Kernel panic|BUG:|Call Trace:|tern: PANIC|"
                            r"tern: EXCEPTION|tern-rtas:|refused|failed: the CAS|FAILED!|"
                            r"reading the clock failed|rtasd: .*error")
@@ -268,25 +266,9 @@ SCENARIOS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
-    parser.add_argument("--image", required=True)
+def add_arguments(parser):
     parser.add_argument("--kit", required=True, help="guest kit directory (tools/guest-kit.sh)")
     parser.add_argument("--dump-tool", default="tern-rtas-dump", help="build/tools/tern-rtas-dump")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    opts = parser.parse_args()
-    try:
-        result = SCENARIOS[opts.scenario](opts)
-    except AssertionError as error:
-        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
-        return 1
-    if result == SKIP:
-        return SKIP
-    print(f"PASS {opts.scenario}")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenarios(__doc__, SCENARIOS, add_arguments))

@@ -22,14 +22,13 @@ starts a new one with the same devices and -incoming, and continues the walk the
                   behaviour of stock QEMU, so the day QEMU changes, this test says so
 Every tern scenario must end with the same answers (digest) as the uninterrupted walk.
 """
-import argparse
 import os
 import re
 import sys
 import tempfile
 import time
 
-from guest import Guest, expect
+from guest import Guest, expect, run_scenarios
 
 CORE = "power9_v2.0-spapr-cpu-core"
 
@@ -271,22 +270,8 @@ SCENARIOS = {
 }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
-    parser.add_argument("--image", required=True)
+def add_arguments(parser):
     parser.add_argument("--client", required=True, help="build/tests/cc-client.elf")
-    parser.add_argument("scenario", choices=sorted(SCENARIOS))
-    opts = parser.parse_args()
-    try:
-        SCENARIOS[opts.scenario](opts)
-    except AssertionError as error:
-        print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
-        return 1
-    print(f"PASS {opts.scenario}")
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_scenarios(__doc__, SCENARIOS, add_arguments))
