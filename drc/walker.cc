@@ -442,9 +442,7 @@ RtasStatus ConfigureConnector(WalkContext& context, uint64_t wa) {
     region.commit();
     return RtasStatus::kHardwareError;
   }
-  const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()),
-                                          slot.snapshot_size.value());
-  if (rtas::Crc32(snapshot) != slot.snapshot_crc.value()) {
+  if (!SnapshotIntact(region, slot)) {
     lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: fragment snapshot corrupt\n",
                 drc_index);
     FreeSlot(slot);
