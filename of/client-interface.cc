@@ -45,11 +45,16 @@ CiStatus FindDevice(ClientInterface& client, CiCall& call) {
   return CiStatus::kSuccess;
 }
 
-CiStatus GetProp(ClientInterface& client, CiCall& call) {
+// The property named at args[1] of the node args[0], for getprop and getproplen.
+Result<lib::Span<const uint8_t>, FdtError> PropertyOf(ClientInterface& client, CiCall& call) {
   char name[kMaxNameLength];
+  if (ReadName(client, call.args[1], name).is_error()) return Err(FdtError::kBadValue);
+  return client.tree().GetProperty(call.args[0], name);
+}
+
+CiStatus GetProp(ClientInterface& client, CiCall& call) {
   call.rets[0] = kError;
-  if (ReadName(client, call.args[1], name).is_error()) return CiStatus::kSuccess;
-  auto value = client.tree().GetProperty(call.args[0], name);
+  auto value = PropertyOf(client, call);
   if (value.is_error()) return CiStatus::kSuccess;
   const size_t size = value.value().size();
   const size_t copied = lib::Min<size_t>(size, call.args[3]);
@@ -61,11 +66,8 @@ CiStatus GetProp(ClientInterface& client, CiCall& call) {
 }
 
 CiStatus GetPropLen(ClientInterface& client, CiCall& call) {
-  char name[kMaxNameLength];
-  call.rets[0] = kError;
-  if (ReadName(client, call.args[1], name).is_error()) return CiStatus::kSuccess;
-  auto value = client.tree().GetProperty(call.args[0], name);
-  if (value.is_ok()) call.rets[0] = static_cast<uint32_t>(value.value().size());
+  auto value = PropertyOf(client, call);
+  call.rets[0] = value.is_ok() ? static_cast<uint32_t>(value.value().size()) : kError;
   return CiStatus::kSuccess;
 }
 
