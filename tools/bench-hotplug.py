@@ -36,7 +36,7 @@ def hot_add_seconds(opts, firmware):
     guest.wait_for(r"tern-guest:/# ")
     time.sleep(1)
     started = time.monotonic()
-    guest.monitor_command("device_add power9_v2.0-spapr-cpu-core,core-id=1,id=core1")
+    guest.monitor_command(f"device_add {guest.core_type()},core-id=1,id=core1")
     while online_now(guest) != "0-1":
         if time.monotonic() - started > 60:
             guest.fail("the new CPU never came online")

@@ -115,6 +115,16 @@ class Guest:
                 self.fail(f"QMP {command}: {reply['error']}")
             return reply.get("return")
 
+    def core_type(self):
+        """The CPU core type this machine hot-plugs (power9_v2.0-spapr-cpu-core on QEMU 7.2's
+        default CPU, power10_v2.0-spapr-cpu-core on 10.0's), from the monitor or QMP."""
+        if self.qmp_path is not None:
+            return self.qmp("query-hotpluggable-cpus")[0]["type"]
+        match = re.search(r'type: "([^"]+)"', self.monitor_command("info hotpluggable-cpus"))
+        if not match:
+            self.fail("no hot-pluggable CPU type")
+        return match.group(1)
+
     def monitor(self, command, reply_pattern):
         """Switches the mux to QEMU's monitor (Ctrl-a c) and runs `command`."""
         self.send(b"\x01c")

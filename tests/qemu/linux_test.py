@@ -222,7 +222,7 @@ def scenario_cpu_hotplug(opts):
                               "-append", "console=hvc0"], monitor_socket=True)
     report(guest)
     guest.wait_for(r"tern-guest:/# ")
-    core = "power9_v2.0-spapr-cpu-core"
+    core = guest.core_type()
     steps = [(f"device_add {core},core-id=1,id=core1", "0-1"),
              (f"device_add {core},core-id=2,id=core2", "0-2"),
              ("device_del core1", "0,2"),

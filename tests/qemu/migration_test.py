@@ -30,7 +30,6 @@ import time
 
 from guest import Guest, expect, run_scenarios
 
-CORE = "power9_v2.0-spapr-cpu-core"
 
 
 class Walk:
@@ -42,8 +41,9 @@ class Walk:
                      "-kernel", opts.client]
         self.guest = Guest(opts.qemu, self.args, qmp=True)
         self.guest.wait_for(r"CC: ready")
+        self.core = self.guest.core_type()
         for core in self.cores:
-            self.guest.qmp("device_add", driver=CORE, **{"core-id": core}, id=f"core{core}")
+            self.guest.qmp("device_add", driver=self.core, **{"core-id": core}, id=f"core{core}")
         self.answers = []
         self.second = []
         self.migrations = 0
@@ -97,7 +97,7 @@ class Walk:
         # The destination: the same machine, the hot-added core as a device, the incoming state.
         devices = []
         for core in self.cores:
-            devices += ["-device", f"{CORE},core-id={core},id=core{core}"]
+            devices += ["-device", f"{self.core},core-id={core},id=core{core}"]
         self.guest = Guest(self.opts.qemu,
                            [*self.args, *devices, "-incoming", f"exec:cat {state}"], qmp=True)
         self.guest.output = text.encode()  # keep one transcript across the hosts
@@ -201,7 +201,7 @@ def interleaved(opts, migrate_at):
 def scenario_two_drcs(opts):
     first, second, digests, _ = interleaved(opts, None)
     first_m, second_m, digests_m, guest = interleaved(opts, 12)
-    expect(second[0][1] == "PowerPC,POWER9@2" and first[0][1] == "PowerPC,POWER9@1",
+    expect(second[0][1].endswith("@2") and first[0][1].endswith("@1"),
            f"the walks did not start with their cores: {first[0]} {second[0]}", guest)
     # The two cores' fragments differ only in the node's unit address (and property values):
     # each walk must give every property of its own core, in order.
@@ -224,7 +224,8 @@ def scenario_smp(opts):
                      *walk.args[walk.args.index("-smp") + 2:]]
         walk.guest = Guest(opts.qemu, walk.args, qmp=True)
         walk.guest.wait_for(r"CC: ready")
-        walk.guest.qmp("device_add", driver=CORE, **{"core-id": 2}, id="core2")
+        walk.core = walk.guest.core_type()
+        walk.guest.qmp("device_add", driver=walk.core, **{"core-id": 2}, id="core2")
         walk.cores = range(2, 3)
         # The hot-added core is core-id 2 here (-smp 2 has core 1): walk it as the second DRC.
         for letter, pattern in (("S", r"CC: sensor S status 0 state 2"),
