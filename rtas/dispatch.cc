@@ -60,11 +60,12 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
       return DispatchOutcome::kRejected;
     }
     if (service.handler != nullptr) {
-      if (auto checked = CheckStateRegion(context.state);
-          service.needs_state && checked.is_error()) {
-        lib::Printf("tern-rtas: %s: %s\n", service.name, StateErrorName(checked.error()));
-        WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
-        return DispatchOutcome::kStateCorrupt;
+      if (service.needs_state) {
+        if (auto checked = CheckStateRegion(context.state); checked.is_error()) {
+          lib::Printf("tern-rtas: %s: %s\n", service.name, StateErrorName(checked.error()));
+          WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
+          return DispatchOutcome::kStateCorrupt;
+        }
       }
       uint8_t cells[kMaxCells * 4];
       (void)memory.Read(block + 12, cells, 4 * (nargs + nret));
@@ -83,16 +84,10 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
   }
   // Forwarded: QEMU reads the block itself and writes the status; for a token it does not know it
   // writes -3 and answers H_PARAMETER.
-  auto forwarded = lib::hv::ForwardRtas(block);
-  if (forwarded.is_error() && forwarded.error() != lib::hv::HcallStatus::kParameter) {
-    WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
-  }
-  if (row >= 0) {
-    uint8_t status[4] = {};
-    (void)memory.Read(status_cell, status, 4);
-    RecordCall(context.state, static_cast<uint32_t>(row),
-               static_cast<int32_t>(lib::LoadBe32(status)));
-  }
+  const RtasStatus status = ForwardToHost(context, block, 12 + 4 * nargs);
+  // -1 is either the host's own answer or a refused hcall, which wrote nothing: write it.
+  if (status == RtasStatus::kHardwareError) WriteStatus(memory, status_cell, status);
+  if (row >= 0) RecordCall(context.state, static_cast<uint32_t>(row), static_cast<int32_t>(status));
   return DispatchOutcome::kForwarded;
 }
 
