@@ -1,14 +1,36 @@
 #!/usr/bin/env bash
 # Checks that the Debian packages tern needs are installed; installs the missing ones with apt when
-# run as root, otherwise prints the one apt command to run and fails.
+# run as root, otherwise prints the one apt command to run and fails. Packages are installed with
+# --no-install-recommends, so every package a mode relies on is listed here, Recommends included.
 #
-#   tools/deps.sh build   firmware image: clang, lld, llvm-objcopy, xz (libfdt sources)
-#   tools/deps.sh test    build + host tests and QEMU tests: cmake, g++, googletest, dtc,
-#                         clang-format, python3, QEMU
-#   tools/deps.sh run     build + QEMU, cpio and gzip (the guest kit's initramfs)
+#   tools/deps.sh build   the firmware image and tern-rtas-dump
+#   tools/deps.sh run     build + what `make run` needs to boot the guest kit in QEMU
+#   tools/deps.sh test    build + run + the host unit tests and the QEMU tests
+#   tools/deps.sh bench   test + callgrind for the configure-connector instruction counts
 #
-# QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package.
-# CLANG, LLD and OBJCOPY likewise replace clang, lld and llvm.
+# What each package is for (the mode that first needs it in brackets):
+#   clang, lld, llvm [build]  compiler, linker (ld.lld) and llvm-objcopy for the big-endian image;
+#                             clang also builds tern-rtas-dump on the host
+#   xz-utils [build]          unpacks linux-source-6.1's tarball, where libfdt's sources come from
+#   apt [build]               apt-get download of linux-source-6.1 (and, for run, the guest kit)
+#   qemu-system-ppc [run]     qemu-system-ppc64, the pseries machine (QEMU=... replaces it)
+#   seabios [run]             vgabios-stdvga.bin: pseries adds a VGA device by default, even with
+#                             -nographic, and QEMU refuses to start without its ROM. It is only a
+#                             Recommends of qemu-system-ppc, so --no-install-recommends leaves it out
+#   cpio, gzip [run]          build the guest kit's initramfs (tools/guest-kit.sh)
+#   cmake, g++ [test]         the CTest project in tests/ (GoogleTest, ASan, UBSan)
+#   libgtest-dev [test]       GoogleTest's headers and sources
+#   device-tree-compiler [test] dtc compiles the .dts fixtures
+#   clang-format [test]       the format check (CTest clang_format)
+#   python3 [test]            the QEMU test harness (tests/qemu/*.py) and the benchmarks
+#   valgrind [bench]          callgrind counts the walker's instructions (tools/bench-walk.sh)
+# Not needed: ipxe-qemu (option ROMs of PCI NICs; no test adds one), qemu-utils (no disk images),
+# qemu-system-gui (tests and make run use -nographic). dpkg, tar, coreutils and util-linux (flock)
+# are essential on Debian and always present.
+#
+# QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package (seabios
+# is still installed: Debian's QEMU 10 from bookworm-backports, unpacked by tools/fetch-qemu10.sh,
+# reads the same /usr/share/seabios). CLANG, LLD and OBJCOPY likewise replace clang, lld and llvm.
 set -euo pipefail
 
 mode=${1:-build}
@@ -21,30 +43,37 @@ need_file() {  # need_file PATH PACKAGE
   [ -e "$1" ] || missing+=("$2")
 }
 
-need_command "${CLANG:-clang}" clang
-need_command "${LLD:-ld.lld}" lld
-need_command "${OBJCOPY:-llvm-objcopy}" llvm
-need_command xz xz-utils
-need_command apt-get apt
+need_build() {
+  need_command "${CLANG:-clang}" clang
+  need_command "${LLD:-ld.lld}" lld
+  need_command "${OBJCOPY:-llvm-objcopy}" llvm
+  need_command xz xz-utils
+  need_command apt-get apt
+}
+need_run() {
+  need_build
+  need_command "${QEMU:-qemu-system-ppc64}" qemu-system-ppc
+  need_file /usr/share/seabios/vgabios-stdvga.bin seabios
+  need_command cpio cpio
+  need_command gzip gzip
+}
+need_test() {
+  need_run
+  need_command cmake cmake
+  need_command c++ g++
+  need_file /usr/include/gtest/gtest.h libgtest-dev
+  need_command dtc device-tree-compiler
+  need_command clang-format clang-format
+  need_command python3 python3
+}
+
 case "$mode" in
-  test)
-    need_command cmake cmake
-    need_command c++ g++
-    need_file /usr/include/gtest/gtest.h libgtest-dev
-    need_command dtc device-tree-compiler
-    need_command clang-format clang-format
-    need_command python3 python3
-    need_command "${QEMU:-qemu-system-ppc64}" qemu-system-ppc
-    need_command cpio cpio
-    need_command gzip gzip
-    ;;
-  run)
-    need_command "${QEMU:-qemu-system-ppc64}" qemu-system-ppc
-    need_command cpio cpio
-    need_command gzip gzip
-    ;;
-  build) ;;
-  *) echo "usage: $0 build|test|run" >&2; exit 2 ;;
+  build) need_build ;;
+  run) need_run ;;
+  test) need_test ;;
+  bench) need_test; need_command valgrind valgrind ;;
+  -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
 esac
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -172,10 +172,11 @@ class Guest:
 
 
 def expect(condition, message, guest):
+    """Fails the scenario with `message` (and the guest's transcript, when there is a guest)."""
     if not condition:
+        if guest is None:
+            raise AssertionError(message)
         guest.fail(message)
-
-
 
 
 def boot_kit(qemu, firmware, image, kit, append, args=(), monitor_socket=False):

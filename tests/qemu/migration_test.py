@@ -8,8 +8,10 @@ per console command. The harness, through QMP, hot-adds the core (device_add), a
 steps migrates the VM to a file (migrate to "exec:cat > FILE", which stops it), ends that QEMU,
 starts a new one with the same devices and -incoming, and continues the walk there. Scenarios:
   uninterrupted   the reference walk, no migration
-  first           migrate after the first call (tern is still taking its snapshot: -2)
-  replay          migrate between two calls of tern's replay of QEMU's walk (after call 3)
+  first           migrate after the first call, while tern takes its snapshot (asserted: the
+                  calls before and after the migration both answer -2)
+  replay          migrate after call 3, late in tern's replay of QEMU's walk (asserted as for
+                  first: -2 before and after)
   middle          migrate in the middle of the properties
   last            migrate before the final call
   twice           migrate twice within one walk
@@ -137,18 +139,30 @@ def run(opts, migrate_after):
         expect(end == 0, f"the walk ended with {end}", guest)
         expect("tern: EXCEPTION" not in guest.text() and "tern-rtas:" not in guest.text(),
                "an exception or an RTAS error on the console", guest)
-        return data_answers(walk.answers), digest, guest, len(walk.answers)
+        return data_answers(walk.answers), digest, guest, walk.answers
 
 
-def scenario_tern(at):
+def scenario_tern(at, during_snapshot=False):
+    """A walk migrated after the calls `at(n)` names (n: calls of the uninterrupted walk) must give
+    the uninterrupted walk's answers. With `during_snapshot`, the migration must land while tern
+    is still taking its snapshot: the calls just before and just after it both answer -2."""
     def scenario(opts):
-        reference, reference_digest, _, calls = run(opts, ())
+        reference, reference_digest, _, reference_calls = run(opts, ())
         if at is None:
             expect(reference[0][0] == 2 and reference[-1][0] == 0, f"walk {reference}", None)
             print(f"uninterrupted: {len(reference)} answers, digest {reference_digest}")
             return
-        migrate_after = at(calls)
-        answers, digest, guest, _ = run(opts, migrate_after)
+        migrate_after = at(len(reference_calls))
+        answers, digest, guest, calls = run(opts, migrate_after)
+        codes = [call[0] for call in calls]
+        if during_snapshot:
+            point = migrate_after[0]  # calls answered before the migration
+            expect(codes[point - 1] == -2 and codes[point] == -2,
+                   f"the migration after call {point} did not land during the snapshot: "
+                   f"answers {codes[point - 1]} before it and {codes[point]} after it", guest)
+            print(f"the migration landed during the snapshot: -2 before and after it; "
+                  f"{codes.count(-2)} answers -2 in all (uninterrupted walk: "
+                  f"{[c[0] for c in reference_calls].count(-2)})")
         expect(answers == reference,
                f"answers differ after migrating at {migrate_after}:\n{answers}\nvs\n{reference}",
                guest)
@@ -260,8 +274,8 @@ def scenario_smp(opts):
 
 SCENARIOS = {
     "uninterrupted": scenario_tern(None),
-    "first": scenario_tern(lambda n: (1,)),
-    "replay": scenario_tern(lambda n: (3,)),
+    "first": scenario_tern(lambda n: (1,), during_snapshot=True),
+    "replay": scenario_tern(lambda n: (3,), during_snapshot=True),
     "middle": scenario_tern(lambda n: (n // 2,)),
     "last": scenario_tern(lambda n: (n - 1,)),  # n: calls of the reference walk
     "twice": scenario_tern(lambda n: (n // 3, 2 * n // 3)),
