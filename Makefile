@@ -60,7 +60,7 @@ FW_CXXFLAGS := $(TARGET_FLAGS) -std=c++20 -nostdinc++ -fno-exceptions -fno-rtti 
 FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
 FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
-.PHONY: all help deps-build deps-test deps-run libfdt guest-kit test host-tests run bench clean \
+.PHONY: all help deps-build deps-test deps-run deps-bench libfdt guest-kit test host-tests run bench clean \
 	version-check
 .DEFAULT_GOAL := all
 
@@ -97,6 +97,8 @@ deps-test:
 	@tools/deps.sh test
 deps-run:
 	@tools/deps.sh run
+deps-bench:
+	@tools/deps.sh bench
 
 $(LIBFDT_SRC)/libfdt.h: | deps-build
 	tools/fetch-libfdt.sh $(LIBFDT_SRC)
@@ -201,7 +203,7 @@ QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios
 run: deps-run $(IMAGE) $(if $(KERNEL),,guest-kit)
 	$(QEMU) $(QEMU_RUN_ARGS)
 
-bench: $(IMAGE) guest-kit | deps-run
+bench: $(IMAGE) guest-kit | deps-bench
 	tools/bench-boot.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
 	tools/bench-hotplug.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
 	tools/bench-walk.sh $(BUILD) $(abspath $(LIBFDT_SRC))

@@ -2,8 +2,8 @@
  * Image head: identification block, interrupt vectors, and the boot entry.
  *
  * QEMU loads the image at real address 0 and starts CPU 0 at 0x100 with MSR = 0 (32-bit,
- * big-endian, real mode), r1 = 0 and r3 = the FDT address (../shared/reference/qemu-pseries.md
- * section 1). 0x100 is also the system-reset vector: a system reset interrupt sets MSR[SF], a
+ * big-endian, real mode), r1 = 0 and r3 = the FDT address (QEMU
+ * hw/ppc/spapr.c: spapr_machine_reset, spapr_cpu_set_entry_state; docs/boot.md). 0x100 is also the system-reset vector: a system reset interrupt sets MSR[SF], a
  * fresh start does not, and that tells the two apart.
  *
  * Every other vector saves r3 in SPRG2 and CR in SPRG0, loads its number into r3 and branches to

@@ -1,4 +1,4 @@
-// ibm,configure-connector served by tern [LoPAPR 13.5.3.5; ../shared/reference/papr-drc.md]:
+// ibm,configure-connector served by tern [LoPAPR 13.5.3.5; the rules it keeps: docs/rtas.md]:
 // the walk's cursor and the DRC's fragment live in the RTAS state region, in guest memory, so a
 // live migration between two calls moves them with the guest and the walk resumes exactly.
 //

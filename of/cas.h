@@ -2,7 +2,9 @@
 // merging the tree the hypervisor answers with into the live tree.
 //
 // QEMU terminates the whole VM on some malformed or contradictory vectors instead of returning an
-// error (../shared/reference/qemu-pseries.md section 3), so the firmware refuses those itself.
+// error (QEMU hw/ppc/spapr_hcall.c: do_client_architecture_support exits on, for example, a
+// buffer under 4 bytes or an OV5 asking for both hash and radix), so the firmware refuses those
+// itself.
 #pragma once
 
 #include "lib/guest-memory.h"

@@ -1,6 +1,6 @@
-// Calls into the host's RTAS through KVMPPC_H_RTAS (0xf000), the way QEMU expects them
-// (../shared/reference/qemu-pseries.md section 2): a big-endian block of token, nargs, nret,
-// args, rets at a real address, the RTAS status in rets[0].
+// Calls into the host's RTAS through KVMPPC_H_RTAS (0xf000), the way QEMU expects them (QEMU
+// hw/ppc/spapr_hcall.c: h_rtas, hw/ppc/spapr_rtas.c: spapr_rtas_call): a big-endian block of
+// token, nargs, nret, args, rets at a real address, the RTAS status in rets[0].
 //
 // Tokens are looked up by service name in the tree's /rtas node, where QEMU publishes them.
 #pragma once

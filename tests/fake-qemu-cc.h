@@ -1,5 +1,5 @@
 // A stand-in for QEMU 7.2's own ibm,configure-connector (hw/ppc/spapr_drc.c,
-// rtas_ibm_configure_connector; ../shared/reference/qemu-pseries.md section 5), for host tests of
+// rtas_ibm_configure_connector; docs/migration.md describes its cursor), for host tests of
 // tern's walker (drc/walker.h), which replays the host's walk into a snapshot.
 //
 // Like QEMU it keeps the walk's cursor in the host, per DRC: the libfdt structure offset and the

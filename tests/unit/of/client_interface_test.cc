@@ -263,7 +263,7 @@ struct Counts {
 };
 
 // What Linux 6.1's prom_init calls on pseries, with its argument counts
-// (../shared/reference/linux-client.md 1.2).
+// (Linux 6.1 arch/powerpc/kernel/prom_init.c: the call_prom() sites).
 constexpr Counts kLinuxCalls[] = {
     {"finddevice", 1, 1},
     {"getprop", 4, 1},
@@ -888,8 +888,8 @@ TEST_F(ClientTest, MethodsExistOnlyOnTheirPackage) {
   EXPECT_TRUE(hv().calls.empty());
 }
 
-// QEMU's H_CAS answer for the corpus machine after the guest chose XIVE (see
-// ../shared/reference/qemu-pseries.md section 3): the XICS `interrupt-controller` replaced by
+// QEMU's H_CAS answer for the corpus machine after the guest chose XIVE (QEMU
+// hw/ppc/spapr_hcall.c: do_client_architecture_support, hw/ppc/spapr.c: spapr_build_fdt): the XICS `interrupt-controller` replaced by
 // `interrupt-controller@6030000000000` with the same phandle 0x1111, /chosen with only rng-seed
 // and the negotiated vector 5, a new ibm,dynamic-reconfiguration-memory; packed, no reserve map.
 std::vector<uint8_t> QemuCasAnswer(const std::vector<uint8_t>& initial) {

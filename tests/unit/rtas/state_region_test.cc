@@ -46,7 +46,7 @@ TEST(StateRegion, FreshRegionPassesItsChecksWithTheDocumentedLayout) {
   EXPECT_EQ(h.instantiations.value(), 1u);
 }
 
-TEST(StateRegion, EveryCorruptionOfTheCheckedPartIsCaught) {
+TEST(StateRegion, ASingleFlippedBitInTheCheckedPartIsCaught) {
   const auto good = NewRegion();
   const uint32_t checked = Header(good).stats_offset.value();
   for (uint32_t offset = 0; offset < checked; ++offset) {
