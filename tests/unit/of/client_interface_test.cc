@@ -889,9 +889,10 @@ TEST_F(ClientTest, MethodsExistOnlyOnTheirPackage) {
 }
 
 // QEMU's H_CAS answer for the corpus machine after the guest chose XIVE (QEMU
-// hw/ppc/spapr_hcall.c: do_client_architecture_support, hw/ppc/spapr.c: spapr_build_fdt): the XICS `interrupt-controller` replaced by
-// `interrupt-controller@6030000000000` with the same phandle 0x1111, /chosen with only rng-seed
-// and the negotiated vector 5, a new ibm,dynamic-reconfiguration-memory; packed, no reserve map.
+// hw/ppc/spapr_hcall.c: do_client_architecture_support, hw/ppc/spapr.c: spapr_build_fdt): the XICS
+// `interrupt-controller` replaced by `interrupt-controller@6030000000000` with the same phandle
+// 0x1111, /chosen with only rng-seed and the negotiated vector 5, a new
+// ibm,dynamic-reconfiguration-memory; packed, no reserve map.
 std::vector<uint8_t> QemuCasAnswer(const std::vector<uint8_t>& initial) {
   std::vector<uint8_t> out(initial.size() + 8192);
   void* fdt = out.data();
