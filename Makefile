@@ -25,21 +25,17 @@ CC_CLIENT := $(BUILD)/tests/cc-client.elf
 ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 262144
 
-FW_CXX_SOURCES := \
-	boot/client.cc boot/exception.cc boot/halt.cc boot/main.cc \
-	lib/arena.cc lib/console.cc lib/cpu-ppc64.cc lib/fdt.cc lib/format.cc lib/guest-memory.cc \
-	lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
-	lib/panic.cc lib/string.cc \
-	of/cas.cc of/claims.cc of/client-interface.cc of/machine-info.cc of/tree.cc \
-	rtas/host-call.cc rtas/instantiate.cc rtas/services.cc rtas/state-region.cc \
-	rtas/dispatch.cc drc/fdt-records.cc drc/registry.cc drc/rtas-services.cc drc/walker.cc
-FW_ASM_SOURCES := boot/entry.S boot/rtas-image.S
-# The RTAS image: its own copy of what it needs from lib/, compiled position-independent.
-RTAS_CXX_SOURCES := rtas/dispatch.cc rtas/runtime.cc rtas/services.cc rtas/state-region.cc \
-	drc/fdt-records.cc drc/rtas-services.cc drc/walker.cc \
-	lib/console.cc lib/format.cc lib/guest-memory.cc lib/hv.cc lib/hv-ppc64.cc lib/libc.cc \
-	lib/panic.cc lib/string.cc
-RTAS_ASM_SOURCES := rtas/entry.S
+# The firmware's folders; each lists its sources, and which build takes each, in sources.mk.
+MODULES := boot lib of rtas drc
+include $(MODULES:%=%/sources.mk)
+module_sources = $(foreach m,$(MODULES),$(addprefix $(m)/,$($(m)_$(1))))
+
+FW_CXX_SOURCES := $(filter %.cc,$(call module_sources,firmware))
+FW_ASM_SOURCES := $(filter %.S,$(call module_sources,firmware))
+# The RTAS image: its own copy of what it needs from lib/, compiled position-independent. It runs
+# the handlers its modules register (rtas/dispatch.h); the boot image carries none of them.
+RTAS_CXX_SOURCES := $(filter %.cc,$(call module_sources,rtas))
+RTAS_ASM_SOURCES := $(filter %.S,$(call module_sources,rtas))
 RTAS_OBJECTS := $(RTAS_CXX_SOURCES:%.cc=$(BUILD)/rtas-image/%.o) \
 	$(RTAS_ASM_SOURCES:%.S=$(BUILD)/rtas-image/%.o)
 RTAS_IMAGE := $(BUILD)/rtas.bin
@@ -80,10 +76,7 @@ help:
 all: $(IMAGE) $(RTAS_DUMP)
 
 # Host tools, built with clang in C++ mode from the same sources as the firmware.
-RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc rtas/state-region.cc rtas/services.cc \
-	rtas/dispatch.cc drc/fdt-records.cc drc/rtas-services.cc drc/walker.cc lib/string.cc \
-	lib/guest-memory.cc \
-	lib/console.cc lib/format.cc lib/hv.cc tools/no-hypervisor.cc
+RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc $(call module_sources,dump)
 $(RTAS_DUMP): $(RTAS_DUMP_SOURCES) rtas/layout.h rtas/state-region.h rtas/services.h \
 		drc/walk-slot.h | deps-build
 	@mkdir -p $(@D)

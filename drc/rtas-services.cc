@@ -1,7 +1,7 @@
 #include "drc/rtas-services.h"
 
 #include "drc/walker.h"
-#include "lib/be.h"
+#include "lib/cell-block.h"
 #include "lib/hv.h"
 #include "rtas/layout.h"
 
@@ -11,8 +11,19 @@ using rtas::RtasStatus;
 
 namespace {
 
+// set-indicator's DR indicator types (LoPAPR's dynamic-reconfiguration chapter).
 constexpr uint32_t kIsolationState = 9001;
 constexpr uint32_t kAllocationState = 9003;
+
+TERN_RTAS_HANDLERS(kHandlers) = {
+    {"ibm,configure-connector", ConfigureConnectorService, true},
+    {"set-indicator", SetIndicatorService, false},
+    {"ibm,os-term", EndAllWalksService, false},
+    {"system-reboot", EndAllWalksService, false},
+};
+
+// The scratch buffer holds the host walk's work area, then its argument block.
+static_assert(kWorkAreaSize + lib::kBlockHeaderSize + 4 * 3 <= rtas::kScratchSize);
 
 struct HostWalk {
   rtas::RtasContext* context;
@@ -21,31 +32,34 @@ struct HostWalk {
 
 // One step of the host's configure-connector for the replay. Its argument block goes in the
 // scratch page after the 4 KiB work area, a real address the host can read.
-int32_t HostStep(void* opaque, uint32_t, bool, uint64_t work_area) {
+RtasStatus HostStep(void* opaque, uint32_t, bool, uint64_t work_area) {
   auto& walk = *static_cast<HostWalk*>(opaque);
-  uint8_t* block = walk.context->scratch_host + kWorkAreaSize;
-  lib::StoreBe32(block, walk.token);
-  lib::StoreBe32(block + 4, 2);
-  lib::StoreBe32(block + 8, 1);
-  lib::StoreBe32(block + 12, static_cast<uint32_t>(work_area));
-  lib::StoreBe32(block + 16, static_cast<uint32_t>(work_area >> 32));
-  lib::StoreBe32(block + 20, static_cast<uint32_t>(RtasStatus::kHardwareError));
-  const uint64_t address = walk.context->scratch + kWorkAreaSize;
-  if (lib::hv::ForwardRtas(address).is_error()) {
-    return static_cast<int32_t>(RtasStatus::kHardwareError);
+  uint8_t* bytes = walk.context->scratch_host + kWorkAreaSize;
+  lib::CellBlock block;
+  block.service = walk.token;
+  block.nargs = 2;
+  block.nret = 1;
+  block.cells[0] = static_cast<uint32_t>(work_area);
+  block.cells[1] = static_cast<uint32_t>(work_area >> 32);
+  block.cells[2] = static_cast<uint32_t>(RtasStatus::kHardwareError);
+  lib::EncodeBlock(block, bytes);
+  if (lib::hv::ForwardRtas(walk.context->scratch + kWorkAreaSize).is_error()) {
+    return RtasStatus::kHardwareError;
   }
-  return static_cast<int32_t>(lib::LoadBe32(block + 20));
+  lib::DecodeBlockRets(bytes, block);
+  return static_cast<RtasStatus>(block.Rets()[0]);
 }
 
-int64_t HostFetch(void*, uint32_t drc_index, uint64_t buffer, uint64_t size,
-                  uint64_t& fragment_size, uint64_t& generation) {
-  const auto r = lib::hv::Hcall(lib::hv::KVMPPC_H_DRC_FDT, {drc_index, buffer, size});
-  fragment_size = r.values[0];
-  generation = r.values[1];
-  return static_cast<int64_t>(r.status);
+lib::Result<lib::hv::DrcFragment, lib::hv::HcallStatus> HostFetch(void*, uint32_t drc_index,
+                                                                  uint64_t buffer, uint64_t size) {
+  return lib::hv::DrcFdt(drc_index, buffer, size);
 }
 
 }  // namespace
+
+lib::Span<const rtas::ServiceHandler> RtasHandlers() {
+  return lib::Span<const rtas::ServiceHandler>(kHandlers, sizeof(kHandlers) / sizeof(kHandlers[0]));
+}
 
 RtasStatus ConfigureConnectorService(rtas::RtasContext& context, rtas::RtasCall& call) {
   if (context.scratch_host == nullptr) return RtasStatus::kHardwareError;
@@ -61,7 +75,7 @@ RtasStatus ConfigureConnectorService(rtas::RtasContext& context, rtas::RtasCall&
 }
 
 RtasStatus SetIndicatorService(rtas::RtasContext& context, rtas::RtasCall& call) {
-  const RtasStatus status = rtas::ForwardToHost(context, call.block, 12 + 4 * 3);
+  const RtasStatus status = rtas::ForwardToHost(context, call);
   if (call.args[0] == kIsolationState || call.args[0] == kAllocationState) {
     (void)ForgetWalks(context.state, call.args[1]);
   }
@@ -70,7 +84,7 @@ RtasStatus SetIndicatorService(rtas::RtasContext& context, rtas::RtasCall& call)
 
 RtasStatus EndAllWalksService(rtas::RtasContext& context, rtas::RtasCall& call) {
   (void)ForgetWalks(context.state, 0);
-  return rtas::ForwardToHost(context, call.block, 12 + 4 * static_cast<uint32_t>(call.args.size()));
+  return rtas::ForwardToHost(context, call);
 }
 
 }  // namespace drc

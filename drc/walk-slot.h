@@ -1,6 +1,7 @@
 // A configure-connector walk in the RTAS state region (rtas/state-region.h): one slot per DRC
 // being configured, and the slot's snapshot of the DRC's device-tree fragment in the region's data
-// area. An ABI like the rest of the region (docs/rtas.md): big-endian, offsets only.
+// area. An ABI like the rest of the region (docs/rtas.md, layout version 2): big-endian, offsets
+// only.
 //
 // Snapshot records, back to back, unaligned:
 //   0x01 NODE  u16 name size (with NUL), name
@@ -13,15 +14,33 @@
 
 namespace drc {
 
-enum class SlotPhase : uint32_t {
+// The state of a walk. Every change goes through drc/walker.cc's ChangeState:
+//   kFree         -> kSnapshotting  a sequence starts (work-area word 1 = 0)
+//   kSnapshotting -> kDraining      the host's walk of the DRC was found mid-way (an abandoned or
+//                                   restarted sequence): it is stepped to its end first
+//   kDraining     -> kSnapshotting  the host's walk ended: the replay starts from the fragment root
+//   kSnapshotting -> kServing       the snapshot is complete
+//   any           -> kFree          the walk completed, failed, was forgotten or recycled
+enum class WalkState : uint32_t {
   kFree = 0,
-  kAcquiring = 1,  // replaying the host's walk into the snapshot
-  kServing = 2,    // answering the OS from the snapshot
+  kSnapshotting = 1,  // replaying the host's walk (or fetching the fragment) into the snapshot
+  kDraining = 2,      // stepping the host's stale walk to its end before replaying
+  kServing = 3,       // answering the OS from the snapshot
 };
 
+constexpr const char* WalkStateName(uint32_t state) {
+  switch (static_cast<WalkState>(state)) {
+    case WalkState::kFree: return "free";
+    case WalkState::kSnapshotting: return "taking the snapshot";
+    case WalkState::kDraining: return "draining the host's stale walk";
+    case WalkState::kServing: return "serving";
+  }
+  return "unknown state";
+}
+
 struct WalkSlot {
-  lib::Be32 drc_index;        // 0: free
-  lib::Be32 phase;            // SlotPhase
+  lib::Be32 drc_index;        // 0 when free
+  lib::Be32 state;            // WalkState
   lib::Be32 cookie;           // stamped into work-area word 1 on every non-final return
   lib::Be32 last_use;         // region-wide use counter at the last call: the oldest is recycled
   lib::Be32 snapshot_offset;  // from the region start
@@ -34,8 +53,7 @@ struct WalkSlot {
   lib::Be32 host_depth;     // nodes open in the host's replayed walk
   lib::Be32 host_steps;     // host calls in the current replay
   lib::Be32 replays;        // replays restarted because the host's walk restarted
-  lib::Be32 draining;       // 1: running the host's stale walk to its end before replaying
-  lib::Be32 reserved;
+  lib::Be32 reserved[2];
 };
 static_assert(sizeof(WalkSlot) == 64);
 

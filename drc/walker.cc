@@ -13,12 +13,6 @@ using rtas::RtasStatus;
 
 namespace {
 
-constexpr int32_t kHostSuccess = 0;
-constexpr int32_t kHostNextChild = 2;
-constexpr int32_t kHostNextProperty = 3;
-constexpr int32_t kHostPrevParent = 4;
-constexpr int32_t kHostBusy = -2;
-
 struct Region {
   lib::Span<uint8_t> bytes;
   rtas::StateHeader& header() { return *reinterpret_cast<rtas::StateHeader*>(bytes.data()); }
@@ -30,6 +24,36 @@ struct Region {
   uint8_t* at(uint32_t offset) { return bytes.data() + offset; }
   void commit() { rtas::CommitStateRegion(bytes); }
 };
+
+WalkState StateOf(const WalkSlot& slot) {
+  return static_cast<WalkState>(slot.state.value());
+}
+
+// The one place a walk changes state; the transitions are listed in drc/walk-slot.h. Ending a walk
+// (any -> kFree) clears the slot but keeps its room. Returns false, changing nothing, for any
+// other change.
+bool ChangeState(WalkSlot& slot, WalkState to) {
+  const WalkState from = StateOf(slot);
+  bool allowed = false;
+  switch (to) {
+    case WalkState::kFree: allowed = true; break;
+    case WalkState::kSnapshotting:
+      allowed = from == WalkState::kFree || from == WalkState::kDraining;
+      break;
+    case WalkState::kDraining: allowed = from == WalkState::kSnapshotting; break;
+    case WalkState::kServing: allowed = from == WalkState::kSnapshotting; break;
+  }
+  if (!allowed) return false;
+  if (to == WalkState::kFree) {
+    const lib::Be32 offset = slot.snapshot_offset;
+    const lib::Be32 capacity = slot.snapshot_capacity;
+    lib::MemSet(&slot, 0, sizeof(slot));
+    slot.snapshot_offset = offset;
+    slot.snapshot_capacity = capacity;
+  }
+  slot.state = lib::Be32(static_cast<uint32_t>(to));
+  return true;
+}
 
 bool SlotFitsRegion(Region& region, WalkSlot& slot) {
   const uint64_t end = uint64_t{slot.snapshot_offset.value()} + slot.snapshot_capacity.value();
@@ -44,14 +68,6 @@ uint32_t NewCookie(Region& region, uint32_t slot_index) {
   return cookie == 0 ? 1 : cookie;
 }
 
-void FreeSlot(WalkSlot& slot) {
-  const lib::Be32 offset = slot.snapshot_offset;
-  const lib::Be32 capacity = slot.snapshot_capacity;
-  lib::MemSet(&slot, 0, sizeof(slot));
-  slot.snapshot_offset = offset;
-  slot.snapshot_capacity = capacity;
-}
-
 // Takes a slot for a new sequence on `drc_index`: its old one, a free one, or the oldest.
 uint32_t TakeSlot(Region& region, uint32_t drc_index) {
   const uint32_t count = region.slot_count();
@@ -61,7 +77,7 @@ uint32_t TakeSlot(Region& region, uint32_t drc_index) {
     if (region.slot(i).drc_index.value() == drc_index) chosen = i;
   }
   for (uint32_t i = 0; i < count && chosen == count; ++i) {
-    if (region.slot(i).drc_index.value() == 0) chosen = i;
+    if (StateOf(region.slot(i)) == WalkState::kFree) chosen = i;
   }
   if (chosen == count) {
     chosen = 0;
@@ -72,9 +88,9 @@ uint32_t TakeSlot(Region& region, uint32_t drc_index) {
                 region.slot(chosen).drc_index.value());
   }
   WalkSlot& slot = region.slot(chosen);
-  lib::MemSet(&slot, 0, sizeof(slot));
+  (void)ChangeState(slot, WalkState::kFree);
+  (void)ChangeState(slot, WalkState::kSnapshotting);
   slot.drc_index = lib::Be32(drc_index);
-  slot.phase = lib::Be32(static_cast<uint32_t>(SlotPhase::kAcquiring));
   slot.snapshot_offset = lib::Be32(region.header().data_offset.value() + chosen * per_slot);
   slot.snapshot_capacity = lib::Be32(per_slot);
   slot.cookie = lib::Be32(NewCookie(region, chosen));
@@ -121,85 +137,201 @@ uint32_t HostName(const uint8_t* wa, uint32_t offset) {
   return offset + length < kWorkAreaSize ? length + 1 : 0;
 }
 
-enum class Acquired { kDone, kBusy, kFailed };
+// How far one call got in taking the snapshot; on kFailed, `failure` is the OS's answer.
+enum class Progress { kMore, kDone, kBusy, kFailed };
 
-Acquired TooLarge(const WalkSlot& slot, RtasStatus& failure) {
+Progress Fail(RtasStatus& failure, RtasStatus status) {
+  failure = status;
+  return Progress::kFailed;
+}
+
+Progress TooLarge(const WalkSlot& slot, RtasStatus& failure) {
   lib::Printf("tern-rtas: configure-connector: the fragment of DRC 0x%08x exceeds %u bytes\n",
               slot.drc_index.value(), slot.snapshot_capacity.value());
-  failure = RtasStatus::kHardwareError;
-  return Acquired::kFailed;
+  return Fail(failure, RtasStatus::kHardwareError);
 }
 
-Acquired Unusable(const WalkSlot& slot, RtasStatus& failure) {
+Progress Unusable(const WalkSlot& slot, RtasStatus& failure) {
   lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: the host's answer has no name\n",
               slot.drc_index.value());
-  failure = RtasStatus::kHardwareError;
-  return Acquired::kFailed;
+  return Fail(failure, RtasStatus::kHardwareError);
 }
-
-// KVMPPC_H_DRC_FDT statuses (docs/host-abi.md).
-constexpr int64_t kHcallSuccess = 0;
-constexpr int64_t kHcallNotFound = -9;
-constexpr int64_t kHcallState = -75;
 
 // Takes the snapshot with the host's whole-fragment fetch: the blob goes into the upper half of
 // the slot's room and is converted into records in the lower half. The generation must not
 // change between the size query and the copy; if it does, the OS is asked to call again.
-Acquired Fetch(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
+Progress Fetch(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
+  using lib::hv::HcallStatus;
   const uint32_t half = slot.snapshot_capacity.value() / 2;
-  uint64_t size = 0;
-  uint64_t generation = 0;
-  int64_t rc =
-      context.fetch.fetch(context.fetch.context, slot.drc_index.value(), 0, 0, size, generation);
-  if (rc == kHcallSuccess && size > half) {
+  const uint32_t drc_index = slot.drc_index.value();
+  auto sized = context.fetch.fetch(context.fetch.context, drc_index, 0, 0);
+  if (sized.is_ok() && sized.value().size > half) {
     lib::Printf(
         "tern-rtas: configure-connector: the fragment of DRC 0x%08x is %llu bytes, more "
         "than %u\n",
-        slot.drc_index.value(), static_cast<unsigned long long>(size), half);
-    failure = RtasStatus::kHardwareError;
-    return Acquired::kFailed;
+        drc_index, static_cast<unsigned long long>(sized.value().size), half);
+    return Fail(failure, RtasStatus::kHardwareError);
   }
   const uint32_t blob_offset = slot.snapshot_offset.value() + half;
-  uint64_t copied_generation = 0;
-  if (rc == kHcallSuccess) {
-    rc = context.fetch.fetch(context.fetch.context, slot.drc_index.value(),
-                             context.state_address + blob_offset, half, size, copied_generation);
+  auto copied = sized.is_error() ? sized
+                                 : context.fetch.fetch(context.fetch.context, drc_index,
+                                                       context.state_address + blob_offset, half);
+  if (copied.is_error()) {
+    switch (copied.error()) {
+      case HcallStatus::kNotFound: return Fail(failure, RtasStatus::kParameterError);
+      case HcallStatus::kState: return Fail(failure, RtasStatus::kNotConfigurable);
+      default: return Fail(failure, RtasStatus::kHardwareError);
+    }
   }
-  if (rc == kHcallNotFound || rc == kHcallState) {
-    failure = rc == kHcallNotFound ? RtasStatus::kParameterError : RtasStatus::kNotConfigurable;
-    return Acquired::kFailed;
-  }
-  if (rc != kHcallSuccess) {
-    failure = RtasStatus::kHardwareError;
-    return Acquired::kFailed;
-  }
-  if (copied_generation != generation) return Acquired::kBusy;  // changed under us: again
-  auto records = FdtToRecords(region.at(blob_offset), static_cast<uint32_t>(size),
+  // Changed between the two calls: call again.
+  if (copied.value().generation != sized.value().generation) return Progress::kBusy;
+  auto records = FdtToRecords(region.at(blob_offset), static_cast<uint32_t>(copied.value().size),
                               region.at(slot.snapshot_offset.value()), half);
   if (records.is_error()) {
-    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: %s\n", slot.drc_index.value(),
+    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: %s\n", drc_index,
                 FragmentErrorName(records.error()));
-    failure = RtasStatus::kHardwareError;
-    return Acquired::kFailed;
+    return Fail(failure, RtasStatus::kHardwareError);
   }
   lib::MemSet(region.at(blob_offset), 0, half);
   slot.snapshot_size = lib::Be32(records.value());
   const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()), records.value());
   slot.snapshot_crc = lib::Be32(rtas::Crc32(snapshot));
-  slot.phase = lib::Be32(static_cast<uint32_t>(SlotPhase::kServing));
-  return Acquired::kDone;
+  (void)ChangeState(slot, WalkState::kServing);
+  return Progress::kDone;
 }
 
-// Replays the host's walk into the slot's snapshot, at most `budget` host calls.
-Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
+// The host's walk is not where the replay left it (it restarted under a migration, or an older
+// sequence left it mid-way): step it to its end, then replay from the start.
+Progress StartDraining(WalkSlot& slot) {
+  (void)ChangeState(slot, WalkState::kDraining);
+  slot.replays = lib::Be32(slot.replays.value() + 1);
+  return Progress::kMore;
+}
+
+// Records the node the host named in its work area `wa`.
+Progress RecordNode(Region& region, WalkSlot& slot, const uint8_t* wa, RtasStatus& failure) {
+  const uint32_t name = lib::LoadBe32(wa + 8);
+  const uint32_t name_size = HostName(wa, name);
+  if (name_size == 0) return Unusable(slot, failure);
+  uint8_t record[3] = {kNode};
+  StoreBe16(record + 1, static_cast<uint16_t>(name_size));
+  if (!Append(region, slot, record, 3) || !Append(region, slot, wa + name, name_size)) {
+    return TooLarge(slot, failure);
+  }
+  slot.host_depth = lib::Be32(slot.host_depth.value() + 1);
+  return Progress::kMore;
+}
+
+// Records the property the host put in its work area `wa`.
+Progress RecordProperty(Region& region, WalkSlot& slot, const uint8_t* wa, RtasStatus& failure) {
+  const uint32_t name = lib::LoadBe32(wa + 8);
+  const uint32_t name_size = HostName(wa, name);
+  const uint32_t length = lib::LoadBe32(wa + 12);
+  const uint32_t value = lib::LoadBe32(wa + 16);
+  if (name_size == 0) return Unusable(slot, failure);
+  // The OS's work area is one 4 KiB page: a property must fit after its name there. The host
+  // clips what does not fit, so its value would be wrong: refuse rather than truncate.
+  if (value > kWorkAreaSize || length > kWorkAreaSize - value ||
+      kDataOffset + name_size + length > kWorkAreaSize) {
+    lib::Printf(
+        "tern-rtas: configure-connector: property %s of DRC 0x%08x is %u bytes, "
+        "more than the 4 KiB work area holds\n",
+        reinterpret_cast<const char*>(wa + name), slot.drc_index.value(), length);
+    return Fail(failure, RtasStatus::kHardwareError);
+  }
+  uint8_t record[7] = {kProperty};
+  StoreBe16(record + 1, static_cast<uint16_t>(name_size));
+  lib::StoreBe32(record + 3, length);
+  if (!Append(region, slot, record, 7) || !Append(region, slot, wa + name, name_size) ||
+      !Append(region, slot, wa + value, length)) {
+    return TooLarge(slot, failure);
+  }
+  return Progress::kMore;
+}
+
+// Records the end of the innermost node; the end of the root completes the snapshot.
+Progress RecordEnd(Region& region, WalkSlot& slot, RtasStatus& failure) {
+  const uint8_t record[1] = {kEnd};
+  if (!Append(region, slot, record, 1)) return TooLarge(slot, failure);
+  slot.host_depth = lib::Be32(slot.host_depth.value() - 1);
+  if (slot.host_depth.value() > 0) return Progress::kMore;
+  (void)ChangeState(slot, WalkState::kServing);
+  return Progress::kDone;
+}
+
+// While draining, the host's answers only move its walk on; its end (0, which also resets the
+// host's cursor) starts the replay.
+Progress Drain(WalkSlot& slot, RtasStatus answer, bool first, RtasStatus& failure) {
+  switch (answer) {
+    case RtasStatus::kSuccess:
+      (void)ChangeState(slot, WalkState::kSnapshotting);
+      ResetReplay(slot);
+      return Progress::kMore;
+    case RtasStatus::kNextChild:
+    case RtasStatus::kNextProperty:
+    case RtasStatus::kPreviousParent: return Progress::kMore;
+    default: break;
+  }
+  if (answer == RtasStatus::kBusy || rtas::IsExtendedDelay(answer)) {
+    slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
+    return Progress::kBusy;
+  }
+  return Fail(failure, first ? answer : RtasStatus::kHardwareError);
+}
+
+// Takes one answer of the host's walk into the snapshot. `wa` is the host's work area.
+Progress Replay(Region& region, WalkSlot& slot, RtasStatus answer, const uint8_t* wa, bool first,
+                RtasStatus& failure) {
+  const uint32_t depth = slot.host_depth.value();
+  switch (answer) {
+    case RtasStatus::kNextChild: return RecordNode(region, slot, wa, failure);
+    case RtasStatus::kNextProperty:
+      // A property outside any node: the host's walk is not the one being replayed.
+      if (depth == 0) return StartDraining(slot);
+      return RecordProperty(region, slot, wa, failure);
+    case RtasStatus::kPreviousParent:
+      // Backing out of the root (the host answers 0 there): not the walk being replayed.
+      if (depth <= 1) return StartDraining(slot);
+      return RecordEnd(region, slot, failure);
+    case RtasStatus::kSuccess:
+      // The host answers 0 when its root closes (depth 1 here). Anything else means the host's
+      // walk restarted under us (a migration between two host calls) and already ended: replay
+      // from the start.
+      if (depth != 1) {
+        slot.replays = lib::Be32(slot.replays.value() + 1);
+        ResetReplay(slot);
+        return Progress::kMore;
+      }
+      return RecordEnd(region, slot, failure);
+    case RtasStatus::kBusy:
+      slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
+      return Progress::kBusy;
+    case RtasStatus::kNextSibling:
+    case RtasStatus::kMoreMemory:
+      // QEMU never answers these (it walks siblings as 4 then 2, and fits one page).
+      lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: the host answered %d\n",
+                  slot.drc_index.value(), static_cast<int>(answer));
+      return Fail(failure, RtasStatus::kHardwareError);
+    default: break;
+  }
+  if (rtas::IsExtendedDelay(answer)) {
+    slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
+    return Progress::kBusy;
+  }
+  // -9003 (unusable connector), -3 (unknown index) and the like on the first call are the answer
+  // to the OS; later they are a hardware error.
+  return Fail(failure, first ? answer : RtasStatus::kHardwareError);
+}
+
+// Takes the snapshot: with the host's fetch when it offers one, otherwise by replaying the host's
+// walk, at most `host_steps_per_call` host calls per OS call.
+Progress TakeSnapshot(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
   if (context.fetch.fetch != nullptr) return Fetch(context, region, slot, failure);
-  const uint8_t* wa = context.scratch_host;
   // What the earlier calls recorded must still be what they recorded.
   if (!SnapshotIntact(region, slot)) {
     lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: fragment snapshot corrupt\n",
                 slot.drc_index.value());
-    failure = RtasStatus::kHardwareError;
-    return Acquired::kFailed;
+    return Fail(failure, RtasStatus::kHardwareError);
   }
   for (uint32_t n = 0; n < context.host_steps_per_call; ++n) {
     const bool first = slot.host_steps.value() == 0;
@@ -207,87 +339,16 @@ Acquired Acquire(WalkContext& context, Region& region, WalkSlot& slot, RtasStatu
     // word 0 on every call: set it every time, or another walk's replay advances here.
     if (first) lib::MemSet(context.scratch_host, 0, kWorkAreaSize);
     lib::StoreBe32(context.scratch_host, slot.drc_index.value());
-    const int32_t code =
+    const RtasStatus answer =
         context.source.step(context.source.context, slot.drc_index.value(), first, context.scratch);
     slot.host_steps = lib::Be32(slot.host_steps.value() + 1);
-    const uint32_t depth = slot.host_depth.value();
-    uint8_t record[1 + 2 + 4];
-    const bool data = code == kHostNextChild || code == kHostNextProperty ||
-                      code == kHostPrevParent || code == kHostSuccess;
-    if (data && slot.draining.value() != 0) {
-      // The host's walk of this connector was left mid-way (an abandoned or restarted sequence):
-      // step it to its end (0 resets its cursor), then replay from the start.
-      if (code == kHostSuccess) {
-        slot.draining = lib::Be32(0);
-        ResetReplay(slot);
-      }
-      continue;
-    }
-    if ((code == kHostNextProperty && depth == 0) || (code == kHostPrevParent && depth <= 1)) {
-      slot.draining = lib::Be32(1);
-      slot.replays = lib::Be32(slot.replays.value() + 1);
-      continue;
-    }
-    if (code == kHostNextChild) {
-      const uint32_t name = lib::LoadBe32(wa + 8);
-      const uint32_t name_size = HostName(wa, name);
-      record[0] = kNode;
-      StoreBe16(record + 1, static_cast<uint16_t>(name_size));
-      if (name_size == 0) return Unusable(slot, failure);
-      if (!Append(region, slot, record, 3) || !Append(region, slot, wa + name, name_size)) {
-        return TooLarge(slot, failure);
-      }
-      slot.host_depth = lib::Be32(depth + 1);
-    } else if (code == kHostNextProperty) {
-      const uint32_t name = lib::LoadBe32(wa + 8);
-      const uint32_t name_size = HostName(wa, name);
-      const uint32_t length = lib::LoadBe32(wa + 12);
-      const uint32_t value = lib::LoadBe32(wa + 16);
-      if (name_size == 0) return Unusable(slot, failure);
-      // The OS's work area is one 4 KiB page: a property must fit after its name there. The host
-      // clips what does not fit, so its value would be wrong: refuse rather than truncate.
-      if (value > kWorkAreaSize || length > kWorkAreaSize - value ||
-          kDataOffset + name_size + length > kWorkAreaSize) {
-        lib::Printf(
-            "tern-rtas: configure-connector: property %s of DRC 0x%08x is %u bytes, "
-            "more than the 4 KiB work area holds\n",
-            reinterpret_cast<const char*>(wa + name), slot.drc_index.value(), length);
-        failure = RtasStatus::kHardwareError;
-        return Acquired::kFailed;
-      }
-      record[0] = kProperty;
-      StoreBe16(record + 1, static_cast<uint16_t>(name_size));
-      lib::StoreBe32(record + 3, length);
-      if (!Append(region, slot, record, 7) || !Append(region, slot, wa + name, name_size) ||
-          !Append(region, slot, wa + value, length)) {
-        return TooLarge(slot, failure);
-      }
-    } else if (code == kHostPrevParent || code == kHostSuccess) {
-      // The host answers 0 when its root closes (depth 1 here). Anything else means the host's
-      // walk restarted under us (a migration between two host calls): replay from the start.
-      if (code == kHostSuccess && depth != 1) {
-        slot.replays = lib::Be32(slot.replays.value() + 1);
-        ResetReplay(slot);
-        continue;
-      }
-      record[0] = kEnd;
-      if (!Append(region, slot, record, 1)) return TooLarge(slot, failure);
-      slot.host_depth = lib::Be32(depth - 1);
-      if (code == kHostSuccess) {
-        slot.phase = lib::Be32(static_cast<uint32_t>(SlotPhase::kServing));
-        return Acquired::kDone;
-      }
-    } else if (code == kHostBusy || (code >= 9900 && code <= 9905)) {
-      slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
-      return Acquired::kBusy;
-    } else {
-      // -9003 (unusable connector), -3 (unknown index) and the like on the first call are the
-      // answer to the OS; later they are a hardware error.
-      failure = first ? static_cast<RtasStatus>(code) : RtasStatus::kHardwareError;
-      return Acquired::kFailed;
-    }
+    const Progress progress =
+        StateOf(slot) == WalkState::kDraining
+            ? Drain(slot, answer, first, failure)
+            : Replay(region, slot, answer, context.scratch_host, first, failure);
+    if (progress != Progress::kMore) return progress;
   }
-  return Acquired::kBusy;
+  return Progress::kBusy;
 }
 
 // Writes a name (and a value) into the OS's work area as QEMU lays them out.
@@ -317,7 +378,7 @@ RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t 
     if (!WriteNode(context.memory, wa, snapshot + cursor + 3, name_size)) {
       return RtasStatus::kParameterError;
     }
-    code = static_cast<RtasStatus>(2);  // next child; the first data answer is always this
+    code = RtasStatus::kNextChild;  // the first data answer is always this
     cursor += 3 + name_size;
     ++depth;
   } else if (snapshot[cursor] == kProperty) {
@@ -338,7 +399,7 @@ RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t 
         context.memory.Write(wa + kDataOffset + name_size, name + name_size, length).is_error()) {
       return RtasStatus::kParameterError;
     }
-    code = static_cast<RtasStatus>(3);
+    code = RtasStatus::kNextProperty;
     cursor += 7 + name_size + length;
   } else if (snapshot[cursor] == kEnd) {
     if (depth == 0) return RtasStatus::kHardwareError;
@@ -352,11 +413,11 @@ RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t 
       if (!WriteNode(context.memory, wa, snapshot + cursor + 3, name_size)) {
         return RtasStatus::kParameterError;
       }
-      code = static_cast<RtasStatus>(1);
+      code = RtasStatus::kNextSibling;
       cursor += 3 + name_size;
       ++depth;
     } else {
-      code = static_cast<RtasStatus>(4);  // previous parent
+      code = RtasStatus::kPreviousParent;
     }
   } else {
     return RtasStatus::kHardwareError;
@@ -375,14 +436,50 @@ uint32_t ForgetWalks(lib::Span<uint8_t> state, uint32_t drc_index) {
   uint32_t freed = 0;
   for (uint32_t i = 0; i < region.slot_count(); ++i) {
     WalkSlot& slot = region.slot(i);
-    if (slot.drc_index.value() != 0 && (drc_index == 0 || slot.drc_index.value() == drc_index)) {
-      FreeSlot(slot);
+    if (StateOf(slot) != WalkState::kFree &&
+        (drc_index == 0 || slot.drc_index.value() == drc_index)) {
+      (void)ChangeState(slot, WalkState::kFree);
       ++freed;
     }
   }
   if (freed > 0) region.commit();
   return freed;
 }
+
+namespace {
+
+// The slot of the walk the OS's work area names: a new one for cookie 0, else the DRC's slot with
+// that cookie; the slot count when there is none.
+uint32_t FindWalk(Region& region, uint32_t drc_index, uint32_t cookie) {
+  if (cookie == 0) return TakeSlot(region, drc_index);
+  for (uint32_t i = 0; i < region.slot_count(); ++i) {
+    const WalkSlot& slot = region.slot(i);
+    if (slot.drc_index.value() == drc_index && slot.cookie.value() == cookie) return i;
+  }
+  return region.slot_count();
+}
+
+// Ends the walk in `slot` with the OS's answer `status`.
+RtasStatus EndWalk(Region& region, WalkSlot& slot, RtasStatus status) {
+  (void)ChangeState(slot, WalkState::kFree);
+  region.commit();
+  return status;
+}
+
+// Ends the walk in `slot` as corrupt: -1 and a console message, never a silent restart.
+RtasStatus Corrupt(Region& region, WalkSlot& slot, uint32_t drc_index, const char* what) {
+  lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: %s\n", drc_index, what);
+  return EndWalk(region, slot, RtasStatus::kHardwareError);
+}
+
+// Stamps the walk's cookie into work-area word 1: the OS hands it back on its next call.
+void StampCookie(lib::GuestMemory& memory, uint64_t wa, const WalkSlot& slot) {
+  uint8_t stamp[4];
+  lib::StoreBe32(stamp, slot.cookie.value());
+  (void)memory.Write(wa + 4, stamp, 4);
+}
+
+}  // namespace
 
 RtasStatus ConfigureConnector(WalkContext& context, uint64_t wa) {
   uint8_t head[8];
@@ -395,68 +492,43 @@ RtasStatus ConfigureConnector(WalkContext& context, uint64_t wa) {
   if (drc_index == 0) return RtasStatus::kParameterError;
   Region region{context.state};
 
-  uint32_t index = region.slot_count();
-  if (cookie == 0) {
-    index = TakeSlot(region, drc_index);
-  } else {
-    for (uint32_t i = 0; i < region.slot_count(); ++i) {
-      const WalkSlot& s = region.slot(i);
-      if (s.drc_index.value() == drc_index && s.cookie.value() == cookie) index = i;
-    }
-    if (index == region.slot_count()) {
-      lib::Printf(
-          "tern-rtas: configure-connector: DRC 0x%08x: no walk with cookie 0x%08x "
-          "(stale or abandoned work area)\n",
-          drc_index, cookie);
-      return RtasStatus::kHardwareError;
-    }
+  const uint32_t index = FindWalk(region, drc_index, cookie);
+  if (index == region.slot_count()) {
+    lib::Printf(
+        "tern-rtas: configure-connector: DRC 0x%08x: no walk with cookie 0x%08x "
+        "(stale or abandoned work area)\n",
+        drc_index, cookie);
+    return RtasStatus::kHardwareError;
   }
   WalkSlot& slot = region.slot(index);
-  if (!SlotFitsRegion(region, slot)) {
-    FreeSlot(slot);
-    region.commit();
-    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: corrupt walk state\n", drc_index);
-    return RtasStatus::kHardwareError;
-  }
+  if (!SlotFitsRegion(region, slot)) return Corrupt(region, slot, drc_index, "corrupt walk state");
   slot.last_use = lib::Be32(region.header().generation.value());
 
-  RtasStatus result;
-  if (slot.phase.value() == static_cast<uint32_t>(SlotPhase::kAcquiring)) {
-    RtasStatus failure = RtasStatus::kHardwareError;
-    const Acquired acquired = Acquire(context, region, slot, failure);
-    if (acquired == Acquired::kFailed) {
-      FreeSlot(slot);
-      region.commit();
-      return failure;
+  switch (StateOf(slot)) {
+    case WalkState::kSnapshotting:
+    case WalkState::kDraining: {
+      RtasStatus failure = RtasStatus::kHardwareError;
+      const Progress progress = TakeSnapshot(context, region, slot, failure);
+      if (progress == Progress::kFailed) return EndWalk(region, slot, failure);
+      if (progress != Progress::kDone) {
+        region.commit();
+        StampCookie(context.memory, wa, slot);
+        return RtasStatus::kBusy;  // -2: call again with the work area as it is
+      }
+      break;
     }
-    if (acquired == Acquired::kBusy) {
-      region.commit();
-      uint8_t stamp[4];
-      lib::StoreBe32(stamp, slot.cookie.value());
-      (void)context.memory.Write(wa + 4, stamp, 4);
-      return RtasStatus::kBusy;  // -2: call again with the work area as it is
-    }
-  }
-  if (slot.phase.value() != static_cast<uint32_t>(SlotPhase::kServing)) {
-    FreeSlot(slot);
-    region.commit();
-    return RtasStatus::kHardwareError;
+    case WalkState::kServing: break;
+    case WalkState::kFree:
+    default: return Corrupt(region, slot, drc_index, "corrupt walk state");
   }
   if (!SnapshotIntact(region, slot)) {
-    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: fragment snapshot corrupt\n",
-                drc_index);
-    FreeSlot(slot);
-    region.commit();
-    return RtasStatus::kHardwareError;
+    return Corrupt(region, slot, drc_index, "fragment snapshot corrupt");
   }
-  result = Serve(context, region, slot, wa);
+  const RtasStatus result = Serve(context, region, slot, wa);
   if (result == RtasStatus::kSuccess || result == RtasStatus::kHardwareError) {
-    FreeSlot(slot);
-  } else if (result != RtasStatus::kParameterError) {
-    uint8_t stamp[4];
-    lib::StoreBe32(stamp, slot.cookie.value());
-    (void)context.memory.Write(wa + 4, stamp, 4);
+    return EndWalk(region, slot, result);
   }
+  if (result != RtasStatus::kParameterError) StampCookie(context.memory, wa, slot);
   region.commit();
   return result;
 }

@@ -11,6 +11,8 @@
 #pragma once
 
 #include "lib/guest-memory.h"
+#include "lib/hv.h"
+#include "lib/result.h"
 #include "lib/span.h"
 #include "lib/types.h"
 #include "rtas/status.h"
@@ -23,18 +25,19 @@ inline constexpr uint32_t kDataOffset =
 
 // One step of the host's own configure-connector walk for `drc_index`, into `work_area` (a
 // 4 KiB buffer at a real address the host can write). `first` is true for the first step of a
-// replay. Returns the host's status (2/3/4/0, -2/990x, or an error).
+// replay. Returns the host's answer (2/3/4/0, -2/990x, or an error).
 struct FragmentSource {
-  int32_t (*step)(void* context, uint32_t drc_index, bool first, uint64_t work_area);
+  rtas::RtasStatus (*step)(void* context, uint32_t drc_index, bool first, uint64_t work_area);
   void* context;
 };
 
-// The stateless whole-fragment fetch a host may offer instead (docs/host-abi.md): copies the
-// DRC's fragment, an FDT blob, to `buffer` (`size` bytes; buffer 0 asks only for the size).
-// Returns the host's hcall status and sets `fragment_size` and `generation`.
+// The stateless whole-fragment fetch a host may offer instead (docs/host-abi.md,
+// lib::hv::DrcFdt): copies the DRC's fragment, an FDT blob, to `buffer` (`size` bytes; buffer 0
+// asks only for the size).
 struct FragmentFetch {
-  int64_t (*fetch)(void* context, uint32_t drc_index, uint64_t buffer, uint64_t size,
-                   uint64_t& fragment_size, uint64_t& generation);
+  lib::Result<lib::hv::DrcFragment, lib::hv::HcallStatus> (*fetch)(void* context,
+                                                                   uint32_t drc_index,
+                                                                   uint64_t buffer, uint64_t size);
   void* context;
 };
 

@@ -16,6 +16,7 @@ const char* HcallStatusName(HcallStatus status) {
     case HcallStatus::kParameter: return "H_PARAMETER";
     case HcallStatus::kBadMode: return "H_BAD_MODE";
     case HcallStatus::kNotFound: return "H_NOT_FOUND";
+    case HcallStatus::kState: return "H_STATE";
     case HcallStatus::kMultiThreadsActive: return "H_MULTI_THREADS_ACTIVE";
   }
   return "H_(unknown)";
@@ -56,10 +57,30 @@ Result<size_t, HcallStatus> GetTermChars(uint64_t unit, char (&buffer)[kTermChun
   return count;
 }
 
-Result<void, HcallStatus> ForwardRtas(uint64_t block) {
-  const HcallReturn r = Hcall(KVMPPC_H_RTAS, {block});
+namespace {
+Result<void, HcallStatus> StatusOnly(const HcallReturn& r) {
   if (r.status != HcallStatus::kSuccess) return Err(r.status);
   return Ok<HcallStatus>();
+}
+}  // namespace
+
+Result<void, HcallStatus> ForwardRtas(uint64_t block) {
+  return StatusOnly(Hcall(KVMPPC_H_RTAS, {block}));
+}
+
+Result<void, HcallStatus> ClientArchitectureSupport(uint64_t vector, uint64_t buffer,
+                                                    uint64_t size) {
+  return StatusOnly(Hcall(KVMPPC_H_CAS, {vector, buffer, size}));
+}
+
+Result<void, HcallStatus> UpdateDeviceTree(uint64_t fdt) {
+  return StatusOnly(Hcall(KVMPPC_H_UPDATE_DT, {fdt}));
+}
+
+Result<DrcFragment, HcallStatus> DrcFdt(uint32_t drc_index, uint64_t buffer, uint64_t size) {
+  const HcallReturn r = Hcall(KVMPPC_H_DRC_FDT, {drc_index, buffer, size});
+  if (r.status != HcallStatus::kSuccess) return Err(r.status);
+  return DrcFragment{r.values[0], r.values[1]};
 }
 
 }  // namespace lib::hv

@@ -32,6 +32,7 @@ enum class HcallStatus : int64_t {
   kParameter = -4,
   kBadMode = -5,
   kNotFound = -9,
+  kState = -75,  // H_STATE: the resource is not in a state for this request
   kMultiThreadsActive = -9005,
 };
 
@@ -63,5 +64,24 @@ Result<size_t, HcallStatus> GetTermChars(uint64_t unit, char (&buffer)[kTermChun
 // status itself is in the block's first return cell; the hcall status says whether the host took
 // the call (H_PARAMETER for an unknown token).
 Result<void, HcallStatus> ForwardRtas(uint64_t block);
+
+// KVMPPC_H_CAS (QEMU hw/ppc/spapr_hcall.c: h_client_architecture_support): hands the OS's CAS
+// vector at real address `vector` to the host, which writes its answer (a 4-byte header, then a
+// device tree) into the `size`-byte buffer at real address `buffer`.
+Result<void, HcallStatus> ClientArchitectureSupport(uint64_t vector, uint64_t buffer,
+                                                    uint64_t size);
+
+// KVMPPC_H_UPDATE_DT (QEMU hw/ppc/spapr_hcall.c: h_update_dt): gives the host the final device
+// tree at real address `fdt`.
+Result<void, HcallStatus> UpdateDeviceTree(uint64_t fdt);
+
+// KVMPPC_H_DRC_FDT (docs/host-abi.md): DRC `drc_index`'s device-tree fragment, whole. With
+// `buffer` 0 it asks for the size only; otherwise it copies the blob into the `size`-byte buffer
+// at real address `buffer`. H_NOT_FOUND: not a DRC; H_STATE: not configurable now.
+struct DrcFragment {
+  uint64_t size;        // bytes of the fragment's blob
+  uint64_t generation;  // changes whenever the fragment does
+};
+Result<DrcFragment, HcallStatus> DrcFdt(uint32_t drc_index, uint64_t buffer, uint64_t size);
 
 }  // namespace lib::hv

@@ -3,6 +3,7 @@
 #include <libfdt.h>
 
 #include "lib/be.h"
+#include "lib/cell-block.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
 #include "lib/hv.h"
@@ -19,7 +20,6 @@ namespace {
 
 constexpr uint32_t kError = 0xffffffff;  // -1 in a return cell
 constexpr size_t kMaxNameLength = 256;   // service, property and method names, and paths
-constexpr size_t kMaxCells = 16;         // nargs + nret
 constexpr size_t kMaxSetprop = 64 * 1024;
 
 // Scratch for property values on their way from the client into the tree. The client interface
@@ -253,11 +253,11 @@ uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
   uint32_t result = kError;
   auto mapped = client.memory().Map(buffer.value(), size, true);
   if (mapped.is_ok()) {
-    const auto r = lib::hv::Hcall(lib::hv::KVMPPC_H_CAS, {vector, buffer.value(), size});
+    const auto answered = lib::hv::ClientArchitectureSupport(vector, buffer.value(), size);
     uint8_t* answer = mapped.value();
     // A 4-byte header, version 1 in the host's byte order (QEMU does not convert it), then the FDT.
-    if (r.status != lib::hv::HcallStatus::kSuccess) {
-      lib::Printf("tern: H_CAS failed: %s\n", lib::hv::HcallStatusName(r.status));
+    if (answered.is_error()) {
+      lib::Printf("tern: H_CAS failed: %s\n", lib::hv::HcallStatusName(answered.error()));
     } else if (lib::LoadBe32(answer) == 0) {
       lib::Printf("tern: H_CAS answered without an update\n");
     } else {
@@ -338,10 +338,9 @@ CiStatus Quiesce(ClientInterface& client, CiCall& call) {
     if (flat.is_error()) {
       lib::Printf("tern: quiesce: flattening failed: %s\n", lib::fdt::FdtErrorName(flat.error()));
     } else {
-      const auto r = lib::hv::Hcall(lib::hv::KVMPPC_H_UPDATE_DT, {buffer.value()});
-      if (r.status != lib::hv::HcallStatus::kSuccess) {
+      if (auto updated = lib::hv::UpdateDeviceTree(buffer.value()); updated.is_error()) {
         lib::Printf("tern: H_UPDATE_DT refused the %zu-byte tree: %s\n", flat.value(),
-                    lib::hv::HcallStatusName(r.status));
+                    lib::hv::HcallStatusName(updated.error()));
       }
     }
     (void)client.claims().Release(buffer.value(), size);
@@ -397,36 +396,31 @@ lib::Span<const CiService> ClientServices() {
 }
 
 CiStatus ClientInterface::Dispatch(uint64_t block) {
-  uint8_t header[12];
-  if (memory_.Read(block, header, sizeof(header)).is_error()) return CiStatus::kError;
-  const uint32_t nargs = lib::LoadBe32(header + 4);
-  const uint32_t nret = lib::LoadBe32(header + 8);
-  if (nargs > kMaxCells || nret > kMaxCells || nargs + nret > kMaxCells) return CiStatus::kError;
+  auto header = lib::ReadBlockHeader(memory_, block);
+  if (header.is_error() || !header.value().CountsFit()) return CiStatus::kError;
+  lib::CellBlock cells = header.value();
   char name[64];
-  if (memory_.ReadString(lib::LoadBe32(header), name, sizeof(name)).is_error()) {
-    return CiStatus::kError;
-  }
+  if (memory_.ReadString(cells.service, name, sizeof(name)).is_error()) return CiStatus::kError;
   const CiService* service = nullptr;
   for (const CiService& s : ClientServices()) {
     if (lib::StrCompare(s.name, name) == 0) service = &s;
   }
   if (service == nullptr) return CiStatus::kError;
-  const bool args_ok = service->nargs < 0 ? nargs >= 2 : nargs == uint32_t(service->nargs);
-  const bool rets_ok = service->nret < 0 ? nret >= 1 : nret == uint32_t(service->nret);
+  const bool args_ok =
+      service->nargs < 0 ? cells.nargs >= 2 : cells.nargs == uint32_t(service->nargs);
+  const bool rets_ok = service->nret < 0 ? cells.nret >= 1 : cells.nret == uint32_t(service->nret);
   if (!args_ok || !rets_ok) return CiStatus::kError;
 
-  uint8_t cells[kMaxCells * 4];
-  const uint64_t cells_address = block + sizeof(header);
-  if (memory_.Read(cells_address, cells, (nargs + nret) * 4).is_error()) return CiStatus::kError;
+  if (lib::ReadBlockCells(memory_, block, cells).is_error()) return CiStatus::kError;
   // The return cells must be writable before anything happens.
-  if (!memory_.Map(cells_address + nargs * 4, nret * 4, true).is_ok()) return CiStatus::kError;
-  uint32_t args[kMaxCells];
-  uint32_t rets[kMaxCells] = {};
-  for (uint32_t i = 0; i < nargs; ++i) args[i] = lib::LoadBe32(cells + 4 * i);
-  CiCall call{lib::Span<const uint32_t>(args, nargs), lib::Span<uint32_t>(rets, nret)};
+  if (!memory_.Map(block + cells.RetsOffset(), 4 * cells.nret, true).is_ok()) {
+    return CiStatus::kError;
+  }
+  const lib::Span<uint32_t> rets = cells.Rets();
+  for (uint32_t& ret : rets) ret = 0;
+  CiCall call{cells.Args(), rets};
   const CiStatus status = service->handler(*this, call);
-  for (uint32_t i = 0; i < nret; ++i) lib::StoreBe32(cells + 4 * i, rets[i]);
-  if (nret > 0) (void)memory_.Write(cells_address + nargs * 4, cells, nret * 4);
+  if (cells.nret > 0) (void)lib::WriteBlockRets(memory_, block, cells);
   return status;
 }
 

@@ -3,9 +3,25 @@
 #include "lib/be.h"
 #include "lib/console.h"
 #include "lib/hv.h"
+#include "lib/string.h"
 #include "rtas/state-region.h"
 
+// The bounds of the linker section TERN_RTAS_HANDLERS fills: linker/rtas.ld defines them in the
+// image; on the host the linker does for any section named like a C identifier. Weak: a program
+// that registers nothing has none.
+extern "C" {
+[[gnu::weak]] extern const rtas::ServiceHandler __start_tern_rtas_handlers[];
+[[gnu::weak]] extern const rtas::ServiceHandler __stop_tern_rtas_handlers[];
+}
+
 namespace rtas {
+
+lib::Span<const ServiceHandler> RegisteredHandlers() {
+  if (__start_tern_rtas_handlers == nullptr || __stop_tern_rtas_handlers == nullptr) return {};
+  return lib::Span<const ServiceHandler>(
+      __start_tern_rtas_handlers,
+      static_cast<size_t>(__stop_tern_rtas_handlers - __start_tern_rtas_handlers));
+}
 
 namespace {
 
@@ -15,9 +31,8 @@ void WriteStatus(lib::GuestMemory& memory, uint64_t status_cell, RtasStatus stat
   (void)memory.Write(status_cell, cell, 4);
 }
 
-}  // namespace
-
-RtasStatus ForwardToHost(RtasContext& context, uint64_t block, uint32_t status_offset) {
+// Forwards the block at `block`, whose status cell is at `status_offset`.
+RtasStatus Forward(RtasContext& context, uint64_t block, uint64_t status_offset) {
   auto forwarded = lib::hv::ForwardRtas(block);
   uint8_t status[4] = {};
   if ((forwarded.is_error() && forwarded.error() != lib::hv::HcallStatus::kParameter) ||
@@ -27,22 +42,33 @@ RtasStatus ForwardToHost(RtasContext& context, uint64_t block, uint32_t status_o
   return static_cast<RtasStatus>(lib::LoadBe32(status));
 }
 
+const ServiceHandler* HandlerOf(const RtasContext& context, const RtasService& service) {
+  for (const ServiceHandler& handler : context.handlers) {
+    if (lib::StrCompare(handler.service, service.name) == 0) return &handler;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+RtasStatus ForwardToHost(RtasContext& context, const RtasCall& call) {
+  return Forward(context, call.block, lib::kBlockHeaderSize + 4 * uint64_t{call.args.size()});
+}
+
 DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
   lib::GuestMemory& memory = context.memory;
-  uint8_t header[12];
-  if (memory.Read(block, header, sizeof(header)).is_error()) {
+  auto header = lib::ReadBlockHeader(memory, block);
+  if (header.is_error()) {
     lib::Printf("tern-rtas: argument block at 0x%llx is outside guest RAM\n",
                 static_cast<unsigned long long>(block));
     return DispatchOutcome::kUnreachable;
   }
-  const uint32_t token = lib::LoadBe32(header);
-  const uint32_t nargs = lib::LoadBe32(header + 4);
-  const uint32_t nret = lib::LoadBe32(header + 8);
-  const uint64_t status_cell = block + 12 + 4 * uint64_t{nargs};
+  lib::CellBlock cells = header.value();
+  const uint32_t token = cells.service;
+  const uint64_t status_cell = block + cells.RetsOffset();
   // [LoPAPR 7.2.8] a malformed block is a parameter error, reported where the status would go.
-  if (nargs > kMaxCells || nret > kMaxCells || nargs + nret > kMaxCells || nret == 0 ||
-      !memory.Contains(block, 12 + 4 * uint64_t{nargs + nret})) {
-    if (nargs <= kMaxCells && nret > 0)
+  if (!cells.CountsFit() || cells.nret == 0 || !memory.Contains(block, cells.Size())) {
+    if (cells.nargs <= lib::kMaxBlockCells && cells.nret > 0)
       WriteStatus(memory, status_cell, RtasStatus::kParameterError);
     return DispatchOutcome::kRejected;
   }
@@ -54,37 +80,33 @@ DispatchOutcome Dispatch(RtasContext& context, uint64_t block) {
   }
   if (row >= 0) {
     const RtasService& service = services[row];
-    if ((service.nargs >= 0 && nargs != uint32_t(service.nargs)) ||
-        (service.nret >= 0 && nret != uint32_t(service.nret))) {
+    if ((service.nargs >= 0 && cells.nargs != uint32_t(service.nargs)) ||
+        (service.nret >= 0 && cells.nret != uint32_t(service.nret))) {
       WriteStatus(memory, status_cell, RtasStatus::kParameterError);
       return DispatchOutcome::kRejected;
     }
-    if (service.handler != nullptr) {
-      if (service.needs_state) {
+    if (const ServiceHandler* handler = HandlerOf(context, service); handler != nullptr) {
+      if (handler->needs_state) {
         if (auto checked = CheckStateRegion(context.state); checked.is_error()) {
           lib::Printf("tern-rtas: %s: %s\n", service.name, StateErrorName(checked.error()));
           WriteStatus(memory, status_cell, RtasStatus::kHardwareError);
           return DispatchOutcome::kStateCorrupt;
         }
       }
-      uint8_t cells[kMaxCells * 4];
-      (void)memory.Read(block + 12, cells, 4 * (nargs + nret));
-      uint32_t args[kMaxCells];
-      uint32_t rets[kMaxCells] = {};
-      for (uint32_t i = 0; i < nargs; ++i) args[i] = lib::LoadBe32(cells + 4 * i);
-      RtasCall call{token, block, lib::Span<const uint32_t>(args, nargs),
-                    lib::Span<uint32_t>(rets, nret - 1)};
-      const RtasStatus status = service.handler(context, call);
-      lib::StoreBe32(cells + 4 * nargs, static_cast<uint32_t>(status));
-      for (uint32_t i = 1; i < nret; ++i) lib::StoreBe32(cells + 4 * (nargs + i), rets[i - 1]);
-      (void)memory.Write(status_cell, cells + 4 * nargs, 4 * nret);
+      (void)lib::ReadBlockCells(memory, block, cells);
+      const lib::Span<uint32_t> rets = cells.Rets();
+      for (uint32_t& ret : rets) ret = 0;
+      RtasCall call{token, block, cells.Args(), rets.Subspan(1)};
+      const RtasStatus status = handler->handler(context, call);
+      rets[0] = static_cast<uint32_t>(status);
+      (void)lib::WriteBlockRets(memory, block, cells);
       RecordCall(context.state, static_cast<uint32_t>(row), static_cast<int32_t>(status));
       return DispatchOutcome::kHandled;
     }
   }
   // Forwarded: QEMU reads the block itself and writes the status; for a token it does not know it
   // writes -3 and answers H_PARAMETER.
-  const RtasStatus status = ForwardToHost(context, block, 12 + 4 * nargs);
+  const RtasStatus status = Forward(context, block, cells.RetsOffset());
   // -1 is either the host's own answer or a refused hcall, which wrote nothing: write it.
   if (status == RtasStatus::kHardwareError) WriteStatus(memory, status_cell, status);
   if (row >= 0) RecordCall(context.state, static_cast<uint32_t>(row), static_cast<int32_t>(status));

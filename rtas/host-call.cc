@@ -7,14 +7,8 @@ namespace rtas {
 
 namespace {
 
-struct ArgumentBlock {
-  lib::Be32 token;
-  lib::Be32 nargs;
-  lib::Be32 nret;
-  lib::Be32 cells[kMaxHostCells];
-};
-
-constinit ArgumentBlock block{};
+// The one block every forwarded boot-time call uses, at a real address the host can read.
+alignas(8) constinit uint8_t block[lib::kBlockHeaderSize + 4 * lib::kMaxBlockCells];
 constinit lib::Spinlock block_lock;
 
 }  // namespace
@@ -27,23 +21,25 @@ lib::Result<uint32_t, lib::fdt::FdtError> LookupToken(const void* blob, const ch
 
 lib::Result<HostCallResult, HostCallError> CallHost(uint32_t token, lib::Span<const uint32_t> args,
                                                     lib::Span<uint32_t> rets) {
-  const size_t nret = rets.size() + 1;
-  if (args.size() + nret > kMaxHostCells) return lib::Err(HostCallError::kTooManyCells);
+  lib::CellBlock call;
+  call.service = token;
+  call.nargs = static_cast<uint32_t>(args.size());
+  call.nret = static_cast<uint32_t>(rets.size() + 1);
+  if (args.size() + rets.size() + 1 > lib::kMaxBlockCells) {
+    return lib::Err(HostCallError::kTooManyCells);
+  }
+  for (size_t i = 0; i < args.size(); ++i) call.cells[i] = args[i];
 
   lib::SpinlockGuard guard(block_lock);
-  block.token = lib::Be32(token);
-  block.nargs = lib::Be32(static_cast<uint32_t>(args.size()));
-  block.nret = lib::Be32(static_cast<uint32_t>(nret));
-  for (size_t i = 0; i < kMaxHostCells; ++i) {
-    block.cells[i] = lib::Be32(i < args.size() ? args[i] : 0);
-  }
+  lib::EncodeBlock(call, block);
   // The firmware runs in real mode with the image at its link address, so a pointer to the block
   // is its real address.
-  if (lib::hv::ForwardRtas(reinterpret_cast<uintptr_t>(&block)).is_error()) {
+  if (lib::hv::ForwardRtas(reinterpret_cast<uintptr_t>(block)).is_error()) {
     return lib::Err(HostCallError::kHcallFailed);
   }
-  for (size_t i = 0; i < rets.size(); ++i) rets[i] = block.cells[args.size() + 1 + i].value();
-  return HostCallResult{static_cast<RtasStatus>(block.cells[args.size()].value())};
+  lib::DecodeBlockRets(block, call);
+  for (size_t i = 0; i < rets.size(); ++i) rets[i] = call.Rets()[i + 1];
+  return HostCallResult{static_cast<RtasStatus>(call.Rets()[0])};
 }
 
 }  // namespace rtas

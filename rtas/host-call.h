@@ -5,6 +5,7 @@
 // Tokens are looked up by service name in the tree's /rtas node, where QEMU publishes them.
 #pragma once
 
+#include "lib/cell-block.h"
 #include "lib/fdt.h"
 #include "lib/hv.h"
 #include "lib/result.h"
@@ -12,9 +13,6 @@
 #include "rtas/status.h"
 
 namespace rtas {
-
-// Most cells one forwarded call carries (arguments plus returns).
-inline constexpr size_t kMaxHostCells = 16;
 
 // The token of RTAS service `service` from `blob`'s /rtas node.
 lib::Result<uint32_t, lib::fdt::FdtError> LookupToken(const void* blob, const char* service);

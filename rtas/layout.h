@@ -50,6 +50,10 @@ struct ImageConfig {
 
 inline constexpr uint64_t kHostDrcFdt = 1;  // docs/host-abi.md
 
+// The scratch buffer the image gives its handlers (RtasContext::scratch): in the RTAS area, so at
+// a real address the host can read and write, and migrated with the rest of the area.
+inline constexpr uint32_t kScratchSize = 4096 + 64;
+
 static_assert(sizeof(ImageConfig) == 312, "rtas/entry.S reserves 312 bytes for it");
 
 // Elf64_Rela as ld.lld writes it for a position-independent image: only R_PPC64_RELATIVE.

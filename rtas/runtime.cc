@@ -1,6 +1,6 @@
 // The RTAS image's C++ entry, called by rtas/entry.S with the argument block and the image's own
-// address, on the RTAS stack, in 64-bit real mode, with the entry lock held. RTAS image only.
-#include "drc/rtas-services.h"
+// address, on the RTAS stack, in 64-bit real mode, with the entry lock held. RTAS image only. The
+// services it runs itself are the ones the linked modules registered (TERN_RTAS_HANDLERS).
 #include "lib/console.h"
 #include "lib/guest-memory.h"
 #include "rtas/dispatch.h"
@@ -10,9 +10,8 @@ extern "C" rtas::ImageConfig tern_rtas_config;
 
 namespace {
 constinit bool console_attached = false;
-// The host's configure-connector walk writes here (drc/rtas-services.h): a real address in the
-// RTAS area, so it migrates with the rest of it.
-alignas(4096) constinit uint8_t scratch[drc::kScratchSize];
+// Handlers' scratch (rtas/layout.h): the host's configure-connector walk writes here.
+alignas(4096) constinit uint8_t scratch[rtas::kScratchSize];
 }  // namespace
 
 extern "C" void tern_rtas_call(uint64_t block, uint64_t image_address) {

@@ -12,7 +12,9 @@ const char* StateErrorName(StateError error) {
   switch (error) {
     case StateError::kTooSmall: return "state region too small";
     case StateError::kBadMagic: return "state region magic missing";
-    case StateError::kBadVersion: return "state region layout version unknown";
+    case StateError::kBadVersion:
+      static_assert(kStateLayoutVersion == 2, "say the version this RTAS reads");
+      return "state region layout version is not 2, the only one this RTAS reads";
     case StateError::kBadGeometry: return "state region sizes inconsistent";
     case StateError::kBadChecksum: return "state region checksum mismatch";
   }

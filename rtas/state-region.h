@@ -2,11 +2,12 @@
 // byte-for-byte with the rest of guest RAM. It is an ABI (host tools read it; docs/rtas.md has the
 // layout byte for byte): big-endian, offsets only, no pointers, so it means the same at any base.
 //
-// Layout version 1: a 64-byte header, then `slot_count` slots of `slot_size` bytes (the
-// configure-connector walks, filled by the DRC code), then per-service call statistics
-// (`stats_count` entries of 8 bytes: calls, last status; diagnostics for host tools), then the
-// data area the slots' offsets point into. The checksum covers the header and the slot table; the
-// statistics are not checked, and the data area carries its own checks.
+// Layout version 2 (version 1 is refused: its walk slots differ): a 64-byte header, then
+// `slot_count` slots of `slot_size` bytes (the configure-connector walks, filled by the DRC code),
+// then per-service call statistics (`stats_count` entries of 8 bytes: calls, last status;
+// diagnostics for host tools), then the data area the slots' offsets point into. The checksum
+// covers the header and the slot table; the statistics are not checked, and the data area carries
+// its own checks.
 #pragma once
 
 #include "lib/be.h"
@@ -17,7 +18,7 @@
 namespace rtas {
 
 inline constexpr char kStateMagic[8] = {'T', 'E', 'R', 'N', 'S', 'T', 'A', 'T'};
-inline constexpr uint32_t kStateLayoutVersion = 1;
+inline constexpr uint32_t kStateLayoutVersion = 2;
 
 struct StateHeader {
   char magic[8];             // "TERNSTAT"

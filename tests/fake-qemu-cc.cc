@@ -202,13 +202,13 @@ std::unique_ptr<FakeQemuCc> FakeQemuCc::Destination(lib::GuestMemory& memory) co
   return destination;
 }
 
-int32_t FakeQemuCc::Step(void* context, uint32_t drc_index, bool, uint64_t work_area) {
+rtas::RtasStatus FakeQemuCc::Step(void* context, uint32_t drc_index, bool, uint64_t work_area) {
   auto& qemu = *static_cast<FakeQemuCc*>(context);
   uint8_t word[4] = {};
   if (qemu.memory_->Read(work_area, word, 4).is_ok() && lib::LoadBe32(word) != drc_index) {
     ++qemu.index_mismatches;
   }
-  return qemu.ConfigureConnector(work_area);
+  return static_cast<rtas::RtasStatus>(qemu.ConfigureConnector(work_area));
 }
 
 void FakeQemuCc::Install(FakeHypervisor& hv, uint32_t configure_connector_token,

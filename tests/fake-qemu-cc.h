@@ -101,7 +101,7 @@ class FakeQemuCc {
     int offset = 0;          // ccs_offset
     int depth = 0;           // ccs_depth
   };
-  static int32_t Step(void* context, uint32_t drc_index, bool first, uint64_t work_area);
+  static rtas::RtasStatus Step(void* context, uint32_t drc_index, bool first, uint64_t work_area);
   void Store32(uint64_t work_area, uint32_t cell, uint32_t value);
   void StoreClipped(uint64_t work_area, uint32_t offset, const void* data, size_t size);
 

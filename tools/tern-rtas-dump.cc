@@ -156,13 +156,10 @@ bool PrintState(const Dump& dump, uint64_t address) {
   for (uint32_t i = 0; i < slots; ++i) {
     const uint8_t* slot = region + header.slots_offset.value() + i * header.slot_size.value();
     const auto& walk = *reinterpret_cast<const drc::WalkSlot*>(slot);
-    if (walk.drc_index.value() == 0) continue;
+    if (walk.state.value() == static_cast<uint32_t>(drc::WalkState::kFree)) continue;
     ++used;
-    const char* phase = walk.phase.value() == 1   ? "taking the snapshot"
-                        : walk.phase.value() == 2 ? "serving"
-                                                  : "unknown phase";
     std::printf("  slot %u: DRC 0x%08x %s, cookie 0x%08x, last use %u\n", i, walk.drc_index.value(),
-                phase, walk.cookie.value(), walk.last_use.value());
+                drc::WalkStateName(walk.state.value()), walk.cookie.value(), walk.last_use.value());
     std::printf(
         "    snapshot %u of %u bytes at +0x%x, crc 0x%08x; cursor %u, depth %u, "
         "%u answers; host walk: %u steps, depth %u, %u replay(s)\n",

@@ -3,21 +3,7 @@
 
 Usage: boot_test.py --qemu QEMU --image tern.bin --payload DIR/trap.elf SCENARIO
 
-Scenarios:
-  banner        the plain `-M pseries -nographic -no-reboot -bios tern.bin`: banner, summary,
-                power-off, and QEMU exits by itself with status 0
-  smp-memory    -m 4G -smp 4: the summary counts 4096 MiB and 4 CPUs
-  numa          two NUMA nodes of 1 GiB: two memory ranges, RMA 1024 MiB
-  no-console    no vty at all (-nodefaults): tern still powers the machine off
-  trap-handoff  -kernel trap.elf -initrd F: tern enters the payload with r3/r4 = the initrd and
-                r5 = the client-interface entry, the
-                payload traps, tern reports the program interrupt with its registers and halts
-                the CPU (QEMU's monitor shows it halted)
-  system-reset  -kernel spin.elf, then the monitor's `nmi`: tern reports a system reset at 0x100
-                instead of booting again
-  rtas-two-bases  -kernel rtas-client.elf: the client instantiates tern's RTAS at two bases, calls
-                get-time-of-day at each (and at the first again), gets -3 for a malformed block,
-                and powers the VM off through RTAS
+Every scenario boots tern on its own; --help lists them.
 """
 import os
 import re
@@ -155,13 +141,22 @@ def scenario_rtas_two_bases(opts):
 
 
 SCENARIOS = {
-    "banner": scenario_banner,
-    "smp-memory": scenario_smp_memory,
-    "numa": scenario_numa,
-    "no-console": scenario_no_console,
-    "trap-handoff": scenario_trap_handoff,
-    "system-reset": scenario_system_reset,
-    "rtas-two-bases": scenario_rtas_two_bases,
+    "banner": ("the plain `-M pseries -nographic -no-reboot -bios tern.bin`: banner, summary, "
+               "power-off, and QEMU exits by itself with status 0", scenario_banner),
+    "smp-memory": ("-m 4G -smp 4: the summary counts 4096 MiB and 4 CPUs", scenario_smp_memory),
+    "numa": ("two NUMA nodes of 1 GiB: two memory ranges, RMA 1024 MiB", scenario_numa),
+    "no-console": ("no vty at all (-nodefaults): tern still powers the machine off",
+                   scenario_no_console),
+    "trap-handoff": ("-kernel trap.elf -initrd F: tern enters the payload with r3/r4 = the initrd "
+                     "and r5 = the client-interface entry, the payload traps, tern reports the "
+                     "program interrupt with its registers and halts the CPU (QEMU's monitor shows "
+                     "it halted)", scenario_trap_handoff),
+    "system-reset": ("-kernel spin.elf, then the monitor's `nmi`: tern reports a system reset at "
+                     "0x100 instead of booting again", scenario_system_reset),
+    "rtas-two-bases": ("-kernel rtas-client.elf: the client instantiates tern's RTAS at two bases, "
+                       "calls get-time-of-day at each (and at the first again), gets -3 for a "
+                       "malformed block, and powers the VM off through RTAS",
+                       scenario_rtas_two_bases),
 }
 
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import threading
 import time
 
@@ -206,16 +207,27 @@ SKIP = 77  # CTest's SKIP_RETURN_CODE for these scripts
 
 def run_scenarios(doc, scenarios, add_arguments):
     """The command line of a QEMU test script: --qemu, --image, the script's own options
-    (add_arguments(parser)) and one scenario; prints PASS/FAIL and returns the exit status."""
-    parser = argparse.ArgumentParser(description=doc,
+    (add_arguments(parser)) and one scenario; prints PASS/FAIL and returns the exit status.
+
+    `scenarios` maps each scenario's name to (description, function): the one list of a script's
+    scenarios. --help prints it; --list prints the names, one per line, from which
+    tests/CMakeLists.txt registers one CTest test per scenario."""
+    if sys.argv[1:] == ["--list"]:
+        print("\n".join(scenarios))
+        return 0
+    lines = ["Scenarios:"]
+    for name, (description, _) in scenarios.items():
+        lines.append(textwrap.fill(description, width=100, initial_indent=f"  {name:<16}",
+                                   subsequent_indent=" " * 18))
+    parser = argparse.ArgumentParser(description=doc, epilog="\n".join(lines),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qemu", default="qemu-system-ppc64")
     parser.add_argument("--image", required=True, help="tern's -bios image")
     add_arguments(parser)
-    parser.add_argument("scenario", choices=sorted(scenarios))
+    parser.add_argument("scenario", choices=list(scenarios))
     opts = parser.parse_args()
     try:
-        result = scenarios[opts.scenario](opts)
+        result = scenarios[opts.scenario][1](opts)
     except AssertionError as error:
         print(f"FAIL {opts.scenario}: {error}", file=sys.stderr)
         return 1

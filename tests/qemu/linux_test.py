@@ -4,22 +4,7 @@
 Usage: linux_test.py --qemu QEMU --image tern.bin --kit GUEST_KIT_DIR SCENARIO
 
 Each boot runs the kit's /init (tests/guest/init), which prints what the kernel sees
-(TERN-GUEST: lines) and then powers off or reboots through RTAS. Scenarios:
-  1cpu-1g     -smp 1 -m 1G
-  smp4-2g     -smp 4 -m 2G (cores)
-  smt         -smp 4,cores=2,threads=2 (skipped, exit 77, where QEMU's TCG refuses SMT)
-  small-512m  -m 512M
-  large-8g    -smp 2 -m 8G
-  reboot      `reboot -f` in the guest: RTAS system-reboot; with -no-reboot QEMU exits
-  rtas        -smp 2 -m 1G: the guest's RTAS calls go through tern's RTAS; a pmemsave of the RTAS
-              area read by tern-rtas-dump shows a valid state region and the statuses of the calls
-              Linux made: get-time-of-day, start-cpu, event-scan (no event: 1), ibm,nmi-register (0:
-              QEMU knew linux,rtas-base from H_UPDATE_DT)
-  cpu-hotplug -smp 1,maxcpus=4: device_add two cores, device_del one, add it again, remove the
-              other; Linux onlines and offlines them (the walks go through tern's
-              ibm,configure-connector, checked in the RTAS state region), no errors
-  dt-vs-vof   the /proc/device-tree of the same kernel on tern and on VOF, which passes QEMU's
-              tree through, must be equal apart from the differences docs/device-tree.md lists
+(TERN-GUEST: lines) and then powers off or reboots through RTAS; --help lists the scenarios.
 Every Linux boot must reach init with no kernel warning, oops or panic on the console, see the
 CPUs and memory the machine has, the bootargs QEMU was given and /rtas, and end by itself.
 """
@@ -261,15 +246,26 @@ def scenario_cpu_hotplug(opts):
 
 
 SCENARIOS = {
-    "1cpu-1g": lambda o: check_linux(o, ["-smp", "1", "-m", "1G"], 1, 1024),
-    "smp4-2g": lambda o: check_linux(o, ["-smp", "4", "-m", "2G"], 4, 2048),
-    "smt": scenario_smt,
-    "small-512m": lambda o: check_linux(o, ["-m", "512M"], 1, 512),
-    "large-8g": lambda o: check_linux(o, ["-smp", "2", "-m", "8G"], 2, 8192),
-    "reboot": lambda o: check_linux(o, ["-m", "1G"], 1, 1024, test="reboot"),
-    "dt-vs-vof": scenario_dt_vs_vof,
-    "rtas": scenario_rtas,
-    "cpu-hotplug": scenario_cpu_hotplug,
+    "1cpu-1g": ("-smp 1 -m 1G", lambda o: check_linux(o, ["-smp", "1", "-m", "1G"], 1, 1024)),
+    "smp4-2g": ("-smp 4 -m 2G (cores)",
+                lambda o: check_linux(o, ["-smp", "4", "-m", "2G"], 4, 2048)),
+    "smt": ("-smp 4,cores=2,threads=2; skipped (exit 77) only when QEMU itself refuses SMT under "
+            "TCG", scenario_smt),
+    "small-512m": ("-m 512M", lambda o: check_linux(o, ["-m", "512M"], 1, 512)),
+    "large-8g": ("-smp 2 -m 8G", lambda o: check_linux(o, ["-smp", "2", "-m", "8G"], 2, 8192)),
+    "reboot": ("`reboot -f` in the guest: RTAS system-reboot; with -no-reboot QEMU exits",
+               lambda o: check_linux(o, ["-m", "1G"], 1, 1024, test="reboot")),
+    "dt-vs-vof": ("the /proc/device-tree of the same kernel on tern and on VOF, which passes "
+                  "QEMU's tree through, must be equal apart from the differences "
+                  "docs/device-tree.md lists", scenario_dt_vs_vof),
+    "rtas": ("-smp 2 -m 1G: the guest's RTAS calls go through tern's RTAS; a pmemsave of the RTAS "
+             "area read by tern-rtas-dump shows a valid state region and the statuses of the "
+             "calls Linux made: get-time-of-day, start-cpu, event-scan (no event: 1), "
+             "ibm,nmi-register (0: QEMU knew linux,rtas-base from H_UPDATE_DT)", scenario_rtas),
+    "cpu-hotplug": ("-smp 1,maxcpus=4: device_add two cores, device_del one, add it again, remove "
+                    "the other; Linux onlines and offlines them (the walks go through tern's "
+                    "ibm,configure-connector, checked in the RTAS state region), no errors",
+                    scenario_cpu_hotplug),
 }
 
 

@@ -6,23 +6,9 @@ Usage: migration_test.py --qemu QEMU --image tern.bin --client cc-client.elf SCE
 The test client (tests/client/cc-client.cc) walks the DRC of a hot-added CPU core one RTAS call
 per console command. The harness, through QMP, hot-adds the core (device_add), and after chosen
 steps migrates the VM to a file (migrate to "exec:cat > FILE", which stops it), ends that QEMU,
-starts a new one with the same devices and -incoming, and continues the walk there. Scenarios:
-  uninterrupted   the reference walk, no migration
-  first           migrate after the first call, while tern takes its snapshot (asserted: the
-                  calls before and after the migration both answer -2)
-  replay          migrate after call 3, late in tern's replay of QEMU's walk (asserted as for
-                  first: -2 before and after)
-  middle          migrate in the middle of the properties
-  last            migrate before the final call
-  twice           migrate twice within one walk
-  two-drcs        two cores hot-added, their connectors walked interleaved with a work area each,
-                  one migration in the middle of both
-  smp             two vCPUs in tern's RTAS at once: the walk on one, 3000 get-time-of-day calls on
-                  the other; both correct
-  qemu-restarts   the same walk through QEMU's own configure-connector (as under SLOF): a
-                  migration in the middle restarts it at the fragment's root; this asserts that
-                  behaviour of stock QEMU, so the day QEMU changes, this test says so
-Every tern scenario must end with the same answers (digest) as the uninterrupted walk.
+starts a new one with the same devices and -incoming, and continues the walk there; --help lists
+the scenarios. Every tern scenario must end with the same answers (digest) as the uninterrupted
+walk.
 """
 import os
 import re
@@ -273,15 +259,24 @@ def scenario_smp(opts):
 
 
 SCENARIOS = {
-    "uninterrupted": scenario_tern(None),
-    "first": scenario_tern(lambda n: (1,), during_snapshot=True),
-    "replay": scenario_tern(lambda n: (3,), during_snapshot=True),
-    "middle": scenario_tern(lambda n: (n // 2,)),
-    "last": scenario_tern(lambda n: (n - 1,)),  # n: calls of the reference walk
-    "twice": scenario_tern(lambda n: (n // 3, 2 * n // 3)),
-    "qemu-restarts": scenario_qemu_restarts,
-    "two-drcs": scenario_two_drcs,
-    "smp": scenario_smp,
+    "uninterrupted": ("the reference walk, no migration", scenario_tern(None)),
+    "first": ("migrate after the first call, while tern takes its snapshot (asserted: the calls "
+              "before and after the migration both answer -2)",
+              scenario_tern(lambda n: (1,), during_snapshot=True)),
+    "replay": ("migrate after call 3, late in tern's replay of QEMU's walk (asserted as for "
+               "first: -2 before and after)", scenario_tern(lambda n: (3,), during_snapshot=True)),
+    "middle": ("migrate in the middle of the properties", scenario_tern(lambda n: (n // 2,))),
+    # n: calls of the uninterrupted walk
+    "last": ("migrate before the final call", scenario_tern(lambda n: (n - 1,))),
+    "twice": ("migrate twice within one walk", scenario_tern(lambda n: (n // 3, 2 * n // 3))),
+    "two-drcs": ("two cores hot-added, their connectors walked interleaved with a work area each, "
+                 "one migration in the middle of both", scenario_two_drcs),
+    "smp": ("two vCPUs in tern's RTAS at once: the walk on one, 3000 get-time-of-day calls on the "
+            "other; both correct", scenario_smp),
+    "qemu-restarts": ("the same walk through QEMU's own configure-connector (as under SLOF): a "
+                      "migration in the middle restarts it at the fragment's root; this asserts "
+                      "that behaviour of stock QEMU, so the day QEMU changes, this test says so",
+                      scenario_qemu_restarts),
 }
 
 

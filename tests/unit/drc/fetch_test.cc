@@ -102,26 +102,25 @@ struct FetchHost {
   int calls = 0;
 };
 
-int64_t Fetch(void* context, uint32_t, uint64_t buffer, uint64_t size, uint64_t& fragment_size,
-              uint64_t& generation) {
+lib::Result<lib::hv::DrcFragment, lib::hv::HcallStatus> Fetch(void* context, uint32_t,
+                                                              uint64_t buffer, uint64_t size) {
   auto& host = *static_cast<FetchHost*>(context);
   ++host.calls;
-  fragment_size = host.fragment.size();
   if (buffer != 0) {
     if (host.bump_generation_on_copy) {
       ++host.generation;
       host.bump_generation_on_copy = false;
     }
-    if (size < host.fragment.size()) return -4;
+    if (size < host.fragment.size()) return lib::Err(lib::hv::HcallStatus::kParameter);
     std::copy(host.fragment.begin(), host.fragment.end(), host.ram->begin() + buffer);
   }
-  generation = host.generation;
-  return host.status;
+  if (host.status != 0) return lib::Err(static_cast<lib::hv::HcallStatus>(host.status));
+  return lib::hv::DrcFragment{host.fragment.size(), host.generation};
 }
 
-int32_t NoReplay(void*, uint32_t, bool, uint64_t) {
+rtas::RtasStatus NoReplay(void*, uint32_t, bool, uint64_t) {
   ADD_FAILURE() << "the replay must not run when the host offers the fetch";
-  return -1;
+  return rtas::RtasStatus::kHardwareError;
 }
 
 class FetchWalkTest : public ::testing::Test {

@@ -39,7 +39,7 @@ using tests::FakeQemuCc;
 // walker gives the host, as the RTAS image has them.
 constexpr uint32_t kStateSize = rtas::StateRegionSize(rtas::kStateDataSize);
 constexpr uint32_t kScratchOffset = (kStateSize + 4095) / 4096 * 4096;
-constexpr uint32_t kAreaSize = kScratchOffset + drc::kScratchSize;
+constexpr uint32_t kAreaSize = kScratchOffset + rtas::kScratchSize;
 constexpr uint32_t kPage = 4096;
 constexpr uint32_t kManySteps = 100000;  // host steps per call: the snapshot in the first call
 
@@ -1372,7 +1372,7 @@ TEST(WalkerCorruption, CorruptSlotFieldsNeverServeGarbage) {
        [](drc::WalkSlot& s) { s.snapshot_offset = lib::Be32(kStateSize - 100); }},
       {"snapshot far outside the region",
        [](drc::WalkSlot& s) { s.snapshot_offset = lib::Be32(0xfffff000); }},
-      {"phase unknown", [](drc::WalkSlot& s) { s.phase = lib::Be32(7); }},
+      {"state unknown", [](drc::WalkSlot& s) { s.state = lib::Be32(7); }},
       {"snapshot CRC",
        [](drc::WalkSlot& s) { s.snapshot_crc = lib::Be32(~s.snapshot_crc.value()); }},
       {"cursor moved one byte",
@@ -1404,6 +1404,22 @@ TEST(WalkerCorruption, CorruptSlotFieldsNeverServeGarbage) {
   }
 }
 
+// drc/ registers its handlers through the linker section the RTAS image's dispatcher reads; each
+// names a service of the table, so the tokens of /rtas reach it.
+TEST(DrcHandlers, AreRegisteredForServicesOfTheTable) {
+  const auto own = drc::RtasHandlers();
+  const auto registered = rtas::RegisteredHandlers();
+  ASSERT_EQ(registered.size(), own.size());
+  EXPECT_EQ(registered.data(), own.data());
+  std::vector<std::string> names;
+  for (const rtas::ServiceHandler& handler : registered) {
+    EXPECT_GE(rtas::FindService(handler.service), 0) << handler.service;
+    names.push_back(handler.service);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"ibm,configure-connector", "set-indicator",
+                                             "ibm,os-term", "system-reboot"}));
+}
+
 // Through the dispatcher, with the real service table (configure-connector is tern's own; its
 // host walk goes out through KVMPPC_H_RTAS to the fake QEMU).
 class WalkerDispatchTest : public ::testing::Test {
@@ -1426,6 +1442,7 @@ class WalkerDispatchTest : public ::testing::Test {
   rtas::RtasContext Context() {
     rtas::RtasContext context{guest.memory, lib::Span<const uint32_t>(tokens.data(), tokens.size()),
                               guest.State()};
+    context.handlers = drc::RtasHandlers();
     context.scratch = guest.Scratch();
     context.scratch_host = guest.ram.data() + guest.Scratch();
     return context;
@@ -1494,6 +1511,25 @@ TEST_F(WalkerDispatchTest, StateRegionFailingItsChecksIsAHardwareError) {
   // A first call too: nothing is served from a region that fails its checks.
   OsWalk other = Walk(0x40000018, 0x3000);
   EXPECT_EQ(other.Step(), -1);
+}
+
+// A region of layout version 1 (as a tern before the explicit walk states wrote it), even with a
+// valid checksum, is read by nothing: -1 and a message, the walk is not restarted.
+TEST_F(WalkerDispatchTest, LayoutVersionOneIsRefused) {
+  OsWalk walk = Walk(kCpu, 0x1000);
+  for (int i = 0; i < 6; ++i) walk.Step();
+  ConsoleCapture console;
+  const_cast<rtas::StateHeader&>(guest.Header()).layout_version = lib::Be32(1);
+  rtas::CommitStateRegion(guest.State());
+  const auto page = walk.Page();
+  rtas::DispatchOutcome outcome;
+  EXPECT_EQ(Rtas("ibm,configure-connector", {0x1000, 0}, &outcome), -1);
+  EXPECT_EQ(outcome, rtas::DispatchOutcome::kStateCorrupt);
+  EXPECT_EQ(walk.Page(), page);
+  EXPECT_TRUE(
+      console.Has("tern-rtas: ibm,configure-connector: state region layout version is "
+                  "not 2, the only one this RTAS reads"))
+      << console.text;
 }
 
 TEST_F(WalkerDispatchTest, CorruptSlotIsCaughtByTheRegionChecksum) {

@@ -167,20 +167,22 @@ TEST_F(DispatchTest, TokensFollowTheTableNotTheNames) {
   EXPECT_EQ(Cell(0x1010), -3);
 }
 
-// A service tern handles itself (configure-connector will be the first): the handler gets the
+// A service a module handles itself (as drc/ does configure-connector): the handler gets the
 // arguments and fills the returns; a corrupt state region makes it -1 without running it.
 rtas::RtasStatus Echo(rtas::RtasContext&, rtas::RtasCall& call) {
   call.rets[0] = call.args[0] + 1;
   return rtas::RtasStatus::kSuccess;
 }
-constexpr rtas::RtasService kOwnServices[] = {{"tern,echo", 1, 2, Echo, true}};
+constexpr rtas::RtasService kOwnServices[] = {{"tern,echo", 1, 2}};
+constexpr rtas::ServiceHandler kOwnHandlers[] = {{"tern,echo", Echo, true}};
 
 TEST_F(DispatchTest, OwnHandlerRunsAndAStateRegionThatFailsItsChecksStopsIt) {
   tokens = {0x2100};
   Block(0x1000, 0x2100, 1, 2, {41});
   rtas::RtasContext context{memory, lib::Span<const uint32_t>(tokens.data(), tokens.size()),
                             lib::Span<uint8_t>(state.data(), state.size()),
-                            lib::Span<const rtas::RtasService>(kOwnServices, 1)};
+                            lib::Span<const rtas::RtasService>(kOwnServices, 1),
+                            lib::Span<const rtas::ServiceHandler>(kOwnHandlers, 1)};
   EXPECT_EQ(rtas::Dispatch(context, 0x1000), DispatchOutcome::kHandled);
   EXPECT_EQ(Cell(0x1010), 0);
   EXPECT_EQ(Cell(0x1014), 42);
@@ -199,6 +201,11 @@ TEST_F(DispatchTest, OwnHandlerRunsAndAStateRegionThatFailsItsChecksStopsIt) {
   EXPECT_NE(console.find("tern-rtas: tern,echo: state region checksum mismatch"), std::string::npos)
       << console;
   lib::ConsoleAttachSink(lib::Sink{nullptr, nullptr});
+}
+
+TEST(ServiceTable, RtasAloneRegistersNoHandlers) {
+  // rtas/ names no module: a program that links none of them forwards every call.
+  EXPECT_EQ(rtas::RegisteredHandlers().size(), 0u);
 }
 
 TEST(ServiceTable, NamesAreUniqueAndCountsPlausible) {

@@ -63,7 +63,7 @@ TEST_F(HostCallTest, UnknownTokenIsAnHcallFailure) {
 }
 
 TEST_F(HostCallTest, RefusesBlocksThatDoNotFit) {
-  uint32_t args[rtas::kMaxHostCells] = {};
+  uint32_t args[lib::kMaxBlockCells] = {};
   auto result = rtas::CallHost(0x2008, args, {});  // 16 args + the status cell
   ASSERT_TRUE(result.is_error());
   EXPECT_EQ(result.error(), rtas::HostCallError::kTooManyCells);
