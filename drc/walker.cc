@@ -359,73 +359,95 @@ bool WriteNode(lib::GuestMemory& memory, uint64_t wa, const uint8_t* name, uint3
          memory.Write(wa + kDataOffset, name, name_size).is_ok();
 }
 
-// Answers the OS's next step from the snapshot; kHardwareError when it is inconsistent.
-RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t wa) {
-  const uint8_t* snapshot = region.at(slot.snapshot_offset.value());
-  const uint32_t size = slot.snapshot_size.value();
-  uint32_t cursor = slot.cursor.value();
-  uint32_t depth = slot.depth.value();
-  auto node_at = [&](uint32_t at, uint32_t& name_size) {
-    if (at + 3 > size || snapshot[at] != kNode) return false;
-    name_size = LoadBe16(snapshot + at + 1);
-    return name_size > 0 && name_size <= size - at - 3 && snapshot[at + 3 + name_size - 1] == 0;
-  };
-  if (cursor >= size) return RtasStatus::kHardwareError;
-  RtasStatus code;
-  uint32_t name_size = 0;
-  if (snapshot[cursor] == kNode) {
-    if (!node_at(cursor, name_size)) return RtasStatus::kHardwareError;
-    if (!WriteNode(context.memory, wa, snapshot + cursor + 3, name_size)) {
-      return RtasStatus::kParameterError;
-    }
-    code = RtasStatus::kNextChild;  // the first data answer is always this
-    cursor += 3 + name_size;
-    ++depth;
-  } else if (snapshot[cursor] == kProperty) {
-    if (cursor + 7 > size || depth == 0) return RtasStatus::kHardwareError;
-    name_size = LoadBe16(snapshot + cursor + 1);
-    const uint32_t length = lib::LoadBe32(snapshot + cursor + 3);
-    if (name_size == 0 || name_size > size - cursor - 7 || length > size - cursor - 7 - name_size ||
-        kDataOffset + name_size + length > kWorkAreaSize) {
-      return RtasStatus::kHardwareError;
-    }
-    uint8_t cells[12];
-    lib::StoreBe32(cells, kDataOffset);
-    lib::StoreBe32(cells + 4, length);
-    lib::StoreBe32(cells + 8, kDataOffset + name_size);
-    const uint8_t* name = snapshot + cursor + 7;
-    if (context.memory.Write(wa + 8, cells, 12).is_error() ||
-        context.memory.Write(wa + kDataOffset, name, name_size).is_error() ||
-        context.memory.Write(wa + kDataOffset + name_size, name + name_size, length).is_error()) {
-      return RtasStatus::kParameterError;
-    }
-    code = RtasStatus::kNextProperty;
-    cursor += 7 + name_size + length;
-  } else if (snapshot[cursor] == kEnd) {
-    if (depth == 0) return RtasStatus::kHardwareError;
-    ++cursor;
-    --depth;
-    if (depth == 0) {
-      if (cursor != size) return RtasStatus::kHardwareError;
-      code = RtasStatus::kSuccess;  // configuration complete
-    } else if (node_at(cursor, name_size)) {
-      // A node closes and its sibling opens: one answer, 1 [LoPAPR 13.5.3.5].
-      if (!WriteNode(context.memory, wa, snapshot + cursor + 3, name_size)) {
-        return RtasStatus::kParameterError;
-      }
-      code = RtasStatus::kNextSibling;
-      cursor += 3 + name_size;
-      ++depth;
-    } else {
-      code = RtasStatus::kPreviousParent;
-    }
-  } else {
+// The OS's view of the walk while it is served: where the next record is and how many nodes are
+// open. An answer moves it on only when the work area was written.
+struct Cursor {
+  const uint8_t* snapshot;
+  uint32_t size;
+  uint32_t at;
+  uint32_t depth;
+
+  // The NODE record at `offset`, if there is a well-formed one: its name's size (with the NUL).
+  uint32_t NodeAt(uint32_t offset) const {
+    if (offset + 3 > size || snapshot[offset] != kNode) return 0;
+    const uint32_t name_size = LoadBe16(snapshot + offset + 1);
+    const bool ok = name_size > 0 && name_size <= size - offset - 3 &&
+                    snapshot[offset + 3 + name_size - 1] == 0;
+    return ok ? name_size : 0;
+  }
+};
+
+// Opens the node whose record is at the cursor: 2 (next child), or `answer` for a sibling.
+RtasStatus ServeNode(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor, RtasStatus answer) {
+  const uint32_t name_size = cursor.NodeAt(cursor.at);
+  if (name_size == 0) return RtasStatus::kHardwareError;
+  if (!WriteNode(memory, wa, cursor.snapshot + cursor.at + 3, name_size)) {
+    return RtasStatus::kParameterError;
+  }
+  cursor.at += 3 + name_size;
+  ++cursor.depth;
+  return answer;
+}
+
+// The property whose record is at the cursor: 3 (next property).
+RtasStatus ServeProperty(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor) {
+  const uint32_t at = cursor.at;
+  const uint32_t size = cursor.size;
+  if (at + 7 > size || cursor.depth == 0) return RtasStatus::kHardwareError;
+  const uint32_t name_size = LoadBe16(cursor.snapshot + at + 1);
+  const uint32_t length = lib::LoadBe32(cursor.snapshot + at + 3);
+  if (name_size == 0 || name_size > size - at - 7 || length > size - at - 7 - name_size ||
+      kDataOffset + name_size + length > kWorkAreaSize) {
     return RtasStatus::kHardwareError;
   }
-  slot.cursor = lib::Be32(cursor);
-  slot.depth = lib::Be32(depth);
+  uint8_t cells[12];
+  lib::StoreBe32(cells, kDataOffset);
+  lib::StoreBe32(cells + 4, length);
+  lib::StoreBe32(cells + 8, kDataOffset + name_size);
+  const uint8_t* name = cursor.snapshot + at + 7;
+  if (memory.Write(wa + 8, cells, 12).is_error() ||
+      memory.Write(wa + kDataOffset, name, name_size).is_error() ||
+      memory.Write(wa + kDataOffset + name_size, name + name_size, length).is_error()) {
+    return RtasStatus::kParameterError;
+  }
+  cursor.at += 7 + name_size + length;
+  return RtasStatus::kNextProperty;
+}
+
+// The end of the innermost node: 0 when it is the root's (configuration complete), 1 when a
+// sibling opens next (one answer for both [LoPAPR 13.5.3.5]), else 4 (previous parent).
+RtasStatus ServeEnd(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor) {
+  if (cursor.depth == 0) return RtasStatus::kHardwareError;
+  ++cursor.at;
+  --cursor.depth;
+  if (cursor.depth == 0) {
+    return cursor.at == cursor.size ? RtasStatus::kSuccess : RtasStatus::kHardwareError;
+  }
+  if (cursor.NodeAt(cursor.at) != 0) {
+    return ServeNode(memory, wa, cursor, RtasStatus::kNextSibling);
+  }
+  return RtasStatus::kPreviousParent;
+}
+
+// Answers the OS's next step from the snapshot; kHardwareError when it is inconsistent,
+// kParameterError when the OS's work area cannot be written.
+RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t wa) {
+  Cursor cursor{region.at(slot.snapshot_offset.value()), slot.snapshot_size.value(),
+                slot.cursor.value(), slot.depth.value()};
+  if (cursor.at >= cursor.size) return RtasStatus::kHardwareError;
+  RtasStatus answer;
+  switch (cursor.snapshot[cursor.at]) {
+    // The first data answer is always a node: 2.
+    case kNode: answer = ServeNode(context.memory, wa, cursor, RtasStatus::kNextChild); break;
+    case kProperty: answer = ServeProperty(context.memory, wa, cursor); break;
+    case kEnd: answer = ServeEnd(context.memory, wa, cursor); break;
+    default: return RtasStatus::kHardwareError;
+  }
+  if (answer == RtasStatus::kHardwareError || answer == RtasStatus::kParameterError) return answer;
+  slot.cursor = lib::Be32(cursor.at);
+  slot.depth = lib::Be32(cursor.depth);
   slot.served = lib::Be32(slot.served.value() + 1);
-  return code;
+  return answer;
 }
 
 }  // namespace

@@ -9,14 +9,13 @@ medians, and each round's ratio, whose median is the paired estimate.
 
   tools/bench-boot.py --image build/tern.bin --kit ~/.cache/tern/guest [--rounds 5]
 """
-import argparse
 import os
 import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
-from guest import boot_kit, paired_rounds  # noqa: E402
+from guest import boot_kit, command_line, paired_rounds  # noqa: E402
 
 
 def boot_seconds(opts, firmware):
@@ -29,12 +28,7 @@ def boot_seconds(opts, firmware):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
-    parser.add_argument("--image", required=True, help="tern's -bios image")
-    parser.add_argument("--kit", required=True, help="guest kit directory")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = command_line(__doc__, kit=True)
     parser.add_argument("--memory", default="1G")
     parser.add_argument("--smp", type=int, default=1)
     opts = parser.parse_args()

@@ -8,7 +8,6 @@ turns in each round; the report gives medians and ratios.
 
   tools/bench-hotplug.py --image build/tern.bin --kit ~/.cache/tern/guest [--rounds 5]
 """
-import argparse
 import os
 import re
 import statistics
@@ -16,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "qemu"))
-from guest import boot_kit, paired_rounds  # noqa: E402
+from guest import boot_kit, command_line, paired_rounds  # noqa: E402
 
 
 def online_now(guest):
@@ -47,12 +46,7 @@ def hot_add_seconds(opts, firmware):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
-    parser.add_argument("--image", required=True)
-    parser.add_argument("--kit", required=True)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser = command_line(__doc__, kit=True)
     opts = parser.parse_args()
     firmwares = ["tern", "slof", "vof"]
     times = paired_rounds(firmwares, opts.rounds, lambda f: hot_add_seconds(opts, f), 1000, "ms")

@@ -205,6 +205,19 @@ def paired_rounds(firmwares, rounds, measure, unit_scale=1.0, unit="s"):
 SKIP = 77  # CTest's SKIP_RETURN_CODE for these scripts
 
 
+def command_line(doc, epilog=None, kit=False):
+    """The argument parser every tern QEMU script starts from: its docstring as the help, --qemu,
+    and with `kit` the tern image and the guest kit (the benchmarks)."""
+    parser = argparse.ArgumentParser(description=doc, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    if kit:
+        parser.add_argument("--image", required=True, help="tern's -bios image")
+        parser.add_argument("--kit", required=True, help="guest kit directory")
+        parser.add_argument("--rounds", type=int, default=5)
+    return parser
+
+
 def run_scenarios(doc, scenarios, add_arguments):
     """The command line of a QEMU test script: --qemu, --image, the script's own options
     (add_arguments(parser)) and one scenario; prints PASS/FAIL and returns the exit status.
@@ -219,9 +232,7 @@ def run_scenarios(doc, scenarios, add_arguments):
     for name, (description, _) in scenarios.items():
         lines.append(textwrap.fill(description, width=100, initial_indent=f"  {name:<16}",
                                    subsequent_indent=" " * 18))
-    parser = argparse.ArgumentParser(description=doc, epilog="\n".join(lines),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser = command_line(doc, epilog="\n".join(lines))
     parser.add_argument("--image", required=True, help="tern's -bios image")
     add_arguments(parser)
     parser.add_argument("scenario", choices=list(scenarios))

@@ -7,7 +7,6 @@ Starts `make -C TERN_ROOT run` on a pseudo-terminal (QEMU's -nographic console i
 as for a person), waits for the guest kit's shell prompt, runs a command in it and checks its
 output, then leaves the shell with `exit`, which powers the guest off: make must exit 0.
 """
-import argparse
 import os
 import pty
 import re
@@ -17,6 +16,7 @@ import subprocess
 import sys
 import time
 
+from guest import command_line
 from linux_test import KERNEL_ERRORS
 
 PROMPT = "tern-guest:/# "
@@ -80,9 +80,7 @@ class Terminal:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--qemu", default="qemu-system-ppc64")
+    parser = command_line(__doc__)
     parser.add_argument("--root", required=True, help="tern's source tree (where the Makefile is)")
     parser.add_argument("--build", required=True, help="the build directory (BUILD=)")
     parser.add_argument("--kit", required=True, help="the guest kit directory (GUEST_KIT=)")
