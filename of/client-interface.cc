@@ -152,13 +152,48 @@ CiStatus InstanceToPackage(ClientInterface& client, CiCall& call) {
 
 // --- Device I/O [IEEE 1275 6.3.2.3] ---------------------------------------------------------
 
+// The arguments of a device specifier: what follows the first ':' of its last component
+// [IEEE 1275 4.3.1]; empty when there are none.
+lib::StringView DeviceArguments(lib::StringView path) {
+  size_t last = 0;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '/') last = i;
+  }
+  const size_t colon = path.Find(':', last);
+  return colon >= path.size() ? lib::StringView() : path.Substr(colon + 1, path.size() - colon - 1);
+}
+
+// A disk's arguments [IEEE 1275 PowerPC binding, disk-label]: empty or "0" for the whole disk,
+// "N" for partition N. Anything else is refused.
+bool DiskExtent(ClientInterface& client, const dev::BlockDevice& device, lib::StringView args,
+                Extent& extent) {
+  uint32_t number = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] < '0' || args[i] > '9' || number > 9999) return false;
+    number = number * 10 + static_cast<uint32_t>(args[i] - '0');
+  }
+  if (number == 0) {
+    extent = Extent{0, device.blocks};
+    return true;
+  }
+  const auto find = client.config().hooks.find_partition;
+  return find != nullptr && find(device, number, extent) && extent.count > 0 &&
+         extent.first <= device.blocks && extent.count <= device.blocks - extent.first;
+}
+
 CiStatus Open(ClientInterface& client, CiCall& call) {
   char path[kMaxNameLength];
   call.rets[0] = 0;  // 0: open failed
   auto length = ReadName(client, call.args[0], path);
   if (length.is_error()) return CiStatus::kSuccess;
-  const Phandle node = client.tree().FindDevice(lib::StringView(path, length.value()));
-  if (node != 0) call.rets[0] = client.Open(node);
+  const lib::StringView specifier(path, length.value());
+  const Phandle node = client.tree().FindDevice(specifier);
+  if (node == 0) return CiStatus::kSuccess;
+  Extent extent;
+  if (const dev::BlockDevice* device = client.DeviceAt(node); device != nullptr) {
+    if (!DiskExtent(client, *device, DeviceArguments(specifier), extent)) return CiStatus::kSuccess;
+  }
+  call.rets[0] = client.Open(node, extent);
   return CiStatus::kSuccess;
 }
 
@@ -189,8 +224,48 @@ CiStatus Write(ClientInterface& client, CiCall& call) {
   return CiStatus::kSuccess;
 }
 
+// A firmware buffer the disks read into (a real address a device can DMA to), copied from there
+// into the client's memory through GuestMemory. The client interface runs on one CPU.
+alignas(4096) constinit uint8_t disk_bounce[64 * 1024];
+
+// Reads up to `size` bytes at the instance's position into the client's `address`; returns the
+// count read (short at the end of the extent), or -1 when the device fails before any byte.
+uint32_t ReadDisk(ClientInterface& client, ClientInterface::DiskInstance& disk, uint64_t address,
+                  uint32_t size) {
+  const dev::BlockDevice& device = *disk.device;
+  const uint64_t block_size = device.block_size;
+  const uint64_t end = disk.extent.count * block_size;
+  uint32_t done = 0;
+  while (done < size && disk.position < end) {
+    const uint64_t block = disk.position / block_size;
+    const uint64_t skip = disk.position % block_size;
+    const uint64_t blocks =
+        lib::Min<uint64_t>(sizeof(disk_bounce) / block_size, disk.extent.count - block);
+    auto read = device.Read(disk.extent.first + block, static_cast<uint32_t>(blocks),
+                            reinterpret_cast<uintptr_t>(disk_bounce));
+    if (read.is_error()) {
+      lib::Printf("tern: disk read at block %llu failed: %s\n",
+                  static_cast<unsigned long long>(disk.extent.first + block),
+                  dev::IoErrorName(read.error()));
+      return done == 0 ? kError : done;
+    }
+    const uint32_t n = static_cast<uint32_t>(lib::Min<uint64_t>(
+        blocks * block_size - skip, lib::Min<uint64_t>(size - done, end - disk.position)));
+    if (client.memory().Write(address + done, disk_bounce + skip, n).is_error()) {
+      return done == 0 ? kError : done;
+    }
+    done += n;
+    disk.position += n;
+  }
+  return done;
+}
+
 CiStatus Read(ClientInterface& client, CiCall& call) {
   call.rets[0] = kError;
+  if (ClientInterface::DiskInstance* disk = client.DiskOf(call.args[0]); disk != nullptr) {
+    call.rets[0] = ReadDisk(client, *disk, call.args[1], call.args[2]);
+    return CiStatus::kSuccess;
+  }
   if (!client.IsConsole(call.args[0])) return CiStatus::kSuccess;
   // Characters the hypervisor gave beyond what the last read wanted wait for the next one.
   ClientInterface::InputBuffer& input = client.input();
@@ -208,6 +283,18 @@ CiStatus Read(ClientInterface& client, CiCall& call) {
   input.count -= n;
   // [IEEE 1275 6.3.2.3] -2: nothing available yet (for a console, not an error).
   call.rets[0] = n == 0 ? static_cast<uint32_t>(-2) : n;
+  return CiStatus::kSuccess;
+}
+
+// seek(ihandle, pos.hi, pos.lo) -> status: 0, or -1 past the end of what the instance covers.
+CiStatus Seek(ClientInterface& client, CiCall& call) {
+  call.rets[0] = kError;
+  ClientInterface::DiskInstance* disk = client.DiskOf(call.args[0]);
+  if (disk == nullptr) return CiStatus::kSuccess;
+  const uint64_t position = (uint64_t{call.args[1]} << 32) | call.args[2];
+  if (position > disk->extent.count * disk->device->block_size) return CiStatus::kSuccess;
+  disk->position = position;
+  call.rets[0] = 0;
   return CiStatus::kSuccess;
 }
 
@@ -294,6 +381,36 @@ uint32_t InstantiateRtas(ClientInterface& client, uint64_t base) {
   return static_cast<uint32_t>(entry.value());
 }
 
+// The methods of a disk instance [IEEE 1275 PowerPC binding, "block" device type]. call-method
+// passes the stack with its top first: args[2] is the top.
+//   block-size ( -- size )   #blocks ( -- n )   read-blocks ( addr block# #blocks -- #read )
+void DiskMethod(ClientInterface& client, ClientInterface::DiskInstance& disk, lib::StringView name,
+                CiCall& call) {
+  const dev::BlockDevice& device = *disk.device;
+  if (name == lib::StringView("block-size")) {
+    call.rets[0] = 0;
+    call.rets[1] = device.block_size;
+  } else if (name == lib::StringView("#blocks")) {
+    call.rets[0] = 0;
+    call.rets[1] = static_cast<uint32_t>(lib::Min<uint64_t>(disk.extent.count, 0xffffffffu));
+  } else if (name == lib::StringView("read-blocks") && call.args.size() >= 5) {
+    const uint64_t count = call.args[2];
+    const uint64_t block = call.args[3];
+    const uint64_t address = call.args[4];
+    if (block > disk.extent.count || count > disk.extent.count - block ||
+        count * device.block_size > 0xffffffffu) {
+      return;  // catch-result stays -1
+    }
+    const uint64_t saved = disk.position;
+    disk.position = block * device.block_size;
+    const uint32_t bytes =
+        ReadDisk(client, disk, address, static_cast<uint32_t>(count * device.block_size));
+    disk.position = saved;
+    call.rets[0] = 0;
+    call.rets[1] = bytes == kError ? 0 : bytes / device.block_size;
+  }
+}
+
 // call-method(method, ihandle, args...) -> catch-result, results... [IEEE 1275 6.3.2.3].
 CiStatus CallMethod(ClientInterface& client, CiCall& call) {
   char method[kMaxNameLength];
@@ -301,9 +418,14 @@ CiStatus CallMethod(ClientInterface& client, CiCall& call) {
   call.rets[0] = kError;  // catch-result: the method does not exist
   if (ReadName(client, call.args[0], method).is_error()) return CiStatus::kSuccess;
   const Phandle package = client.PackageOf(call.args[1]);
-  if (package == 0 || call.args.size() < 3 || call.rets.size() < 2) return CiStatus::kSuccess;
-  Tree& tree = client.tree();
+  if (package == 0 || call.rets.size() < 2) return CiStatus::kSuccess;
   const lib::StringView name(method);
+  if (ClientInterface::DiskInstance* disk = client.DiskOf(call.args[1]); disk != nullptr) {
+    DiskMethod(client, *disk, name, call);
+    return CiStatus::kSuccess;
+  }
+  if (call.args.size() < 3) return CiStatus::kSuccess;
+  Tree& tree = client.tree();
   if (package == tree.Root() && name == lib::StringView("ibm,client-architecture-support")) {
     call.rets[0] = 0;
     call.rets[1] = ClientArchitectureSupport(client, call.args[2]);
@@ -326,6 +448,8 @@ CiStatus Milliseconds(ClientInterface& client, CiCall& call) {
 // The OS is about to take over: give the hypervisor the final tree (H_UPDATE_DT), so that it sees
 // linux,rtas-base (FWNMI) and the phandles the OS will use (PHB hotplug).
 CiStatus Quiesce(ClientInterface& client, CiCall& call) {
+  // The OS's drivers must find the devices tern drove as they were before tern touched them.
+  if (client.config().hooks.quiesce_devices != nullptr) client.config().hooks.quiesce_devices();
   Tree& tree = client.tree();
   const uint64_t size = fdt_totalsize(tree.blob());
   auto buffer = client.claims().Claim(0, size, lib::KiB(4));
@@ -346,6 +470,29 @@ CiStatus Quiesce(ClientInterface& client, CiCall& call) {
     (void)client.claims().Release(buffer.value(), size);
   }
   client.set_quiesced();
+  return CiStatus::kSuccess;
+}
+
+// interpret(string, args...) -> catch-result, results... [IEEE 1275 6.3.2.6]. tern has no Forth:
+// it knows the strings GRUB sends. "power-off" (and GRUB's other spellings) and "reset-all" act
+// through RTAS; "output-device output", "cursor-on" and "cursor-off" change nothing on a vty
+// console and succeed; anything else answers -1 (an error thrown).
+CiStatus Interpret(ClientInterface& client, CiCall& call) {
+  char text[kMaxNameLength];
+  for (uint32_t& r : call.rets) r = 0;
+  call.rets[0] = kError;
+  if (ReadName(client, call.args[0], text).is_error()) return CiStatus::kSuccess;
+  const lib::StringView command(text);
+  const ClientHooks& hooks = client.config().hooks;
+  if (command == lib::StringView("power-off") || command == lib::StringView("shut-down") ||
+      command == lib::StringView("poweroff")) {
+    if (hooks.power_off != nullptr) hooks.power_off();
+  } else if (command == lib::StringView("reset-all")) {
+    if (hooks.reboot != nullptr) hooks.reboot();
+  } else if (command == lib::StringView("output-device output") ||
+             command == lib::StringView("cursor-on") || command == lib::StringView("cursor-off")) {
+    call.rets[0] = 0;
+  }
   return CiStatus::kSuccess;
 }
 
@@ -380,9 +527,11 @@ constexpr CiService kServices[] = {
     {"close", 1, 0, Close},
     {"write", 3, 1, Write},
     {"read", 3, 1, Read},
+    {"seek", 3, 1, Seek},
     {"claim", 3, 1, Claim},
     {"release", 2, 0, Release},
-    {"call-method", -1, -1, CallMethod},
+    {"call-method", -2, -1, CallMethod},
+    {"interpret", -1, -1, Interpret},
     {"milliseconds", 0, 1, Milliseconds},
     {"quiesce", 0, 0, Quiesce},
     {"exit", 0, 0, Exit},
@@ -406,9 +555,10 @@ CiStatus ClientInterface::Dispatch(uint64_t block) {
     if (lib::StrCompare(s.name, name) == 0) service = &s;
   }
   if (service == nullptr) return CiStatus::kError;
-  const bool args_ok =
-      service->nargs < 0 ? cells.nargs >= 2 : cells.nargs == uint32_t(service->nargs);
-  const bool rets_ok = service->nret < 0 ? cells.nret >= 1 : cells.nret == uint32_t(service->nret);
+  const bool args_ok = service->nargs < 0 ? cells.nargs >= uint32_t(-service->nargs)
+                                          : cells.nargs == uint32_t(service->nargs);
+  const bool rets_ok = service->nret < 0 ? cells.nret >= uint32_t(-service->nret)
+                                         : cells.nret == uint32_t(service->nret);
   if (!args_ok || !rets_ok) return CiStatus::kError;
 
   if (lib::ReadBlockCells(memory_, block, cells).is_error()) return CiStatus::kError;
@@ -424,15 +574,33 @@ CiStatus ClientInterface::Dispatch(uint64_t block) {
   return status;
 }
 
-uint32_t ClientInterface::Open(Phandle package) {
+uint32_t ClientInterface::Open(Phandle package, Extent extent) {
   if (!tree_.IsValid(package)) return 0;
+  const dev::BlockDevice* device = DeviceAt(package);
+  if (device != nullptr && extent.count == 0) extent = Extent{0, device->blocks};
   for (int i = 0; i < kMaxInstances; ++i) {
     if (!instances_[i].used) {
-      instances_[i] = Instance{package, package == console_package_, true};
+      instances_[i] =
+          Instance{package, package == console_package_, true, DiskInstance{device, extent, 0}};
       return kIhandleBase + static_cast<uint32_t>(i);
     }
   }
   return 0;
+}
+
+ClientInterface::DiskInstance* ClientInterface::DiskOf(uint32_t ihandle) {
+  const uint32_t i = ihandle - kIhandleBase;
+  if (i >= kMaxInstances || !instances_[i].used || instances_[i].disk.device == nullptr) {
+    return nullptr;
+  }
+  return &instances_[i].disk;
+}
+
+const dev::BlockDevice* ClientInterface::DeviceAt(Phandle node) const {
+  for (const Disk& disk : config_.disks) {
+    if (disk.node == node) return disk.device;
+  }
+  return nullptr;
 }
 
 bool ClientInterface::Close(uint32_t ihandle) {

@@ -8,6 +8,7 @@
 // cells as IEEE 1275 prescribes (-1 from getprop for an absent property, 0 from peer at the end).
 #pragma once
 
+#include "dev/block-device.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
 #include "lib/result.h"
@@ -21,12 +22,37 @@ namespace of {
 // What the dispatcher answers in r3.
 enum class CiStatus : int32_t { kSuccess = 0, kError = -1 };
 
+// A disk the client may open: its node (device_type "block") and the driver behind it.
+struct Disk {
+  Phandle node;
+  const dev::BlockDevice* device;
+};
+
+// Blocks [first, first + count) of a disk: the whole disk or one partition.
+struct Extent {
+  uint64_t first = 0;
+  uint64_t count = 0;
+};
+
+// The hooks of the boot firmware that the client interface calls back into.
+struct ClientHooks {
+  // Partition `number` (1.., as `disk:2` names it) of `disk`; false when there is none.
+  bool (*find_partition)(const dev::BlockDevice& disk, uint32_t number, Extent& extent) = nullptr;
+  // Resets every device the firmware drove, before the OS's own drivers take over (quiesce).
+  void (*quiesce_devices)() = nullptr;
+  // What `interpret` of "power-off" and "reset-all" do; they do not return when they work.
+  void (*power_off)() = nullptr;
+  void (*reboot)() = nullptr;
+};
+
 // Where the firmware's services that need more than the tree find it.
 struct ClientConfig {
   uint64_t console_unit = 0;                // vty for write/read on the stdout/stdin instances
   uint64_t timebase_frequency = 0;          // for milliseconds
   uint64_t cas_buffer_size = 0;             // bytes claimed for the hypervisor's CAS answer
   rtas::InstantiateInputs* rtas = nullptr;  // what instantiate-rtas builds
+  lib::Span<const Disk> disks;              // the disks open() can reach
+  ClientHooks hooks;
 };
 
 class ClientInterface {
@@ -50,11 +76,23 @@ class ClientInterface {
   ClaimMap& claims() { return claims_; }
   const ClientConfig& config() const { return config_; }
 
-  // Instances [IEEE 1275 3.2.3]: 0 when the table is full or the package is unknown.
-  uint32_t Open(Phandle package);
+  // Instances [IEEE 1275 3.2.3]: 0 when the table is full or the package is unknown. A disk's
+  // instance covers `extent` of it (the whole disk when the extent is empty).
+  uint32_t Open(Phandle package, Extent extent = {});
   bool Close(uint32_t ihandle);
   Phandle PackageOf(uint32_t ihandle) const;
   bool IsConsole(uint32_t ihandle) const;
+
+  // An open disk: its device, the blocks the instance covers and its byte position in them.
+  struct DiskInstance {
+    const dev::BlockDevice* device;
+    Extent extent;
+    uint64_t position;
+  };
+  // The disk behind `ihandle`, or nullptr for any other instance.
+  DiskInstance* DiskOf(uint32_t ihandle);
+  // The driver of the disk at `node`, or nullptr.
+  const dev::BlockDevice* DeviceAt(Phandle node) const;
 
   // Plans the RTAS area again around the hypervisor's current /rtas rtas-size and publishes the
   // area's size there (CAS rewrites the property with QEMU's own value).
@@ -79,6 +117,7 @@ class ClientInterface {
     Phandle package;
     bool console;
     bool used;
+    DiskInstance disk;  // device nullptr: not a disk
   };
 
   Tree& tree_;
@@ -101,8 +140,8 @@ using CiHandler = CiStatus (*)(ClientInterface& client, CiCall& call);
 
 struct CiService {
   const char* name;
-  int8_t nargs;  // -1: at least min_args (call-method)
-  int8_t nret;   // -1: at least 1
+  int8_t nargs;  // -N: at least N (call-method, interpret)
+  int8_t nret;   // -N: at least N
   CiHandler handler;
 };
 

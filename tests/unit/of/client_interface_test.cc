@@ -307,12 +307,12 @@ TEST_F(ClientTest, EveryServiceRefusesOtherArgumentCountsWithoutRunning) {
   const uint32_t stdout_ihandle = Stdout();
   for (const of::CiService& s : of::ClientServices()) {
     SCOPED_TRACE(s.name);
-    const uint32_t nargs = s.nargs < 0 ? 2 : static_cast<uint32_t>(s.nargs);
-    const uint32_t nret = s.nret < 0 ? 1 : static_cast<uint32_t>(s.nret);
+    // A negative count is a minimum.
+    const uint32_t nargs = static_cast<uint32_t>(s.nargs < 0 ? -s.nargs : s.nargs);
+    const uint32_t nret = static_cast<uint32_t>(s.nret < 0 ? -s.nret : s.nret);
     std::vector<std::pair<uint32_t, uint32_t>> wrong;
     if (s.nargs >= 0) wrong.push_back({nargs + 1, nret});
-    if (s.nargs > 0) wrong.push_back({nargs - 1, nret});
-    if (s.nargs < 0) wrong.push_back({1, nret});
+    if (nargs > 0) wrong.push_back({nargs - 1, nret});
     if (s.nret >= 0) wrong.push_back({nargs, nret + 1});
     if (s.nret > 0) wrong.push_back({nargs, nret - 1});
     if (s.nret < 0) wrong.push_back({nargs, 0});
@@ -331,7 +331,7 @@ TEST_F(ClientTest, EveryServiceRefusesOtherArgumentCountsWithoutRunning) {
 
 TEST_F(ClientTest, UnknownServiceIsAnErrorAndWritesNothing) {
   for (const char* name :
-       {"nope", "", "GETPROP", "getprop ", "interpret", "start-cpu", "instantiate-rtas"}) {
+       {"nope", "", "GETPROP", "getprop ", "Interpret", "start-cpu", "instantiate-rtas"}) {
     auto result = Call(name, {1, 2, 3}, 2);
     EXPECT_EQ(result.status, CiStatus::kError) << name;
     EXPECT_EQ(result.rets, (std::vector<uint32_t>{kUntouched, kUntouched})) << name;
@@ -1280,3 +1280,184 @@ TEST_F(ClientTest, PromInitSequence) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Disks, as GRUB uses them: open with partition arguments, seek and read, block methods
+
+namespace disk {
+
+constexpr uint32_t kBlockSize = 512;
+constexpr uint64_t kBlocks = 400;
+constexpr of::Extent kPartition2{100, 50};
+bool fail_reads = false;
+bool powered_off = false;
+bool rebooted = false;
+int quiesced_devices = 0;
+
+std::vector<uint8_t>& Image() {
+  static std::vector<uint8_t> image = [] {
+    std::vector<uint8_t> bytes(kBlocks * kBlockSize);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + i / 512);
+    return bytes;
+  }();
+  return image;
+}
+
+// The driver: blocks from Image() into the real address, which on the host is a host pointer.
+lib::Result<void, dev::IoError> ReadBlocks(void*, uint64_t lba, uint32_t count, uint64_t buffer) {
+  if (fail_reads) return lib::Err(dev::IoError::kDevice);
+  std::memcpy(reinterpret_cast<void*>(buffer), Image().data() + lba * kBlockSize,
+              size_t{count} * kBlockSize);
+  return {};
+}
+
+bool FindPartition(const dev::BlockDevice&, uint32_t number, of::Extent& extent) {
+  if (number != 2) return false;
+  extent = kPartition2;
+  return true;
+}
+
+}  // namespace disk
+
+class DiskClientTest : public ClientTest {
+ protected:
+  void SetUp() override {
+    ClientTest::SetUp();
+    disk::fail_reads = disk::powered_off = disk::rebooted = false;
+    disk::quiesced_devices = 0;
+    const Phandle pci = tree().FindDevice("/pci@800000020000000");
+    ASSERT_NE(pci, 0u);
+    auto node = tree().AddNode(pci, "scsi@2", 0);
+    ASSERT_TRUE(node.is_ok());
+    node_ = node.value();
+    auto aliases = tree().AddNode(tree().Root(), "aliases", 0);
+    ASSERT_TRUE(aliases.is_ok());
+    const char path[] = "/pci@800000020000000/scsi@2";
+    ASSERT_TRUE(tree().SetProperty(aliases.value(), "disk", path, sizeof(path)).is_ok());
+    device_.block_size = disk::kBlockSize;
+    device_.blocks = disk::kBlocks;
+    device_.read = disk::ReadBlocks;
+    disks_[0] = of::Disk{node_, &device_};
+    config_.disks = lib::Span<const of::Disk>(disks_, 1);
+    config_.hooks.find_partition = disk::FindPartition;
+    config_.hooks.quiesce_devices = [] { ++disk::quiesced_devices; };
+    config_.hooks.power_off = [] { disk::powered_off = true; };
+    config_.hooks.reboot = [] { disk::rebooted = true; };
+    client_ = std::make_unique<of::ClientInterface>(tree(), memory_, claims_, config_);
+    ASSERT_TRUE(client_->Prepare(vty_).is_ok());
+  }
+  std::string DiskBytes(uint64_t offset, size_t size) {
+    return std::string(reinterpret_cast<const char*>(disk::Image().data() + offset), size);
+  }
+  // call-method(method, ihandle, stack...) with `nret` returns.
+  std::vector<uint32_t> Method(const std::string& method, uint32_t ihandle,
+                               std::vector<uint32_t> stack, uint32_t nret) {
+    std::vector<uint32_t> args{Address(PutString(method)), ihandle};
+    args.insert(args.end(), stack.begin(), stack.end());
+    auto result = Call("call-method", args, nret);
+    EXPECT_EQ(result.status, CiStatus::kSuccess);
+    return result.rets;
+  }
+
+  Phandle node_ = 0;
+  dev::BlockDevice device_;
+  of::Disk disks_[1];
+};
+
+TEST_F(DiskClientTest, TheWholeDiskReadsAcrossBlocksAndSeeks) {
+  const uint32_t disk = Open("/pci@800000020000000/scsi@2");
+  ASSERT_NE(disk, 0u);
+  EXPECT_EQ(Ret("seek", {disk, 0, 510}), 0u);
+  uint64_t buffer = Buffer(1000);
+  EXPECT_EQ(Ret("read", {disk, Address(buffer), 1000}), 1000u);
+  EXPECT_EQ(Bytes(buffer, 1000), DiskBytes(510, 1000));
+  EXPECT_TRUE(Guarded(buffer, 1000, 1016));
+  // Reads continue where the last one ended; a read longer than the bounce buffer is split.
+  buffer = Buffer(70000);
+  EXPECT_EQ(Ret("read", {disk, Address(buffer), 70000}), 70000u);
+  EXPECT_EQ(Bytes(buffer, 70000), DiskBytes(1510, 70000));
+  // At the end: a short read, then 0; a seek past the end fails and keeps the position.
+  const uint64_t size = disk::kBlocks * disk::kBlockSize;
+  EXPECT_EQ(Ret("seek", {disk, 0, static_cast<uint32_t>(size - 5)}), 0u);
+  buffer = Buffer(20);
+  EXPECT_EQ(Ret("read", {disk, Address(buffer), 20}), 5u);
+  EXPECT_EQ(Ret("read", {disk, Address(buffer), 20}), 0u);
+  EXPECT_EQ(Ret("seek", {disk, 0, static_cast<uint32_t>(size + 1)}), kError);
+  EXPECT_EQ(Ret("seek", {disk, 1, 0}), kError);
+  // Disks are read-only to the client.
+  EXPECT_EQ(Ret("write", {disk, Address(buffer), 4}), kError);
+  EXPECT_EQ(Call("close", {disk}, 0).status, CiStatus::kSuccess);
+  EXPECT_EQ(Ret("read", {disk, Address(buffer), 4}), kError);
+}
+
+TEST_F(DiskClientTest, PartitionArgumentsSelectTheExtent) {
+  const uint32_t partition = Open("/pci@800000020000000/scsi@2:2");
+  ASSERT_NE(partition, 0u);
+  uint64_t buffer = Buffer(600);
+  EXPECT_EQ(Ret("read", {partition, Address(buffer), 600}), 600u);
+  EXPECT_EQ(Bytes(buffer, 600), DiskBytes(disk::kPartition2.first * disk::kBlockSize, 600));
+  // The extent ends the partition: a seek to its end is allowed, past it not.
+  EXPECT_EQ(Ret("seek", {partition, 0, 50 * disk::kBlockSize}), 0u);
+  EXPECT_EQ(Ret("read", {partition, Address(buffer), 1}), 0u);
+  EXPECT_EQ(Ret("seek", {partition, 0, 50 * disk::kBlockSize + 1}), kError);
+  // Through the alias, as GRUB names it, and the whole disk as partition 0.
+  const uint32_t aliased = Open("disk:2");
+  ASSERT_NE(aliased, 0u);
+  EXPECT_EQ(Method("#blocks", aliased, {}, 2), (std::vector<uint32_t>{0, 50}));
+  const uint32_t whole = Open("disk:0");
+  ASSERT_NE(whole, 0u);
+  EXPECT_EQ(Method("#blocks", whole, {}, 2), (std::vector<uint32_t>{0, disk::kBlocks}));
+  // Partitions that do not exist, and arguments that are not a partition number.
+  EXPECT_EQ(Open("disk:7"), 0u);
+  EXPECT_EQ(Open("disk:x"), 0u);
+  EXPECT_EQ(Open("disk:2,\\boot"), 0u);
+}
+
+TEST_F(DiskClientTest, BlockMethods) {
+  const uint32_t disk = Open("disk");
+  ASSERT_NE(disk, 0u);
+  EXPECT_EQ(Method("block-size", disk, {}, 2), (std::vector<uint32_t>{0, disk::kBlockSize}));
+  // read-blocks ( addr block# #blocks -- #read ): the top of the stack comes first.
+  const uint64_t buffer = Buffer(2 * disk::kBlockSize);
+  EXPECT_EQ(Method("read-blocks", disk, {2, 3, Address(buffer)}, 2), (std::vector<uint32_t>{0, 2}));
+  EXPECT_EQ(Bytes(buffer, 2 * disk::kBlockSize), DiskBytes(3 * disk::kBlockSize, 1024));
+  // Past the end: the method throws (catch-result -1), nothing is read.
+  EXPECT_EQ(Method("read-blocks", disk, {2, disk::kBlocks - 1, Address(buffer)}, 2)[0], kError);
+  EXPECT_EQ(Method("no-such-method", disk, {}, 2)[0], kError);
+  // read-blocks leaves the position of read alone.
+  const uint64_t first = Buffer(4);
+  EXPECT_EQ(Ret("read", {disk, Address(first), 4}), 4u);
+  EXPECT_EQ(Bytes(first, 4), DiskBytes(0, 4));
+}
+
+TEST_F(DiskClientTest, ADeviceErrorIsAFailedRead) {
+  const uint32_t disk = Open("disk");
+  disk::fail_reads = true;
+  const uint64_t buffer = Buffer(16);
+  EXPECT_EQ(Ret("read", {disk, Address(buffer), 16}), kError);
+  EXPECT_TRUE(Guarded(buffer, 0, 16));
+  EXPECT_EQ(Method("read-blocks", disk, {1, 0, Address(buffer)}, 2), (std::vector<uint32_t>{0, 0}));
+}
+
+TEST_F(DiskClientTest, InterpretKnowsWhatGrubSends) {
+  auto interpret = [&](const std::string& text) {
+    auto result = Call("interpret", {Address(PutString(text))}, 1);
+    EXPECT_EQ(result.status, CiStatus::kSuccess) << text;
+    return result.rets[0];
+  };
+  EXPECT_EQ(interpret("output-device output"), 0u);
+  EXPECT_EQ(interpret("cursor-off"), 0u);
+  EXPECT_EQ(interpret("1 2 + ."), kError);
+  EXPECT_FALSE(disk::powered_off);
+  interpret("power-off");
+  EXPECT_TRUE(disk::powered_off);
+  interpret("reset-all");
+  EXPECT_TRUE(disk::rebooted);
+}
+
+TEST_F(DiskClientTest, QuiesceResetsTheDevicesAndMemoryIsFoundWithoutUnitAddress) {
+  EXPECT_EQ(Find("/memory"), Find("/memory@0"));
+  EXPECT_NE(Find("/memory"), kError);
+  EXPECT_EQ(Call("quiesce", {}, 0).status, CiStatus::kSuccess);
+  EXPECT_EQ(disk::quiesced_devices, 1);
+}
