@@ -201,9 +201,12 @@ tern_client_entry:
   .size tern_client_entry, . - tern_client_entry
 
 /*
- * void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack)
+ * void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack,
+ *                        uint64_t mode32)
  * Jumps to `entry` with r3..r5 as given and r1 = `stack` (16-byte aligned, a 32-byte frame with a
- * zero back chain is made below it). MSR stays 64-bit, big-endian, real mode.
+ * zero back chain is made below it), big-endian, real mode. MSR stays 64-bit unless `mode32` is
+ * non-zero: a 32-bit client (GRUB's core.elf) is entered with MSR[SF] = 0, through rfid, as SLOF
+ * enters it.
  */
   .text
   .globl tern_enter_client
@@ -218,6 +221,17 @@ tern_enter_client:
   stdu %r0, -32(%r1)
   li %r6, 0
   li %r7, 0
+  cmpdi %r8, 0
+  li %r8, 0
+  beq 1f
+  mfctr %r9
+  mtsrr0 %r9
+  mfmsr %r9
+  clrldi %r9, %r9, 1                   /* MSR[SF] = 0 from the rfid on */
+  mtsrr1 %r9
+  li %r9, 0
+  rfid
+1:
   bctr
   .size tern_enter_client, . - tern_enter_client
 

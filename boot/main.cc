@@ -31,7 +31,8 @@ extern char __client_stack_bottom[];
 extern char __client_stack_top[];
 extern const uint8_t tern_rtas_image_start[];
 extern const uint8_t tern_rtas_image_end[];
-void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack);
+void tern_enter_client(uint64_t entry, uint64_t r3, uint64_t r4, uint64_t r5, uint64_t stack,
+                       uint64_t mode32);
 }
 
 namespace boot {
@@ -265,7 +266,8 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
               static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(&tern_client_entry)));
   tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
                     info.has_initrd ? info.initrd.size : 0,
-                    reinterpret_cast<uintptr_t>(&tern_client_entry), Address(__client_stack_top));
+                    reinterpret_cast<uintptr_t>(&tern_client_entry), Address(__client_stack_top),
+                    0);
   TERN_PANIC("the kernel returned to the firmware");
 }
 
