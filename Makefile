@@ -14,6 +14,8 @@ MEMORY ?= 1G
 SMP ?= 1
 KERNEL ?=
 INITRD ?=
+# make run DISK=disk.img: boot an installed disk (virtio-blk) instead of a kernel.
+DISK ?=
 APPEND ?= console=hvc0
 
 export CLANG LLD OBJCOPY QEMU
@@ -26,7 +28,7 @@ ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 262144
 
 # The firmware's folders; each lists its sources, and which build takes each, in sources.mk.
-MODULES := boot lib of rtas drc
+MODULES := boot lib of rtas drc bootmgr dev
 include $(MODULES:%=%/sources.mk)
 module_sources = $(foreach m,$(MODULES),$(addprefix $(m)/,$($(m)_$(1))))
 
@@ -64,7 +66,8 @@ help:
 	@echo 'make            build $(IMAGE) (the -bios image) and $(ELF) (symbols)'
 	@echo 'make run        boot Debian'"'"'s ppc64el Linux on tern to a busybox shell, console on this'
 	@echo '                terminal (Ctrl-a x quits, Ctrl-a c toggles QEMU'"'"'s monitor);'
-	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own'
+	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own;'
+	@echo '                DISK=disk.img boots an installed disk (virtio-blk, GRUB from its PReP partition)'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
 	@echo 'make bench      boot-to-init time and CPU hot-add latency on tern beside VOF and SLOF,'
 	@echo '                instructions per configure-connector walk (callgrind)'
@@ -190,10 +193,13 @@ test: deps-test host-tests
 
 RUN_KERNEL := $(or $(KERNEL),$(GUEST_KIT)/vmlinux)
 RUN_INITRD := $(if $(KERNEL),$(INITRD),$(or $(INITRD),$(GUEST_KIT)/initramfs.cpio.gz))
-QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios $(IMAGE) \
-	-kernel $(RUN_KERNEL) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
+RUN_DISK_ARGS := -drive file=$(DISK),if=none,id=disk,format=raw \
+	-device virtio-blk-pci,drive=disk,bootindex=1
+RUN_KERNEL_ARGS := -kernel $(RUN_KERNEL) $(if $(RUN_INITRD),-initrd $(RUN_INITRD)) \
 	$(if $(APPEND),-append "$(APPEND)")
-run: deps-run $(IMAGE) $(if $(KERNEL),,guest-kit)
+QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios $(IMAGE) \
+	$(if $(DISK),$(RUN_DISK_ARGS),$(RUN_KERNEL_ARGS))
+run: deps-run $(IMAGE) $(if $(or $(KERNEL),$(DISK)),,guest-kit)
 	$(QEMU) $(QEMU_RUN_ARGS)
 
 bench: $(IMAGE) guest-kit | deps-bench

@@ -180,20 +180,23 @@ tern_client_entry:
   isync
   clrldi %r3, %r3, 32                  /* a 32-bit caller's registers are 32-bit addresses */
   clrldi %r1, %r1, 32
+  /* Nothing is stored in the caller's frame: a 32-bit SysV caller (GRUB) keeps its locals where
+     an ELFv2 caller has its LR save slot. LR, r2, the caller's MSR and r13 go in tern's own frame
+     (0 back chain, 8-24 the ELFv2 slots of the callee's saves, 32-48 tern's). */
   mflr %r0
-  std %r0, 16(%r1)                     /* ELFv2 LR save slot in the caller's frame */
   stdu %r1, -64(%r1)
+  std %r0, 48(%r1)
   std %r2, 24(%r1)
   std %r11, 32(%r1)
   std %r13, 40(%r1)
   LOAD_ADDR(%r2, .TOC.)
   bl tern_client_call
   nop
+  ld %r0, 48(%r1)
   ld %r2, 24(%r1)
   ld %r11, 32(%r1)
   ld %r13, 40(%r1)
   addi %r1, %r1, 64
-  ld %r0, 16(%r1)
   mtlr %r0
   mtmsrd %r11                          /* back to the caller's mode */
   isync

@@ -8,6 +8,7 @@
 
 #include "boot/client.h"
 #include "boot/halt.h"
+#include "boot/disk.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
 #include "lib/be.h"
@@ -82,6 +83,16 @@ void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_
     lib::Printf("tern: power-off returned status %d\n", static_cast<int>(result.value().status));
   }
   lib::Halt();
+}
+
+// The live tree (it moves as it grows), for the client interface's power-off and reset-all.
+constinit const of::Tree* live_tree = nullptr;
+
+// system-reboot [LoPAPR 7.3.9] through the host; returns only if the host did not reboot.
+void Reboot() {
+  auto token = rtas::LookupToken(live_tree->blob(), "system-reboot");
+  if (token.is_ok()) (void)rtas::CallHost(token.value(), {}, {});
+  lib::Printf("tern: system-reboot did not reboot the machine\n");
 }
 
 // The kernel and initrd QEMU loaded must lie in real-mode memory above the firmware.
@@ -217,23 +228,20 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
     lib::Printf("tern: the dynamic-reconfiguration properties are malformed: %s\n",
                 lib::fdt::FdtErrorName(census.error()));
   }
-  if (!info.has_kernel) {
-    lib::Printf("tern: no kernel to boot (no /chosen/qemu,boot-kernel; use QEMU's -kernel)\n");
-    lib::Printf("tern: powering off\n");
-    PowerOff(tree.blob());
-  }
-  if (!CheckClientRange("kernel", info.kernel, info.rma_bytes) ||
-      (info.has_initrd && !CheckClientRange("initrd", info.initrd, info.rma_bytes))) {
-    PowerOff(tree.blob());
-  }
-  lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
-              static_cast<unsigned long long>(info.kernel.start),
-              static_cast<unsigned long long>(info.kernel.size),
-              info.kernel_little_endian ? " (little-endian)" : "");
-  if (info.has_initrd) {
-    lib::Printf("tern: initrd at 0x%llx, %llu bytes\n",
-                static_cast<unsigned long long>(info.initrd.start),
-                static_cast<unsigned long long>(info.initrd.size));
+  if (info.has_kernel) {
+    if (!CheckClientRange("kernel", info.kernel, info.rma_bytes) ||
+        (info.has_initrd && !CheckClientRange("initrd", info.initrd, info.rma_bytes))) {
+      PowerOff(tree.blob());
+    }
+    lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
+                static_cast<unsigned long long>(info.kernel.start),
+                static_cast<unsigned long long>(info.kernel.size),
+                info.kernel_little_endian ? " (little-endian)" : "");
+    if (info.has_initrd) {
+      lib::Printf("tern: initrd at 0x%llx, %llu bytes\n",
+                  static_cast<unsigned long long>(info.initrd.start),
+                  static_cast<unsigned long long>(info.initrd.size));
+    }
   }
 
   // Client addresses are 32-bit real addresses inside the RMA.
@@ -247,6 +255,15 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
   ClaimInUse(claims, tree.blob(), info);
 
   of::ClientConfig config;
+  // Without -kernel, the disks: QEMU's -kernel wins over every disk, as with SLOF.
+  if (!info.has_kernel) {
+    config.disks = FindDisks(tree, memory, info.timebase_frequency);
+    config.hooks.find_partition = FindPartition;
+    config.hooks.quiesce_devices = QuiesceDisks;
+  }
+  live_tree = &tree;
+  config.hooks.power_off = [] { PowerOff(live_tree->blob()); };
+  config.hooks.reboot = Reboot;
   auto console = of::FindConsoleNode(tree.blob());
   config.console_unit = console.is_ok() ? of::FindConsoleUnit(tree.blob()).value() : 0;
   config.timebase_frequency = info.timebase_frequency;
@@ -262,13 +279,26 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
   }
   SetClient(&client);
 
-  lib::Printf("tern: entering the kernel, client interface at 0x%llx\n",
-              static_cast<unsigned long long>(reinterpret_cast<uintptr_t>(&tern_client_entry)));
-  tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
-                    info.has_initrd ? info.initrd.size : 0,
-                    reinterpret_cast<uintptr_t>(&tern_client_entry), Address(__client_stack_top),
-                    0);
-  TERN_PANIC("the kernel returned to the firmware");
+  const uint64_t client_entry = reinterpret_cast<uintptr_t>(&tern_client_entry);
+  if (info.has_kernel) {
+    lib::Printf("tern: entering the kernel, client interface at 0x%llx\n",
+                static_cast<unsigned long long>(client_entry));
+    tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
+                      info.has_initrd ? info.initrd.size : 0, client_entry,
+                      Address(__client_stack_top), 0);
+    TERN_PANIC("the kernel returned to the firmware");
+  }
+  LoadedClient loaded;
+  if (!LoadFromDisks(tree, client, info, Address(__arena_end), loaded)) {
+    lib::Printf("tern: no kernel to boot (no -kernel) and no disk tern could boot\n");
+    lib::Printf("tern: powering off\n");
+    PowerOff(tree.blob());
+  }
+  // IEEE 1275 PowerPC binding: r3/r4 = 0 (no initrd), r5 = the client interface, r1 = a stack of
+  // the firmware's (256 KiB) for a loader like GRUB that brings none.
+  tern_enter_client(loaded.entry, 0, 0, client_entry, Address(__client_stack_top),
+                    loaded.mode32 ? 1 : 0);
+  TERN_PANIC("the boot loader returned to the firmware");
 }
 
 }  // namespace

@@ -68,6 +68,25 @@ Result<void, HcallStatus> ForwardRtas(uint64_t block) {
   return StatusOnly(Hcall(KVMPPC_H_RTAS, {block}));
 }
 
+namespace {
+bool IsCiAccessSize(uint64_t size) {
+  return size == 1 || size == 2 || size == 4 || size == 8;
+}
+}  // namespace
+
+Result<uint64_t, HcallStatus> LogicalCiLoad(uint64_t size, uint64_t address) {
+  if (!IsCiAccessSize(size)) return Err(HcallStatus::kParameter);
+  const HcallReturn r = Hcall(H_LOGICAL_CI_LOAD, {size, address});
+  if (r.status != HcallStatus::kSuccess) return Err(r.status);
+  // Bits beyond the access size are not the device's: QEMU zero-extends, another host may not.
+  return size == 8 ? r.values[0] : r.values[0] & ((uint64_t{1} << (8 * size)) - 1);
+}
+
+Result<void, HcallStatus> LogicalCiStore(uint64_t size, uint64_t address, uint64_t value) {
+  if (!IsCiAccessSize(size)) return Err(HcallStatus::kParameter);
+  return StatusOnly(Hcall(H_LOGICAL_CI_STORE, {size, address, value}));
+}
+
 Result<void, HcallStatus> ClientArchitectureSupport(uint64_t vector, uint64_t buffer,
                                                     uint64_t size) {
   return StatusOnly(Hcall(KVMPPC_H_CAS, {vector, buffer, size}));

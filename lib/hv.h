@@ -12,6 +12,8 @@
 namespace lib::hv {
 
 // hcall opcodes (r3).
+inline constexpr uint64_t H_LOGICAL_CI_LOAD = 0x3c;
+inline constexpr uint64_t H_LOGICAL_CI_STORE = 0x40;
 inline constexpr uint64_t H_GET_TERM_CHAR = 0x54;
 inline constexpr uint64_t H_PUT_TERM_CHAR = 0x58;
 inline constexpr uint64_t H_CEDE = 0xe0;
@@ -64,6 +66,16 @@ Result<size_t, HcallStatus> GetTermChars(uint64_t unit, char (&buffer)[kTermChun
 // status itself is in the block's first return cell; the hcall status says whether the host took
 // the call (H_PARAMETER for an unknown token).
 Result<void, HcallStatus> ForwardRtas(uint64_t block);
+
+// H_LOGICAL_CI_LOAD / H_LOGICAL_CI_STORE (QEMU hw/ppc/spapr_hcall.c: h_logical_load,
+// h_logical_store; in KVM since Linux commit 99342cf "kvmppc: Implement H_LOGICAL_CI_{LOAD,STORE}
+// in KVM"): a cache-inhibited load or store of `size` (1, 2, 4 or 8) bytes at real address
+// `address`. The firmware runs with the MMU off, where a plain load or store is cacheable, so
+// device registers are reached only through these. The value is what a big-endian load of those
+// bytes gives (QEMU's ldl_phys on ppc64): little-endian registers (PCI, virtio) need a byte swap.
+// Any other size is refused with H_PARAMETER without calling the host.
+Result<uint64_t, HcallStatus> LogicalCiLoad(uint64_t size, uint64_t address);
+Result<void, HcallStatus> LogicalCiStore(uint64_t size, uint64_t address, uint64_t value);
 
 // KVMPPC_H_CAS (QEMU hw/ppc/spapr_hcall.c: h_client_architecture_support): hands the OS's CAS
 // vector at real address `vector` to the host, which writes its answer (a 4-byte header, then a

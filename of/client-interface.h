@@ -24,8 +24,8 @@ enum class CiStatus : int32_t { kSuccess = 0, kError = -1 };
 
 // A disk the client may open: its node (device_type "block") and the driver behind it.
 struct Disk {
-  Phandle node;
-  const dev::BlockDevice* device;
+  Phandle node = 0;
+  const dev::BlockDevice* device = nullptr;
 };
 
 // Blocks [first, first + count) of a disk: the whole disk or one partition.

@@ -23,34 +23,6 @@ const char* StateErrorName(StateError error) {
 
 namespace {
 
-// The byte-at-a-time table of the reflected IEEE polynomial, built at compile time (read-only data:
-// no relocation, the same at any base).
-struct CrcTable {
-  uint32_t entry[256];
-};
-
-constexpr CrcTable MakeCrcTable() {
-  CrcTable table{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t crc = i;
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-    table.entry[i] = crc;
-  }
-  return table;
-}
-
-constexpr CrcTable kCrcTable = MakeCrcTable();
-
-}  // namespace
-
-uint32_t Crc32(lib::Span<const uint8_t> bytes, uint32_t crc) {
-  crc = ~crc;
-  for (uint8_t byte : bytes) crc = (crc >> 8) ^ kCrcTable.entry[(crc ^ byte) & 0xff];
-  return ~crc;
-}
-
-namespace {
-
 // The checksummed prefix: header and slot table, with the checksum field taken as 0.
 uint32_t RegionChecksum(lib::Span<const uint8_t> region, uint32_t covered) {
   const size_t checksum_at = __builtin_offsetof(StateHeader, checksum);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "lib/be.h"
+#include "lib/crc32.h"
 #include "lib/result.h"
 #include "lib/span.h"
 #include "lib/types.h"
@@ -59,8 +60,10 @@ enum class StateError {
 
 const char* StateErrorName(StateError error);
 
-// CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of `bytes`, continuing from `crc`.
-uint32_t Crc32(lib::Span<const uint8_t> bytes, uint32_t crc = 0);
+// CRC-32 (IEEE 802.3, reflected, as zlib's crc32) of `bytes`, continuing from `crc`: lib::Crc32,
+// under the name the RTAS code has always used (a using-declaration, so that unqualified calls,
+// which also find lib::Crc32 by argument-dependent lookup, name one function).
+using lib::Crc32;
 
 // Builds an empty region (all slots free) in `region`.
 lib::Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t instantiations);

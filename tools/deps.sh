@@ -23,10 +23,14 @@
 #   device-tree-compiler [test] dtc compiles the .dts fixtures
 #   clang-format [test]       the format check (CTest clang_format)
 #   python3 [test]            the QEMU test harness (tests/qemu/*.py) and the benchmarks
+#   e2fsprogs [test]          mkfs.ext4 -d makes the disk kit's root file systems without mounting
+#                             (tools/disk-kit.sh). Priority required, so nearly always present; the
+#                             kit's other tools (grub-mkimage, sfdisk) are unpacked from their .debs
 #   valgrind [bench]          callgrind counts the walker's instructions (tools/bench-walk.sh)
-# Not needed: ipxe-qemu (option ROMs of PCI NICs; no test adds one), qemu-utils (no disk images),
-# qemu-system-gui (tests and make run use -nographic). dpkg, tar, coreutils and util-linux (flock)
-# are essential on Debian and always present.
+# Not needed: ipxe-qemu (option ROMs of PCI NICs; no test adds one), qemu-utils (the disk kit's
+# images are raw files, made without qemu-img), grub-common and fdisk (tools/disk-kit.sh unpacks
+# them), qemu-system-gui (tests and make run use -nographic). dpkg, tar, coreutils and util-linux
+# (flock) are essential on Debian and always present.
 #
 # QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package (seabios
 # is still installed: Debian's QEMU 10 from bookworm-backports, unpacked by tools/fetch-qemu10.sh,
@@ -65,6 +69,9 @@ need_test() {
   need_command dtc device-tree-compiler
   need_command clang-format clang-format
   need_command python3 python3
+  # /sbin, not PATH: a user's PATH usually lacks the sbin directories (with merged /usr, /sbin is
+  # a link to /usr/sbin, so the path holds either way).
+  need_file /sbin/mkfs.ext4 e2fsprogs
 }
 
 case "$mode" in

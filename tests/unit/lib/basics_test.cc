@@ -1,4 +1,5 @@
-// Be32/Be64, Result, Span/StringView, Arena, Spinlock.
+// Be32/Be64, the unaligned big- and little-endian loads, CRC-32, Result, Span/StringView, Arena,
+// Spinlock.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,6 +8,7 @@
 
 #include "lib/arena.h"
 #include "lib/be.h"
+#include "lib/crc32.h"
 #include "lib/result.h"
 #include "lib/span.h"
 #include "lib/spinlock.h"
@@ -34,6 +36,42 @@ TEST(BigEndian, StoresBytesMostSignificantFirst) {
   EXPECT_EQ(out[4], 0xd4);
   EXPECT_TRUE(lib::Be32(5) == lib::Be32(5));
   EXPECT_TRUE(lib::Be32(5) != lib::Be32(6));
+}
+
+TEST(Endian, UnalignedLoadsReadBothByteOrders) {
+  const uint8_t bytes[9] = {0xff, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+  EXPECT_EQ(lib::LoadBe16(bytes + 1), 0x0102u);
+  EXPECT_EQ(lib::LoadLe16(bytes + 1), 0x0201u);
+  EXPECT_EQ(lib::LoadLe32(bytes + 1), 0x04030201u);
+  EXPECT_EQ(lib::LoadLe64(bytes + 1), 0x0807060504030201ull);
+  const uint8_t high[8] = {0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0};
+  EXPECT_EQ(lib::LoadBe16(high), 0x8090u);
+  EXPECT_EQ(lib::LoadLe16(high), 0x9080u);
+  EXPECT_EQ(lib::LoadLe32(high), 0xb0a09080u);
+  EXPECT_EQ(lib::LoadLe64(high), 0xf0e0d0c0b0a09080ull);
+}
+
+TEST(Endian, LittleEndianStoresPutTheLeastSignificantByteFirst) {
+  uint8_t bytes[9] = {};
+  lib::StoreLe16(bytes + 1, 0x0102);
+  EXPECT_EQ(bytes[1], 0x02);
+  EXPECT_EQ(bytes[2], 0x01);
+  lib::StoreLe32(bytes + 1, 0x8090a0b0u);
+  EXPECT_EQ(lib::LoadLe32(bytes + 1), 0x8090a0b0u);
+  EXPECT_EQ(bytes[1], 0xb0);
+  lib::StoreLe64(bytes + 1, 0xf0e0d0c0b0a09080ull);
+  EXPECT_EQ(lib::LoadLe64(bytes + 1), 0xf0e0d0c0b0a09080ull);
+  EXPECT_EQ(bytes[1], 0x80);
+  EXPECT_EQ(bytes[8], 0xf0);
+  EXPECT_EQ(bytes[0], 0x00);  // nothing written outside the value
+}
+
+TEST(Crc32, IsZlibsCrcAndContinuesAcrossPieces) {
+  const char* check = "123456789";
+  const auto* bytes = reinterpret_cast<const uint8_t*>(check);
+  EXPECT_EQ(lib::Crc32({bytes, 9}), 0xcbf43926u);
+  EXPECT_EQ(lib::Crc32({}), 0u);
+  EXPECT_EQ(lib::Crc32({bytes + 4, 5}, lib::Crc32({bytes, 4})), 0xcbf43926u);
 }
 
 enum class TestError { kBad = 1, kWorse = 2 };

@@ -75,6 +75,45 @@ TEST_F(HvTest, ForwardRtasReportsTheHcallStatus) {
   EXPECT_EQ(lib::hv::ForwardRtas(0x2000).error(), HcallStatus::kParameter);
 }
 
+TEST_F(HvTest, LogicalCiLoadPassesSizeAndAddressAndKeepsOnlyTheAccessedBytes) {
+  hv.overrides[lib::hv::H_LOGICAL_CI_LOAD] = [](const FakeHypervisor::Call& call) {
+    // A host that leaves garbage above the accessed bytes.
+    return lib::hv::HcallReturn{HcallStatus::kSuccess, {0xdeadbeef00000000u | call.args[0]}};
+  };
+  auto word = lib::hv::LogicalCiLoad(4, 0x200080001000);
+  ASSERT_TRUE(word.is_ok());
+  EXPECT_EQ(word.value(), 4u);
+  ASSERT_EQ(hv.calls.size(), 1u);
+  EXPECT_EQ(hv.calls[0].opcode, 0x3cu);
+  EXPECT_EQ(hv.calls[0].args[0], 4u);
+  EXPECT_EQ(hv.calls[0].args[1], 0x200080001000u);
+  EXPECT_EQ(lib::hv::LogicalCiLoad(1, 0x10).value(), 1u);
+  EXPECT_EQ(lib::hv::LogicalCiLoad(2, 0x10).value(), 2u);
+  EXPECT_EQ(lib::hv::LogicalCiLoad(8, 0x10).value(), 0xdeadbeef00000008u);
+}
+
+TEST_F(HvTest, LogicalCiStorePassesSizeAddressAndValue) {
+  ASSERT_TRUE(hv.overrides.empty());
+  hv.overrides[lib::hv::H_LOGICAL_CI_STORE] = [](const FakeHypervisor::Call&) {
+    return lib::hv::HcallReturn{HcallStatus::kSuccess, {}};
+  };
+  ASSERT_TRUE(lib::hv::LogicalCiStore(2, 0x210000003000, 0x1234).is_ok());
+  ASSERT_EQ(hv.calls.size(), 1u);
+  EXPECT_EQ(hv.calls[0].opcode, 0x40u);
+  EXPECT_EQ(hv.calls[0].args[0], 2u);
+  EXPECT_EQ(hv.calls[0].args[1], 0x210000003000u);
+  EXPECT_EQ(hv.calls[0].args[2], 0x1234u);
+}
+
+TEST_F(HvTest, LogicalCiAccessesRefuseOddSizesAndReportTheHostsStatus) {
+  EXPECT_EQ(lib::hv::LogicalCiLoad(3, 0x10).error(), HcallStatus::kParameter);
+  EXPECT_EQ(lib::hv::LogicalCiStore(16, 0x10, 0).error(), HcallStatus::kParameter);
+  EXPECT_TRUE(hv.calls.empty());  // refused before the host is asked
+  // The fake, like a host without the hcalls, answers H_FUNCTION.
+  EXPECT_EQ(lib::hv::LogicalCiLoad(4, 0x10).error(), HcallStatus::kFunction);
+  EXPECT_EQ(lib::hv::LogicalCiStore(4, 0x10, 1).error(), HcallStatus::kFunction);
+}
+
 TEST_F(HvTest, ConsoleTranslatesNewlinesAndFlushesEveryPrintf) {
   lib::ConsoleAttachVty(0x71000000);
   EXPECT_TRUE(lib::ConsoleAttached());

@@ -1,0 +1,33 @@
+// The order in which tern tries to boot when QEMU loaded no -kernel, from what QEMU puts in
+// /chosen (QEMU hw/ppc/spapr.c: spapr_dt_chosen):
+//   qemu,boot-list    the devices with a bootindex, in bootindex order, as firmware paths
+//                     separated by spaces; a final "HALT" (-boot strict=on) means only those
+//   qemu,boot-device  the device letters of -boot once= (c: disk, d: cdrom, n: network)
+// then every bootable disk in device-tree order. Pure logic over device paths, unit-tested.
+#pragma once
+
+#include "lib/span.h"
+#include "lib/types.h"
+#include "of/tree.h"
+
+namespace bootmgr {
+
+inline constexpr size_t kMaxBootCandidates = 16;
+
+struct BootOrder {
+  of::Phandle candidates[kMaxBootCandidates] = {};
+  size_t count = 0;
+  bool strict = false;  // the boot list ended with HALT: nothing after it is tried
+  // Boot-list entries that name no disk tern can read (printed by the caller), at most 4.
+  lib::StringView unknown[4];
+  size_t unknown_count = 0;
+};
+
+// The disks to try, in order, without repeats: the boot list's entries that are one of `disks`
+// (or a node below one of them, such as a partition of it), then, unless the list is strict,
+// `disks` themselves when `boot_device` asks for a disk or names nothing, in the order given.
+// `boot_list` and `boot_device` are the property values without their NUL (empty when absent).
+BootOrder PlanBootOrder(const of::Tree& tree, lib::StringView boot_list,
+                        lib::StringView boot_device, lib::Span<const of::Phandle> disks);
+
+}  // namespace bootmgr

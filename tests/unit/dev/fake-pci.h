@@ -1,0 +1,172 @@
+// A fake pseries PCI platform for dev_test, on top of tests/fake-hv:
+//
+// - FakePlatform: PHBs with QEMU's BUIDs and windows, their config space answering the RTAS calls
+//   ibm,read-pci-config / ibm,write-pci-config as QEMU does (hw/ppc/spapr_pci.c: -1 for a
+//   function that does not exist, a size other than 1/2/4, a misaligned or out-of-range register),
+//   and MMIO through H_LOGICAL_CI_LOAD / H_LOGICAL_CI_STORE routed to the function whose BAR
+//   decodes the address (only while its command register enables decoding), values returned as
+//   QEMU's big-endian ldl_phys sees a little-endian device.
+// - FakeFunction: a type-0 config header whose BARs size like hardware.
+// - FakeVirtioBlk: a virtio 1.0 PCI block device (QEMU's layout: BAR 4 holds the common, ISR,
+//   device and notify structures) that processes its split virtqueue against guest RAM and a disk
+//   image, with knobs for the failures the driver must survive.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lib/guest-memory.h"
+#include "tests/fake-hv.h"
+
+namespace tests {
+
+// The fake hypervisor, reset: for fixtures to initialize before their FakePlatform.
+inline FakeHypervisor& FreshHypervisor() {
+  FakeHypervisor::Get().Reset();
+  return FakeHypervisor::Get();
+}
+
+class FakeFunction {
+ public:
+  // A BAR's low bits as it reads them: I/O space, 64-bit memory, prefetchable.
+  static constexpr uint32_t kIo = 0x1;
+  static constexpr uint32_t kMem64 = 0x4;
+  static constexpr uint32_t kPrefetch = 0x8;
+
+  FakeFunction(uint16_t vendor, uint16_t device, uint32_t class_code, uint8_t revision = 0);
+  virtual ~FakeFunction() = default;
+
+  void SetBar(int index, uint64_t size, uint32_t flags);
+  void SetHeaderType(uint8_t type) { config[0x0e] = type; }
+  // Puts a capability (its bytes from the ID on) at `at` and links it at the end of the list.
+  void AddCapability(uint8_t at, std::vector<uint8_t> bytes);
+
+  uint32_t ConfigRead(uint32_t reg, uint32_t size) const;
+  void ConfigWrite(uint32_t reg, uint32_t size, uint32_t value);
+  uint16_t command() const { return static_cast<uint16_t>(config[4] | config[5] << 8); }
+  uint64_t BarAddress(int index) const;
+  uint64_t BarSize(int index) const { return bars_[index].size; }
+  uint32_t BarFlags(int index) const { return bars_[index].flags; }
+
+  // Accesses to BAR `bar` at `offset`, with the register's value (not byte-swapped).
+  virtual uint64_t MmioRead(int bar, uint64_t offset, uint32_t size);
+  virtual void MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value);
+
+  std::array<uint8_t, 256> config{};
+  std::vector<std::string> violations;  // what the driver did that a device would not accept
+
+ private:
+  struct Bar {
+    uint64_t size = 0;
+    uint32_t flags = 0;
+  };
+  Bar bars_[6];
+  uint8_t last_capability_ = 0;
+};
+
+class FakeVirtioBlk : public FakeFunction {
+ public:
+  enum class Completion {
+    kNormal,
+    kIoError,      // status VIRTIO_BLK_S_IOERR
+    kUnsupported,  // status VIRTIO_BLK_S_UNSUPP
+    kNever,        // takes the request and never answers (the time base jumps by stall_ticks)
+    kBadId,        // a used entry whose id is no descriptor of the chain
+    kBadLength,    // a used entry claiming more bytes than the chain could take
+    kNoStatus,     // completes without writing the status byte
+    kTwoUsed,      // advances the used index by two for one request
+  };
+  static constexpr uint64_t kVersion1 = uint64_t{1} << 32;
+  static constexpr uint64_t kAccessPlatform = uint64_t{1} << 33;
+  static constexpr uint64_t kBlkSize = uint64_t{1} << 6;
+  static constexpr uint64_t kSegMax = uint64_t{1} << 2;
+
+  // Transitional (device 0x1001: I/O BAR 0 too) or modern-only (0x1042), as QEMU makes them.
+  FakeVirtioBlk(lib::GuestMemory& ram, std::vector<uint8_t> disk, bool modern_only = false);
+
+  uint64_t MmioRead(int bar, uint64_t offset, uint32_t size) override;
+  void MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value) override;
+
+  // Knobs.
+  uint64_t offered = kVersion1 | kBlkSize | kSegMax;
+  uint32_t blk_size = 512;
+  uint16_t queue_max = 256;
+  uint16_t notify_off = 0;
+  Completion completion = Completion::kNormal;
+  uint64_t stall_ticks = 0;            // how far the time base jumps for kNever
+  bool reset_sticks = false;           // device_status never reads 0 again
+  uint64_t ticks_per_status_read = 0;  // time that passes per device_status read
+  int generation_changes = 0;          // config_generation reads that each see a new generation
+  bool reject_features = false;        // clears FEATURES_OK whatever the driver accepted
+
+  // What the driver did.
+  uint8_t status = 0;
+  uint64_t driver_features = 0;
+  int resets = 0;
+  std::vector<uint64_t> sectors;  // of each request, in order
+  std::vector<uint32_t> lengths;  // data bytes of each request
+  uint16_t queue_size = 0;
+  bool queue_enabled = false;
+  uint64_t queue_desc = 0;
+  uint64_t queue_driver = 0;
+  uint64_t queue_device = 0;
+  std::vector<uint8_t> disk;
+
+ private:
+  uint64_t CommonRead(uint64_t offset, uint32_t size);
+  void CommonWrite(uint64_t offset, uint32_t size, uint64_t value);
+  void Reset();
+  void Process();
+  uint8_t* Ram(uint64_t address, uint64_t size);
+
+  lib::GuestMemory& ram_;
+  uint32_t device_feature_select_ = 0;
+  uint32_t driver_feature_select_ = 0;
+  uint16_t queue_select_ = 0;
+  uint8_t generation_ = 0;
+  uint16_t last_available_ = 0;
+  uint16_t used_index_ = 0;
+};
+
+class FakePlatform {
+ public:
+  static constexpr uint32_t kReadToken = 0x2016;
+  static constexpr uint32_t kWriteToken = 0x2017;
+  struct Window {
+    uint64_t pci_base = 0;
+    uint64_t cpu_base = 0;
+    uint64_t size = 0;
+  };
+  struct Phb {
+    uint64_t buid = 0;
+    Window io;
+    Window mem32;
+    Window mem64;
+    std::map<uint8_t, FakeFunction*> functions;  // by devfn
+  };
+
+  // Installs the RTAS services and the CI load/store handlers into `hv`.
+  explicit FakePlatform(FakeHypervisor& hv);
+  // PHB `index` as QEMU makes it (hw/ppc/spapr_pci.c, spapr_phb_placement; the dumped trees):
+  // BUID 0x800000020000000 + index, I/O at 0x200000000000 + index * 64 KiB, 32-bit memory at
+  // 0x200000000000 + (index + 1) * 2 GiB (bus 0x80000000), 64-bit memory identity-mapped at
+  // 0x210000000000 + index * 1 TiB.
+  Phb& AddQemuPhb(uint32_t index);
+  void Plug(Phb& phb, uint8_t device, uint8_t function, FakeFunction& fake);
+
+  std::vector<std::unique_ptr<Phb>> phbs;
+  int config_reads = 0;
+  int config_writes = 0;
+  int unclaimed_mmio = 0;    // CI accesses no BAR decoded
+  bool fail_config = false;  // every config access answers -1
+
+ private:
+  FakeFunction* Find(uint64_t buid, uint32_t config_address, uint32_t& reg);
+  bool Route(uint64_t address, FakeFunction*& function, int& bar, uint64_t& offset);
+};
+
+}  // namespace tests
