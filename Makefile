@@ -8,6 +8,7 @@ BUILD ?= build
 LIBFDT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tern
 LIBFDT_SRC ?= $(LIBFDT_CACHE)/libfdt
 GUEST_KIT ?= $(LIBFDT_CACHE)/guest
+DISK_KIT ?= $(LIBFDT_CACHE)/disk
 # make run: the guest's memory and CPUs, and what to boot (default: the guest kit, Debian's
 # ppc64el kernel with a busybox initramfs).
 MEMORY ?= 1G
@@ -58,7 +59,7 @@ FW_CXXFLAGS := $(TARGET_FLAGS) -std=c++20 -nostdinc++ -fno-exceptions -fno-rtti 
 FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
 FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
-.PHONY: all help deps-build deps-test deps-run deps-bench libfdt guest-kit test host-tests run bench clean \
+.PHONY: all help deps-build deps-test deps-run deps-bench libfdt guest-kit disk-kit test host-tests run bench clean \
 	version-check
 .DEFAULT_GOAL := all
 
@@ -69,9 +70,11 @@ help:
 	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own;'
 	@echo '                DISK=disk.img boots an installed disk (virtio-blk, GRUB from its PReP partition)'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
-	@echo 'make bench      boot-to-init time and CPU hot-add latency on tern beside VOF and SLOF,'
+	@echo 'make bench      boot-to-init time, disk boot through GRUB and CPU hot-add latency on tern'
+	@echo '                beside VOF and SLOF,'
 	@echo '                instructions per configure-connector walk (callgrind)'
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
+	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
@@ -179,11 +182,16 @@ $(IMAGE): $(ELF)
 guest-kit: | deps-run
 	tools/guest-kit.sh $(GUEST_KIT)
 
+# Test disks (GRUB in a PReP partition, an ext4 root), built from Debian's packages.
+disk-kit: guest-kit | deps-test
+	tools/disk-kit.sh --guest-kit $(GUEST_KIT) $(DISK_KIT)
+
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
-host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit | deps-test
+host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit disk-kit | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
-		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
+		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DDISK_KIT=$(abspath $(DISK_KIT)) \
+		-DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
 		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) \
 		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) -DCC_CLIENT=$(abspath $(CC_CLIENT)) >/dev/null
 	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
@@ -202,8 +210,9 @@ QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios
 run: deps-run $(IMAGE) $(if $(or $(KERNEL),$(DISK)),,guest-kit)
 	$(QEMU) $(QEMU_RUN_ARGS)
 
-bench: $(IMAGE) guest-kit | deps-bench
+bench: $(IMAGE) guest-kit disk-kit | deps-bench
 	tools/bench-boot.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
+	tools/bench-disk.py --qemu $(QEMU) --image $(IMAGE) --disks $(DISK_KIT)
 	tools/bench-hotplug.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
 	tools/bench-walk.sh $(BUILD) $(abspath $(LIBFDT_SRC))
 
