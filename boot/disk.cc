@@ -74,6 +74,17 @@ void PublishAliases(of::Tree& tree) {
   }
 }
 
+// /options, the node of the firmware's configuration variables [IEEE 1275 7.4.4], with the two
+// a boot loader on a vty console reads (GRUB's ofconsole takes its screen size from them; their
+// values are text, as configuration variables are).
+void PublishOptions(of::Tree& tree) {
+  if (tree.FindChild(tree.Root(), "options") != 0) return;
+  auto options = tree.AddNode(tree.Root(), "options", 0);
+  if (options.is_error()) return;
+  (void)tree.SetProperty(options.value(), "screen-#columns", "80", 3);
+  (void)tree.SetProperty(options.value(), "screen-#rows", "24", 3);
+}
+
 }  // namespace
 
 lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
@@ -111,6 +122,7 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
     ++disk_count;
   }
   PublishAliases(tree);
+  PublishOptions(tree);
   return lib::Span<const of::Disk>(disks, static_cast<size_t>(disk_count));
 }
 

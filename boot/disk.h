@@ -15,7 +15,8 @@
 namespace boot {
 
 // Scans the PHBs, brings up every virtio-blk disk, records the BARs tern assigned in each PCI
-// node's `assigned-addresses`, and marks the disks `device_type "block"` with /aliases. Returns
+// node's `assigned-addresses`, marks the disks `device_type "block"` with /aliases, and adds
+// /options (screen-#columns, screen-#rows) for the boot loader's console. Returns
 // the disks, for the client interface (storage is static: the firmware boots once).
 lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
                                     uint64_t timebase_frequency);
