@@ -174,8 +174,8 @@ root_sectors=163840
 prep_guid=9E1A2D38-C612-4316-AA26-8B49521E5A8B
 linux_fs_guid=0FC63DAF-8483-4772-8E79-3D69D8477DE4
 
-log() { echo "tern: $*" >&2; }
-die() { log "$*"; exit 1; }
+# shellcheck source=tools/kit-lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/kit-lib.sh"
 
 host_arch=$(dpkg --print-architecture)
 
@@ -315,25 +315,7 @@ EOF
   log "disk kit ready in $cache (built in $(( $(date +%s) - build_start )) s): ${images[*]/%/.img}"
 }
 
-apt_ready=no
-apt_update() {
-  [ "$apt_ready" = no ] || return 0
-  mkdir -p "$cache/apt/lists/partial" "$cache/apt/cache/archives/partial"
-  log "reading Debian's ppc64el and $host_arch package lists into $cache/apt"
-  # One failing index (a mirror mid-sync) makes apt-get exit 100 although the others were read;
-  # whether what we need resolves decides.
-  apt-get "${apt_opts[@]}" update >&2 ||
-    log "warning: apt-get update reported errors; continuing with the lists it did read"
-  apt_ready=yes
-}
-
-# download DIR PACKAGE[:ARCH]...: apt-get download into DIR (checked against the signed lists).
-download() {
-  local dir=$1
-  shift
-  (cd "$dir" && apt-get "${apt_opts[@]}" download "$@" >&2) ||
-    die "apt-get download $* failed (check the network and Debian's sources in /etc/apt)"
-}
+apt_archs="ppc64el and $host_arch"
 
 # deb_of PACKAGE ARCH: prints the path of the kept .deb (the last by name if several) or fails.
 deb_of() {

@@ -60,8 +60,8 @@ metapackage=linux-image-powerpc64le
 # The applets /init uses before it installs the rest (`busybox --install -s`).
 applets=(sh mount echo cat grep awk find sort hexdump sleep setsid cttyhack poweroff reboot)
 
-log() { echo "tern: $*" >&2; }
-die() { log "$*"; exit 1; }
+# shellcheck source=tools/kit-lib.sh
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/kit-lib.sh"
 
 stamp() { cat "$init_src" "$script" | sha256sum | cut -d' ' -f1; }
 
@@ -105,25 +105,7 @@ apt_opts=(-q -o APT::Architecture=ppc64el -o APT::Architectures=ppc64el
 # instead of getting a warning per file.
 [ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
 
-apt_ready=no
-apt_update() {
-  [ "$apt_ready" = no ] || return 0
-  mkdir -p "$cache/apt/lists/partial" "$cache/apt/cache/archives/partial"
-  log "reading Debian's ppc64el package lists into $cache/apt"
-  # A mirror can fail one index (e.g. bookworm-security mid-sync: "File has unexpected size") and
-  # apt-get then exits 100 although the others were read; whether what we need resolves decides.
-  apt-get "${apt_opts[@]}" update >&2 ||
-    log "warning: apt-get update reported errors; continuing with the lists it did read"
-  apt_ready=yes
-}
-
-# download DIR PACKAGE...: apt-get download into DIR (apt checks each file against the signed lists).
-download() {
-  local dir=$1
-  shift
-  (cd "$dir" && apt-get "${apt_opts[@]}" download "$@" >&2) ||
-    die "apt-get download $* failed (check the network and Debian's sources in /etc/apt)"
-}
+apt_archs="ppc64el"
 
 # elf_ppc64le FILE: succeeds if FILE is an ELF of class 64, little-endian (7f 'E' 'L' 'F' 02 01),
 # for machine 21 (EM_PPC64, bytes 18-19).
