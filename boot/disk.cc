@@ -6,7 +6,10 @@
 #include "bootmgr/elf.h"
 #include "bootmgr/partitions.h"
 #include "dev/pci.h"
+#include "dev/scsi.h"
 #include "dev/virtio-blk.h"
+#include "dev/virtio-scsi.h"
+#include "dev/vscsi.h"
 #include "lib/be.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
@@ -25,12 +28,27 @@ constinit dev::RtasPciConfig rtas_pci;
 constinit dev::VirtioBlk drivers[kMaxDisks];
 constinit of::Disk disks[kMaxDisks];
 constinit int disk_count = 0;
+constinit int blk_count = 0;  // virtio-blk drivers started
 // The drivers' rings and the partition-table reads: firmware memory, at real addresses the
 // devices can DMA to. The drivers reach them through their own GuestMemory: the client's one
 // refuses writes into the firmware.
 alignas(4096) constinit uint8_t rings[kMaxDisks][kRingBytes];
 alignas(4096) constinit uint8_t table_scratch[64 * 1024];
 constinit lib::GuestMemory firmware_memory;
+
+// SCSI: spapr-vscsi adapters under /vdevice and virtio-scsi adapters on the PHBs, their LUNs.
+constexpr int kMaxAdapters = 4;
+constinit dev::Vscsi vscsi[kMaxAdapters];
+constinit int vscsi_count = 0;
+alignas(4096) constinit uint8_t vscsi_work[kMaxAdapters][dev::kVscsiWorkBytes];
+constinit dev::VirtioScsi virtio_scsi[kMaxAdapters];
+constinit int virtio_scsi_count = 0;
+alignas(4096) constinit uint8_t virtio_scsi_rings[kMaxAdapters][kRingBytes];
+constinit dev::ScsiTransport transports[2 * kMaxAdapters];
+constinit dev::ScsiDisk scsi_disks[kMaxDisks];
+constinit int scsi_disk_count = 0;
+constinit dev::ScsiScan scan;
+alignas(4096) constinit uint8_t scsi_scratch[4096];
 
 const char* NodePath(const of::Tree& tree, of::Phandle node, char (&buffer)[128]) {
   if (tree.Path(node, buffer, sizeof(buffer)).is_error()) {
@@ -85,6 +103,83 @@ void PublishOptions(of::Tree& tree) {
   (void)tree.SetProperty(options.value(), "screen-#rows", "24", 3);
 }
 
+// The LUNs of one SCSI adapter (node `adapter`): a `disk@<unit>` node each, named as QEMU's boot
+// list names it (hw/ppc/spapr.c: spapr_get_fw_dev_path), `device_type "block"`; disks that answer
+// become tern's disks, CD-ROMs are listed (booting them is not supported).
+void AddScsiUnits(of::Tree& tree, of::Phandle adapter, const char* adapter_path,
+                  const dev::ScsiTransport& transport, uint64_t timebase_frequency) {
+  dev::ScanScsi(transport, firmware_memory, reinterpret_cast<uintptr_t>(scsi_scratch),
+                sizeof(scsi_scratch), timebase_frequency, adapter_path, scan);
+  for (int i = 0; i < scan.count; ++i) {
+    const dev::ScsiUnit& unit = scan.units[i];
+    char name[40] = "disk@";
+    if (transport.unit_address == nullptr ||
+        !transport.unit_address(transport.adapter, unit.target, unit.lun, name + 5,
+                                sizeof(name) - 5)) {
+      continue;
+    }
+    char path[128];
+    (void)lib::FormatToBuffer(path, sizeof(path), "%s/%s", adapter_path, name);
+    if (unit.device_type == dev::kScsiTypeCdrom) {
+      lib::Printf("tern: cdrom %s: %s %s (not booted: tern boots disks only)\n", path, unit.vendor,
+                  unit.product);
+      continue;
+    }
+    if (!unit.ready || disk_count >= kMaxDisks || scsi_disk_count >= kMaxDisks) continue;
+    dev::ScsiDisk& disk = scsi_disks[scsi_disk_count];
+    if (disk.Start(transport, firmware_memory, reinterpret_cast<uintptr_t>(scsi_scratch),
+                   sizeof(scsi_scratch), unit.target, unit.lun, timebase_frequency, path)
+            .is_error()) {
+      continue;  // Start said why
+    }
+    ++scsi_disk_count;
+    of::Phandle node = tree.FindChild(adapter, name);
+    if (node == 0) {
+      auto added = tree.AddNode(adapter, name, 0);
+      if (added.is_error()) continue;
+      node = added.value();
+    }
+    const char block[] = "block";
+    (void)tree.SetProperty(node, "device_type", block, sizeof(block));
+    disks[disk_count++] = of::Disk{node, &disk.disk()};
+    lib::Printf(
+        "tern: disk %s: %s %s, %llu blocks of %u bytes (%llu MiB)\n", path, unit.vendor,
+        unit.product, static_cast<unsigned long long>(disk.disk().blocks), disk.disk().block_size,
+        static_cast<unsigned long long>((disk.disk().blocks * disk.disk().block_size) >> 20));
+  }
+}
+
+void FindVscsiDisks(of::Tree& tree, uint64_t timebase_frequency) {
+  dev::VscsiNode nodes[kMaxAdapters];
+  const int found = dev::FindVscsiNodes(tree.blob(), nodes, kMaxAdapters);
+  for (int i = 0; i < found && vscsi_count < kMaxAdapters; ++i) {
+    dev::Vscsi& adapter = vscsi[vscsi_count];
+    if (adapter
+            .Start(nodes[i], firmware_memory, reinterpret_cast<uintptr_t>(vscsi_work[vscsi_count]),
+                   sizeof(vscsi_work[vscsi_count]), timebase_frequency)
+            .is_error()) {
+      continue;  // Start said why
+    }
+    dev::ScsiTransport& transport = transports[vscsi_count + virtio_scsi_count];
+    transport = adapter.transport();
+    ++vscsi_count;
+    const of::Phandle node = tree.FindDevice(nodes[i].path);
+    if (node != 0) AddScsiUnits(tree, node, nodes[i].path, transport, timebase_frequency);
+  }
+}
+
+// tern's disks in device-tree order (FDT offsets grow in that order), the order the boot manager
+// falls back to.
+void SortDisks(const of::Tree& tree) {
+  for (int i = 1; i < disk_count; ++i) {
+    for (int j = i; j > 0 && tree.OffsetOf(disks[j].node) < tree.OffsetOf(disks[j - 1].node); --j) {
+      const of::Disk swap = disks[j];
+      disks[j] = disks[j - 1];
+      disks[j - 1] = swap;
+    }
+  }
+}
+
 }  // namespace
 
 lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
@@ -101,19 +196,35 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
   PublishAssignedAddresses(tree);
   for (int i = 0; i < pci_bus.device_count && disk_count < kMaxDisks; ++i) {
     const dev::PciDevice& pci = pci_bus.devices[i];
+    if (dev::IsVirtioScsi(pci) && virtio_scsi_count < kMaxAdapters) {
+      const of::Phandle node = pci.path[0] != '\0' ? tree.FindDevice(pci.path) : 0;
+      dev::VirtioScsi& adapter = virtio_scsi[virtio_scsi_count];
+      const uint64_t ring = reinterpret_cast<uintptr_t>(virtio_scsi_rings[virtio_scsi_count]);
+      if (node == 0 ||
+          adapter.Start(pci, firmware_memory, ring, kRingBytes, timebase_frequency).is_error()) {
+        continue;
+      }
+      dev::ScsiTransport& transport = transports[vscsi_count + virtio_scsi_count];
+      transport = adapter.transport();
+      ++virtio_scsi_count;
+      AddScsiUnits(tree, node, pci.path, transport, timebase_frequency);
+      continue;
+    }
     if (!dev::IsVirtioBlk(pci)) continue;
     const of::Phandle node = pci.path[0] != '\0' ? tree.FindDevice(pci.path) : 0;
     if (node == 0) {
       lib::Printf("tern: %s: virtio-blk without a device-tree node: not used\n", pci.name);
       continue;
     }
-    dev::VirtioBlk& driver = drivers[disk_count];
-    const uint64_t ring = reinterpret_cast<uintptr_t>(rings[disk_count]);
+    if (blk_count >= kMaxDisks) continue;
+    dev::VirtioBlk& driver = drivers[blk_count];
+    const uint64_t ring = reinterpret_cast<uintptr_t>(rings[blk_count]);
     if (driver.Start(pci, firmware_memory, ring, kRingBytes, timebase_frequency).is_error()) {
       continue;  // Start said why
     }
     const char block[] = "block";
     (void)tree.SetProperty(node, "device_type", block, sizeof(block));
+    ++blk_count;
     disks[disk_count] = of::Disk{node, &driver.disk()};
     const dev::BlockDevice& disk = driver.disk();
     lib::Printf("tern: disk %s: virtio-blk, %llu blocks of %u bytes (%llu MiB)\n", pci.path,
@@ -121,6 +232,8 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
                 static_cast<unsigned long long>((disk.blocks * disk.block_size) >> 20));
     ++disk_count;
   }
+  FindVscsiDisks(tree, timebase_frequency);
+  SortDisks(tree);
   PublishAliases(tree);
   PublishOptions(tree);
   return lib::Span<const of::Disk>(disks, static_cast<size_t>(disk_count));
@@ -140,10 +253,24 @@ bool FindPartition(const dev::BlockDevice& disk, uint32_t number, of::Extent& ex
 }
 
 void QuiesceDisks() {
-  for (int i = 0; i < disk_count; ++i) {
-    if (auto reset = drivers[i].ResetForOs(); reset.is_error()) {
-      lib::Printf("tern: disk %d: reset for the OS failed: %s\n", i,
+  for (dev::VirtioBlk& driver : drivers) {
+    if (!driver.running()) continue;
+    if (auto reset = driver.ResetForOs(); reset.is_error()) {
+      lib::Printf("tern: virtio-blk reset for the OS failed: %s\n",
                   dev::VirtioErrorName(reset.error()));
+    }
+  }
+  for (int i = 0; i < virtio_scsi_count; ++i) {
+    if (auto reset = virtio_scsi[i].ResetForOs(); reset.is_error()) {
+      lib::Printf("tern: virtio-scsi reset for the OS failed: %s\n",
+                  dev::VirtioErrorName(reset.error()));
+    }
+  }
+  // Linux's ibmvscsi registers its own CRQ: tern's is freed and its TCEs unmapped.
+  for (int i = 0; i < vscsi_count; ++i) {
+    if (auto reset = vscsi[i].ResetForOs(); reset.is_error()) {
+      lib::Printf("tern: %s: hand-off failed: %s\n", vscsi[i].name(),
+                  dev::VscsiErrorName(reset.error()));
     }
   }
 }

@@ -10,6 +10,7 @@ namespace dev {
 const char* VirtioErrorName(VirtioError error) {
   switch (error) {
     case VirtioError::kNotVirtioBlk: return "not a virtio block device";
+    case VirtioError::kNotVirtioScsi: return "not a virtio SCSI host";
     case VirtioError::kConfigSpace: return "PCI config-space access failed";
     case VirtioError::kNoModernInterface: return "no usable virtio 1.0 PCI capabilities";
     case VirtioError::kBadCapability: return "malformed PCI capability list";
@@ -20,7 +21,7 @@ const char* VirtioErrorName(VirtioError error) {
       return "the device offers VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on), and tern does not "
              "map TCEs yet";
     case VirtioError::kFeaturesRejected: return "device rejected the features";
-    case VirtioError::kBadQueue: return "queue 0 unusable";
+    case VirtioError::kBadQueue: return "virtqueue unusable";
     case VirtioError::kBadRingMemory: return "ring memory unusable";
     case VirtioError::kBadDeviceConfig: return "device configuration out of range";
     case VirtioError::kBadArgument: return "invalid argument";

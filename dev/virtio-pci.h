@@ -1,5 +1,5 @@
 // The virtio 1.0 PCI transport ("Virtio Over PCI Bus", modern interface only) and one split
-// virtqueue, for the drivers in dev/ (virtio-blk today).
+// virtqueue, for the drivers in dev/ (virtio-blk, virtio-scsi).
 //
 // QEMU's virtio-*-pci devices on pseries are transitional by default (disable-legacy=auto is "on"
 // only on PCIe ports, disable-modern=false since QEMU 2.7): they expose the legacy I/O BAR and
@@ -21,6 +21,7 @@ namespace dev {
 
 enum class VirtioError {
   kNotVirtioBlk,       // not a virtio block device (vendor 0x1af4, device 0x1001 or 0x1042)
+  kNotVirtioScsi,      // not a virtio SCSI host (vendor 0x1af4, device 0x1004 or 0x1048)
   kConfigSpace,        // a PCI config-space access failed
   kNoModernInterface,  // no usable common or notification structure (a legacy-only device)
   kBadCapability,      // the capability list is malformed (a loop, a pointer out of range)
@@ -29,7 +30,7 @@ enum class VirtioError {
   kNoVersion1,         // VIRTIO_F_VERSION_1 is not offered
   kAccessPlatform,     // VIRTIO_F_ACCESS_PLATFORM is offered: DMA would go through TCEs
   kFeaturesRejected,   // FEATURES_OK did not stay set
-  kBadQueue,           // queue 0 is missing or too small, or its notify address is outside
+  kBadQueue,           // the queue is missing or too small, or its notify address is outside
   kBadRingMemory,      // the ring memory is not in guest RAM, too small or misaligned
   kBadDeviceConfig,    // the device configuration is out of range, or kept changing
   kBadArgument,        // a timebase frequency of 0

@@ -16,6 +16,7 @@ const char* HcallStatusName(HcallStatus status) {
     case HcallStatus::kParameter: return "H_PARAMETER";
     case HcallStatus::kBadMode: return "H_BAD_MODE";
     case HcallStatus::kNotFound: return "H_NOT_FOUND";
+    case HcallStatus::kResource: return "H_RESOURCE";
     case HcallStatus::kState: return "H_STATE";
     case HcallStatus::kMultiThreadsActive: return "H_MULTI_THREADS_ACTIVE";
   }
@@ -100,6 +101,22 @@ Result<DrcFragment, HcallStatus> DrcFdt(uint32_t drc_index, uint64_t buffer, uin
   const HcallReturn r = Hcall(KVMPPC_H_DRC_FDT, {drc_index, buffer, size});
   if (r.status != HcallStatus::kSuccess) return Err(r.status);
   return DrcFragment{r.values[0], r.values[1]};
+}
+
+Result<void, HcallStatus> PutTce(uint64_t liobn, uint64_t ioba, uint64_t tce) {
+  return StatusOnly(Hcall(H_PUT_TCE, {liobn, ioba, tce}));
+}
+
+Result<void, HcallStatus> RegisterCrq(uint64_t unit, uint64_t queue, uint64_t size) {
+  return StatusOnly(Hcall(H_REG_CRQ, {unit, queue, size}));
+}
+
+Result<void, HcallStatus> FreeCrq(uint64_t unit) {
+  return StatusOnly(Hcall(H_FREE_CRQ, {unit}));
+}
+
+Result<void, HcallStatus> SendCrq(uint64_t unit, uint64_t high, uint64_t low) {
+  return StatusOnly(Hcall(H_SEND_CRQ, {unit, high, low}));
 }
 
 }  // namespace lib::hv

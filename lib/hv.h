@@ -12,11 +12,15 @@
 namespace lib::hv {
 
 // hcall opcodes (r3).
+inline constexpr uint64_t H_PUT_TCE = 0x20;
 inline constexpr uint64_t H_LOGICAL_CI_LOAD = 0x3c;
 inline constexpr uint64_t H_LOGICAL_CI_STORE = 0x40;
 inline constexpr uint64_t H_GET_TERM_CHAR = 0x54;
 inline constexpr uint64_t H_PUT_TERM_CHAR = 0x58;
 inline constexpr uint64_t H_CEDE = 0xe0;
+inline constexpr uint64_t H_REG_CRQ = 0xfc;
+inline constexpr uint64_t H_FREE_CRQ = 0x100;
+inline constexpr uint64_t H_SEND_CRQ = 0x108;
 inline constexpr uint64_t KVMPPC_H_RTAS = 0xf000;
 inline constexpr uint64_t KVMPPC_H_CAS = 0xf002;
 inline constexpr uint64_t KVMPPC_H_UPDATE_DT = 0xf003;
@@ -34,7 +38,8 @@ enum class HcallStatus : int64_t {
   kParameter = -4,
   kBadMode = -5,
   kNotFound = -9,
-  kState = -75,  // H_STATE: the resource is not in a state for this request
+  kResource = -16,  // H_RESOURCE: e.g. H_REG_CRQ on a unit that already has a queue
+  kState = -75,     // H_STATE: the resource is not in a state for this request
   kMultiThreadsActive = -9005,
 };
 
@@ -95,5 +100,22 @@ struct DrcFragment {
   uint64_t generation;  // changes whenever the fragment does
 };
 Result<DrcFragment, HcallStatus> DrcFdt(uint32_t drc_index, uint64_t buffer, uint64_t size);
+
+// Translation control entries of a VIO device's DMA window [LoPAPR 14.5.4.2.2 H_PUT_TCE] (QEMU
+// hw/ppc/spapr_iommu.c: h_put_tce): entry `ioba` (an I/O bus address inside the window of
+// `liobn`, page aligned) becomes `tce`: a real page address with bit 0 (the device may read) and
+// bit 1 (the device may write), or 0 to unmap. H_PARAMETER: not a window, or ioba outside it.
+inline constexpr uint64_t kTceRead = 1;
+inline constexpr uint64_t kTceWrite = 2;
+Result<void, HcallStatus> PutTce(uint64_t liobn, uint64_t ioba, uint64_t tce);
+
+// The command/response queue of a VIO device [LoPAPR 14.5.4.4] (QEMU hw/ppc/spapr_vio.c:
+// h_reg_crq, h_free_crq, h_send_crq). RegisterCrq gives unit `unit` the queue of `size` bytes at
+// I/O bus address `queue` (4 KiB aligned, 4 KiB to 256 MiB, reached through the unit's DMA
+// window); H_RESOURCE: the unit has a queue already. FreeCrq takes it away again. SendCrq hands
+// the unit one 16-byte message: `high` is its first 8 bytes, big-endian, `low` the last 8.
+Result<void, HcallStatus> RegisterCrq(uint64_t unit, uint64_t queue, uint64_t size);
+Result<void, HcallStatus> FreeCrq(uint64_t unit);
+Result<void, HcallStatus> SendCrq(uint64_t unit, uint64_t high, uint64_t low);
 
 }  // namespace lib::hv

@@ -32,6 +32,15 @@ def disk(opts, name, bus="virtio", bootindex=None, extra=""):
             "-device", f"virtio-blk-pci,drive={drive}{index}{extra}"]
 
 
+def scsi_disk(opts, name, bus, bootindex=None, extra=""):
+    """QEMU arguments attaching image `name` as a scsi-hd on SCSI bus `bus` (e.g. "v.0")."""
+    path = os.path.join(opts.disks, f"{name}.img")
+    drive = f"d{name}"
+    index = f",bootindex={bootindex}" if bootindex is not None else ""
+    return ["-drive", f"file={path},if=none,id={drive},format=raw,snapshot=on",
+            "-device", f"scsi-hd,drive={drive},bus={bus}{index}{extra}"]
+
+
 def boot(opts, args):
     guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", *args])
     code, seconds = guest.wait_exit(timeout=TIMEOUT)
@@ -123,6 +132,42 @@ def scenario_iommu_refused(opts):
     expect_root(opts, args, "tern-mbr", also=[r"VIRTIO_F_ACCESS_PLATFORM"])
 
 
+def scenario_vscsi_default(opts):
+    # The plain -drive: pseries' default block interface is SCSI, on an spapr-vscsi controller.
+    path = os.path.join(opts.disks, "mbr.img")
+    expect_root(opts, ["-drive", f"file={path},format=raw,snapshot=on"], "tern-mbr",
+                also=[r"tern: disk /vdevice/v-scsi@\S+/disk@8000000000000000: ",
+                      # QEMU adds an empty CD-ROM at target 2: found and listed, not booted
+                      r"tern: cdrom /vdevice/v-scsi@\S+/disk@8200000000000000: .*not booted"])
+
+
+def scenario_vscsi_bootindex(opts):
+    args = ["-device", "spapr-vscsi,id=v", *scsi_disk(opts, "mbr", "v.0", bootindex=1)]
+    expect_root(opts, args, "tern-mbr", also=[r"tern: booting /vdevice/v-scsi@"])
+
+
+def scenario_vscsi_two_luns(opts):
+    args = ["-device", "spapr-vscsi,id=v",
+            *scsi_disk(opts, "mbr", "v.0", bootindex=2, extra=",scsi-id=0,lun=0"),
+            *scsi_disk(opts, "second", "v.0", bootindex=1, extra=",scsi-id=0,lun=1")]
+    expect_root(opts, args, "tern-second")
+
+
+def scenario_virtio_scsi(opts):
+    args = ["-device", "virtio-scsi-pci,id=vs", *scsi_disk(opts, "gpt", "vs.0", bootindex=1)]
+    expect_root(opts, args, "tern-gpt", also=[r"tern: disk /pci@800000020000000/\S+: "])
+
+
+def scenario_vscsi_and_virtio_blk(opts):
+    # bootindex chooses between a vscsi disk and a virtio-blk disk, both ways.
+    args = ["-device", "spapr-vscsi,id=v", *scsi_disk(opts, "mbr", "v.0", bootindex=2),
+            *disk(opts, "second", bootindex=1)]
+    expect_root(opts, args, "tern-second")
+    args = ["-device", "spapr-vscsi,id=v", *scsi_disk(opts, "mbr", "v.0", bootindex=1),
+            *disk(opts, "second", bootindex=2)]
+    expect_root(opts, args, "tern-mbr")
+
+
 SCENARIOS = {
     "mbr": ("MBR disk on virtio-blk: GRUB from the active 0x41 partition, Linux mounts the root",
             scenario_mbr),
@@ -139,6 +184,16 @@ SCENARIOS = {
                     scenario_kernel_wins),
     "second-phb": ("three disks on two PHBs, bootindex on the one on the second PHB: it boots",
                    scenario_second_phb),
+    "vscsi-default": ("the plain -drive file= (pseries' default: spapr-vscsi + scsi-hd, and an "
+                      "empty CD-ROM, listed): GRUB boots, Linux's ibmvscsi mounts the root",
+                      scenario_vscsi_default),
+    "vscsi-bootindex": ("explicit spapr-vscsi and scsi-hd with bootindex", scenario_vscsi_bootindex),
+    "vscsi-two-luns": ("two LUNs on one vscsi target, bootindex on the second: it boots",
+                       scenario_vscsi_two_luns),
+    "virtio-scsi": ("a GPT disk on virtio-scsi-pci: GRUB boots, Linux's virtio-scsi mounts the "
+                    "root", scenario_virtio_scsi),
+    "vscsi-and-virtio-blk": ("a vscsi disk and a virtio-blk disk: bootindex chooses, both ways",
+                             scenario_vscsi_and_virtio_blk),
     "iommu-refused": ("a virtio-blk disk with iommu_platform=on is refused with a message; the "
                       "next disk boots", scenario_iommu_refused),
 }

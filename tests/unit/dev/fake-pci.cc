@@ -117,7 +117,7 @@ void FakeFunction::MmioWrite(int, uint64_t offset, uint32_t size, uint64_t) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// FakeVirtioBlk
+// FakeVirtioDevice
 
 namespace {
 
@@ -143,14 +143,18 @@ std::vector<uint8_t> VirtioCapability(uint8_t type, uint32_t offset, uint32_t le
 
 }  // namespace
 
-FakeVirtioBlk::FakeVirtioBlk(lib::GuestMemory& ram, std::vector<uint8_t> image, bool modern_only)
-    : FakeFunction(0x1af4, modern_only ? 0x1042 : 0x1001, 0x010000, modern_only ? 1 : 0),
-      disk(std::move(image)),
-      ram_(ram) {
-  StoreLe(&config[0x2c], 2, 0x1af4);                    // subsystem vendor
-  StoreLe(&config[0x2e], 2, modern_only ? 0x1100 : 2);  // subsystem: the virtio device ID
-  config[0x3d] = 1;                                     // INTA
-  if (!modern_only) SetBar(0, 0x80, kIo);
+FakeVirtioDevice::FakeVirtioDevice(lib::GuestMemory& ram, uint16_t device_id, uint16_t subsystem_id,
+                                   uint32_t class_code, uint8_t revision, bool io_bar,
+                                   uint16_t queue_count, uint16_t served_queue)
+    : FakeFunction(0x1af4, device_id, class_code, revision),
+      notify_off(served_queue),
+      ram_(ram),
+      queue_count_(queue_count),
+      served_queue_(served_queue) {
+  StoreLe(&config[0x2c], 2, 0x1af4);        // subsystem vendor
+  StoreLe(&config[0x2e], 2, subsystem_id);  // subsystem: the virtio device ID when transitional
+  config[0x3d] = 1;                         // INTA
+  if (io_bar) SetBar(0, 0x80, kIo);
   SetBar(1, 0x1000, 0);
   SetBar(kModernBar, 0x4000, kMem64 | kPrefetch);
   AddCapability(0x40, {0x11, 0, 0x01, 0x80, 0x01, 0, 0, 0, 0x01, 0x08, 0, 0});  // MSI-X
@@ -163,7 +167,7 @@ FakeVirtioBlk::FakeVirtioBlk(lib::GuestMemory& ram, std::vector<uint8_t> image, 
   AddCapability(0x94, pci_cfg);
 }
 
-uint8_t* FakeVirtioBlk::Ram(uint64_t address, uint64_t size) {
+uint8_t* FakeVirtioDevice::Ram(uint64_t address, uint64_t size) {
   auto mapped = ram_.Map(address, size, false);
   if (mapped.is_error()) {
     violations.push_back(Describe("device DMA outside guest RAM", address, 0));
@@ -172,7 +176,7 @@ uint8_t* FakeVirtioBlk::Ram(uint64_t address, uint64_t size) {
   return mapped.value();
 }
 
-void FakeVirtioBlk::Reset() {
+void FakeVirtioDevice::Reset() {
   ++resets;
   if (!reset_sticks) status = 0;
   driver_features = 0;
@@ -186,7 +190,7 @@ void FakeVirtioBlk::Reset() {
   used_index_ = 0;
 }
 
-uint64_t FakeVirtioBlk::MmioRead(int bar, uint64_t offset, uint32_t size) {
+uint64_t FakeVirtioDevice::MmioRead(int bar, uint64_t offset, uint32_t size) {
   if (bar != kModernBar) return FakeFunction::MmioRead(bar, offset, size);
   if (offset < kIsr) return CommonRead(offset - kCommon, size);
   if (offset < kDevice) {
@@ -194,28 +198,25 @@ uint64_t FakeVirtioBlk::MmioRead(int bar, uint64_t offset, uint32_t size) {
     return 0;
   }
   if (offset < kNotify) {
-    // struct virtio_blk_config; QEMU takes accesses of 1, 2 and 4 bytes only.
-    uint8_t blk_config[24] = {};
-    StoreLe(&blk_config[0], 8, disk.size() / 512);
-    StoreLe(&blk_config[12], 4, queue_max - 2);  // seg_max
-    StoreLe(&blk_config[20], 4, blk_size);
+    // The device-specific structure; QEMU takes accesses of 1, 2 and 4 bytes only.
+    const std::vector<uint8_t> device_config = DeviceConfig();
     const uint64_t at = offset - kDevice;
-    if ((size != 1 && size != 2 && size != 4) || at + size > sizeof(blk_config)) {
+    if ((size != 1 && size != 2 && size != 4) || at + size > device_config.size()) {
       violations.push_back(Describe("device config read", at, size));
       return 0;
     }
-    return LoadLe(&blk_config[at], size);
+    return LoadLe(&device_config[at], size);
   }
   violations.push_back(Describe("notify read", offset, size));
   return 0;
 }
 
-void FakeVirtioBlk::MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value) {
+void FakeVirtioDevice::MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value) {
   if (bar != kModernBar) return FakeFunction::MmioWrite(bar, offset, size, value);
   if (offset < kIsr) return CommonWrite(offset - kCommon, size, value);
   if (offset >= kNotify) {
-    const uint64_t queue = (offset - kNotify) / kNotifyMultiplier;
-    if (size != 2 || value != queue || queue != notify_off) {
+    // virtio 1.1 §4.1.4.4: at queue_notify_off * multiplier, the queue's index.
+    if (size != 2 || value != served_queue_ || offset != kNotify + notify_off * kNotifyMultiplier) {
       violations.push_back(Describe("notify write", offset, size));
       return;
     }
@@ -233,7 +234,7 @@ void FakeVirtioBlk::MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t 
   violations.push_back(Describe("write to a read-only structure", offset, size));
 }
 
-uint64_t FakeVirtioBlk::CommonRead(uint64_t offset, uint32_t size) {
+uint64_t FakeVirtioDevice::CommonRead(uint64_t offset, uint32_t size) {
   auto field = [&](uint32_t width) {
     if (size != width) violations.push_back(Describe("common cfg read", offset, size));
   };
@@ -251,7 +252,7 @@ uint64_t FakeVirtioBlk::CommonRead(uint64_t offset, uint32_t size) {
                  ? static_cast<uint32_t>(driver_features >> (32 * driver_feature_select_))
                  : 0;
     case 0x10: field(2); return 0xffff;
-    case 0x12: field(2); return 1;
+    case 0x12: field(2); return queue_count_;
     case 0x14:
       field(1);
       if (ticks_per_status_read != 0) SetTimebase(lib::ReadTimebase() + ticks_per_status_read);
@@ -264,10 +265,13 @@ uint64_t FakeVirtioBlk::CommonRead(uint64_t offset, uint32_t size) {
       }
       return generation_;
     case 0x16: field(2); return queue_select_;
-    case 0x18: field(2); return queue_select_ == 0 ? (queue_size != 0 ? queue_size : queue_max) : 0;
+    case 0x18:
+      field(2);
+      if (queue_select_ == served_queue_) return queue_size != 0 ? queue_size : queue_max;
+      return queue_select_ < queue_count_ ? queue_max : 0;
     case 0x1a: field(2); return 0xffff;
-    case 0x1c: field(2); return queue_select_ == 0 && queue_enabled;
-    case 0x1e: field(2); return notify_off;
+    case 0x1c: field(2); return queue_select_ == served_queue_ && queue_enabled;
+    case 0x1e: field(2); return queue_select_ == served_queue_ ? notify_off : queue_select_;
     case 0x20: field(4); return static_cast<uint32_t>(queue_desc);
     case 0x24: field(4); return queue_desc >> 32;
     case 0x28: field(4); return static_cast<uint32_t>(queue_driver);
@@ -278,7 +282,7 @@ uint64_t FakeVirtioBlk::CommonRead(uint64_t offset, uint32_t size) {
   }
 }
 
-void FakeVirtioBlk::CommonWrite(uint64_t offset, uint32_t size, uint64_t value) {
+void FakeVirtioDevice::CommonWrite(uint64_t offset, uint32_t size, uint64_t value) {
   auto field = [&](uint32_t width) {
     if (size == width) return true;
     violations.push_back(Describe("common cfg write", offset, size));
@@ -286,6 +290,10 @@ void FakeVirtioBlk::CommonWrite(uint64_t offset, uint32_t size, uint64_t value) 
   };
   auto set_half = [&](uint64_t& target, bool high) {
     if (!field(4)) return;
+    if (queue_select_ != served_queue_) {
+      violations.push_back("a queue the device does not serve set up");
+      return;
+    }
     if (queue_enabled) violations.push_back("queue address changed while enabled");
     const uint64_t keep = high ? 0x00000000ffffffffull : 0xffffffff00000000ull;
     target = (target & keep) | (high ? value << 32 : value);
@@ -329,7 +337,7 @@ void FakeVirtioBlk::CommonWrite(uint64_t offset, uint32_t size, uint64_t value) 
       return;
     case 0x18:
       if (!field(2)) return;
-      if (queue_select_ != 0 || value == 0 || value > queue_max) {
+      if (queue_select_ != served_queue_ || value == 0 || value > queue_max) {
         violations.push_back("queue_size out of range");
         return;
       }
@@ -338,7 +346,7 @@ void FakeVirtioBlk::CommonWrite(uint64_t offset, uint32_t size, uint64_t value) 
     case 0x1a: field(2); return;
     case 0x1c:
       if (!field(2)) return;
-      if (value != 1 || queue_select_ != 0) {
+      if (value != 1 || queue_select_ != served_queue_) {
         violations.push_back("queue_enable written with something other than 1");
         return;
       }
@@ -358,22 +366,16 @@ void FakeVirtioBlk::CommonWrite(uint64_t offset, uint32_t size, uint64_t value) 
   }
 }
 
-// The device's side of the split virtqueue [virtio 1.1 §2.6]: every new available chain is a
-// virtio-blk request (header, data, status) served from `disk`.
-void FakeVirtioBlk::Process() {
+// The device's side of the split virtqueue [virtio 1.1 §2.6]: every new available chain goes to
+// Serve.
+void FakeVirtioDevice::Process() {
   const uint16_t size = queue_size;
   uint8_t* available = Ram(queue_driver, 6 + 2 * size);
-  uint8_t* used = Ram(queue_device, 6 + 8 * size);
-  if (available == nullptr || used == nullptr) return;
+  if (available == nullptr || Ram(queue_device, 6 + 8 * size) == nullptr) return;
   const uint16_t available_index = lib::LoadLe16(available + 2);
   while (last_available_ != available_index) {
     const uint16_t head = lib::LoadLe16(available + 4 + 2 * (last_available_ % size));
     ++last_available_;
-    struct Descriptor {
-      uint64_t address;
-      uint32_t length;
-      uint16_t flags;
-    };
     std::vector<Descriptor> chain;
     for (uint16_t at = head, hops = 0;; ++hops) {
       uint8_t* d = at < size && hops < size ? Ram(queue_desc + 16 * at, 16) : nullptr;
@@ -385,55 +387,93 @@ void FakeVirtioBlk::Process() {
       if ((chain.back().flags & 1) == 0) break;
       at = lib::LoadLe16(d + 14);
     }
-    if (chain.size() < 3 || chain.front().length != 16 || (chain.front().flags & 2) != 0 ||
-        (chain.back().flags & 2) == 0 || chain.back().length < 1) {
-      violations.push_back("not a header / data / status chain");
-      return;
+    for (const Descriptor& descriptor : chain) {
+      if (Ram(descriptor.address, descriptor.length) == nullptr) return;
     }
-    uint8_t* header = Ram(chain.front().address, 16);
-    uint8_t* status_byte = Ram(chain.back().address, 1);
-    if (header == nullptr || status_byte == nullptr) return;
-    const uint32_t type = lib::LoadLe32(header);
-    const uint64_t sector = lib::LoadLe64(header + 8);
-    if (type != 0) violations.push_back("a request other than VIRTIO_BLK_T_IN");
-    uint32_t data_bytes = 0;
-    for (size_t i = 1; i + 1 < chain.size(); ++i) {
-      if ((chain[i].flags & 2) == 0) violations.push_back("read into a device-readable buffer");
-      data_bytes += chain[i].length;
-    }
-    sectors.push_back(sector);
-    lengths.push_back(data_bytes);
-    if (completion == Completion::kNever) {
-      SetTimebase(lib::ReadTimebase() + stall_ticks);
-      return;
-    }
-    uint8_t result = 0;
-    if (completion == Completion::kIoError) result = 1;
-    if (completion == Completion::kUnsupported) result = 2;
-    if (result == 0) {
-      uint64_t at = sector * 512;
-      for (size_t i = 1; i + 1 < chain.size(); ++i) {
-        if (at + chain[i].length > disk.size()) {
-          result = 1;
-          break;
-        }
-        uint8_t* target = Ram(chain[i].address, chain[i].length);
-        if (target == nullptr) return;
-        std::memcpy(target, disk.data() + at, chain[i].length);
-        at += chain[i].length;
-      }
-    }
-    if (completion != Completion::kNoStatus) *status_byte = result;
-    uint32_t written = (result == 0 ? data_bytes : 0) + 1;
-    uint32_t id = head;
-    if (completion == Completion::kBadId) id = size + 3u;
-    if (completion == Completion::kBadLength) written = data_bytes + 4096;
-    uint8_t* element = used + 4 + 8 * (used_index_ % size);
-    lib::StoreLe32(element, id);
-    lib::StoreLe32(element + 4, written);
-    used_index_ = static_cast<uint16_t>(used_index_ + (completion == Completion::kTwoUsed ? 2 : 1));
-    lib::StoreLe16(used + 2, used_index_);
+    Serve(head, chain);
   }
+}
+
+void FakeVirtioDevice::Stall() {
+  SetTimebase(lib::ReadTimebase() + stall_ticks);
+}
+
+void FakeVirtioDevice::Complete(uint16_t head, uint32_t written, UsedFault fault) {
+  const uint16_t size = queue_size;
+  uint8_t* used = Ram(queue_device, 6 + 8 * size);
+  if (used == nullptr) return;
+  uint32_t id = head;
+  if (fault == UsedFault::kBadId) id = size + 3u;
+  if (fault == UsedFault::kBadLength) written += 4096;
+  uint8_t* element = used + 4 + 8 * (used_index_ % size);
+  lib::StoreLe32(element, id);
+  lib::StoreLe32(element + 4, written);
+  used_index_ = static_cast<uint16_t>(used_index_ + (fault == UsedFault::kTwoUsed ? 2 : 1));
+  lib::StoreLe16(used + 2, used_index_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// FakeVirtioBlk
+
+FakeVirtioBlk::FakeVirtioBlk(lib::GuestMemory& ram, std::vector<uint8_t> image, bool modern_only)
+    : FakeVirtioDevice(ram, modern_only ? 0x1042 : 0x1001, modern_only ? 0x1100 : 2, 0x010000,
+                       modern_only ? 1 : 0, !modern_only, 1, 0),
+      disk(std::move(image)) {
+  offered = kVersion1 | kBlkSize | kSegMax;
+}
+
+std::vector<uint8_t> FakeVirtioBlk::DeviceConfig() {
+  // struct virtio_blk_config, up to blk_size.
+  std::vector<uint8_t> blk_config(24);
+  StoreLe(&blk_config[0], 8, disk.size() / 512);
+  StoreLe(&blk_config[12], 4, queue_max - 2);  // seg_max
+  StoreLe(&blk_config[20], 4, blk_size);
+  return blk_config;
+}
+
+// A virtio-blk request (header, data, status) served from `disk`.
+void FakeVirtioBlk::Serve(uint16_t head, const std::vector<Descriptor>& chain) {
+  if (chain.size() < 3 || chain.front().length != 16 || (chain.front().flags & 2) != 0 ||
+      (chain.back().flags & 2) == 0 || chain.back().length < 1) {
+    violations.push_back("not a header / data / status chain");
+    return;
+  }
+  uint8_t* header = Ram(chain.front().address, 16);
+  uint8_t* status_byte = Ram(chain.back().address, 1);
+  const uint32_t type = lib::LoadLe32(header);
+  const uint64_t sector = lib::LoadLe64(header + 8);
+  if (type != 0) violations.push_back("a request other than VIRTIO_BLK_T_IN");
+  uint32_t data_bytes = 0;
+  for (size_t i = 1; i + 1 < chain.size(); ++i) {
+    if ((chain[i].flags & 2) == 0) violations.push_back("read into a device-readable buffer");
+    data_bytes += chain[i].length;
+  }
+  sectors.push_back(sector);
+  lengths.push_back(data_bytes);
+  if (completion == Completion::kNever) {
+    Stall();
+    return;
+  }
+  uint8_t result = 0;
+  if (completion == Completion::kIoError) result = 1;
+  if (completion == Completion::kUnsupported) result = 2;
+  if (result == 0) {
+    uint64_t at = sector * 512;
+    for (size_t i = 1; i + 1 < chain.size(); ++i) {
+      if (at + chain[i].length > disk.size()) {
+        result = 1;
+        break;
+      }
+      std::memcpy(Ram(chain[i].address, chain[i].length), disk.data() + at, chain[i].length);
+      at += chain[i].length;
+    }
+  }
+  if (completion != Completion::kNoStatus) *status_byte = result;
+  UsedFault fault = UsedFault::kNone;
+  if (completion == Completion::kBadId) fault = UsedFault::kBadId;
+  if (completion == Completion::kBadLength) fault = UsedFault::kBadLength;
+  if (completion == Completion::kTwoUsed) fault = UsedFault::kTwoUsed;
+  Complete(head, (result == 0 ? data_bytes : 0) + 1, fault);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@
 //   decodes the address (only while its command register enables decoding), values returned as
 //   QEMU's big-endian ldl_phys sees a little-endian device.
 // - FakeFunction: a type-0 config header whose BARs size like hardware.
-// - FakeVirtioBlk: a virtio 1.0 PCI block device (QEMU's layout: BAR 4 holds the common, ISR,
-//   device and notify structures) that processes its split virtqueue against guest RAM and a disk
-//   image, with knobs for the failures the driver must survive.
+// - FakeVirtioDevice: a virtio 1.0 PCI device (QEMU's layout: BAR 4 holds the common, ISR,
+//   device and notify structures) that processes one split virtqueue against guest RAM, with
+//   knobs for the failures a driver must survive; FakeVirtioBlk serves a disk image from it
+//   (tests/unit/dev/virtio_scsi_test.cc has a virtio-scsi one).
 #pragma once
 
 #include <array>
@@ -68,7 +69,84 @@ class FakeFunction {
   uint8_t last_capability_ = 0;
 };
 
-class FakeVirtioBlk : public FakeFunction {
+// A virtio 1.0 PCI device in QEMU's layout (BAR 4: common configuration at 0, ISR at 0x1000,
+// device configuration at 0x2000, notify at 0x3000 with a multiplier of 4) with `queue_count`
+// queues, of which it serves one, `served_queue`: the driver may set up only that one. Each
+// available chain of that queue goes to Serve, which answers it with Complete (or never).
+class FakeVirtioDevice : public FakeFunction {
+ public:
+  struct Descriptor {
+    uint64_t address = 0;
+    uint32_t length = 0;
+    uint16_t flags = 0;  // 1 NEXT, 2 WRITE
+  };
+  // How a completion is put into the used ring.
+  enum class UsedFault {
+    kNone,
+    kBadId,      // a used entry whose id is no descriptor of the chain
+    kBadLength,  // a used entry claiming more bytes than the chain could take
+    kTwoUsed,    // advances the used index by two for one request
+  };
+  static constexpr uint64_t kVersion1 = uint64_t{1} << 32;
+  static constexpr uint64_t kAccessPlatform = uint64_t{1} << 33;
+
+  FakeVirtioDevice(lib::GuestMemory& ram, uint16_t device_id, uint16_t subsystem_id,
+                   uint32_t class_code, uint8_t revision, bool io_bar, uint16_t queue_count,
+                   uint16_t served_queue);
+
+  uint64_t MmioRead(int bar, uint64_t offset, uint32_t size) override;
+  void MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value) override;
+
+  // Knobs.
+  uint64_t offered = kVersion1;
+  uint16_t queue_max = 256;
+  uint16_t notify_off = 0;             // the served queue's queue_notify_off
+  uint64_t stall_ticks = 0;            // how far the time base jumps for a request never answered
+  bool reset_sticks = false;           // device_status never reads 0 again
+  uint64_t ticks_per_status_read = 0;  // time that passes per device_status read
+  int generation_changes = 0;          // config_generation reads that each see a new generation
+  bool reject_features = false;        // clears FEATURES_OK whatever the driver accepted
+
+  // What the driver did, to the served queue.
+  uint8_t status = 0;
+  uint64_t driver_features = 0;
+  int resets = 0;
+  uint16_t queue_size = 0;
+  bool queue_enabled = false;
+  uint64_t queue_desc = 0;
+  uint64_t queue_driver = 0;
+  uint64_t queue_device = 0;
+
+ protected:
+  // The device-specific configuration structure, as it reads now.
+  virtual std::vector<uint8_t> DeviceConfig() = 0;
+  // One request: its chain, checked to be inside the table and guest RAM.
+  virtual void Serve(uint16_t head, const std::vector<Descriptor>& chain) = 0;
+  // Returns request `head` with `written` bytes.
+  void Complete(uint16_t head, uint32_t written, UsedFault fault);
+  // Takes the request and never answers: the time base jumps by stall_ticks.
+  void Stall();
+  uint8_t* Ram(uint64_t address, uint64_t size);
+
+ private:
+  uint64_t CommonRead(uint64_t offset, uint32_t size);
+  void CommonWrite(uint64_t offset, uint32_t size, uint64_t value);
+  void Reset();
+  void Process();
+
+  lib::GuestMemory& ram_;
+  uint16_t queue_count_ = 1;
+  uint16_t served_queue_ = 0;
+  uint32_t device_feature_select_ = 0;
+  uint32_t driver_feature_select_ = 0;
+  uint16_t queue_select_ = 0;
+  uint8_t generation_ = 0;
+  uint16_t last_available_ = 0;
+  uint16_t used_index_ = 0;
+};
+
+// A virtio-blk device processing its queue 0 against a disk image.
+class FakeVirtioBlk : public FakeVirtioDevice {
  public:
   enum class Completion {
     kNormal,
@@ -80,56 +158,24 @@ class FakeVirtioBlk : public FakeFunction {
     kNoStatus,     // completes without writing the status byte
     kTwoUsed,      // advances the used index by two for one request
   };
-  static constexpr uint64_t kVersion1 = uint64_t{1} << 32;
-  static constexpr uint64_t kAccessPlatform = uint64_t{1} << 33;
   static constexpr uint64_t kBlkSize = uint64_t{1} << 6;
   static constexpr uint64_t kSegMax = uint64_t{1} << 2;
 
   // Transitional (device 0x1001: I/O BAR 0 too) or modern-only (0x1042), as QEMU makes them.
   FakeVirtioBlk(lib::GuestMemory& ram, std::vector<uint8_t> disk, bool modern_only = false);
 
-  uint64_t MmioRead(int bar, uint64_t offset, uint32_t size) override;
-  void MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value) override;
-
   // Knobs.
-  uint64_t offered = kVersion1 | kBlkSize | kSegMax;
   uint32_t blk_size = 512;
-  uint16_t queue_max = 256;
-  uint16_t notify_off = 0;
   Completion completion = Completion::kNormal;
-  uint64_t stall_ticks = 0;            // how far the time base jumps for kNever
-  bool reset_sticks = false;           // device_status never reads 0 again
-  uint64_t ticks_per_status_read = 0;  // time that passes per device_status read
-  int generation_changes = 0;          // config_generation reads that each see a new generation
-  bool reject_features = false;        // clears FEATURES_OK whatever the driver accepted
 
   // What the driver did.
-  uint8_t status = 0;
-  uint64_t driver_features = 0;
-  int resets = 0;
   std::vector<uint64_t> sectors;  // of each request, in order
   std::vector<uint32_t> lengths;  // data bytes of each request
-  uint16_t queue_size = 0;
-  bool queue_enabled = false;
-  uint64_t queue_desc = 0;
-  uint64_t queue_driver = 0;
-  uint64_t queue_device = 0;
   std::vector<uint8_t> disk;
 
- private:
-  uint64_t CommonRead(uint64_t offset, uint32_t size);
-  void CommonWrite(uint64_t offset, uint32_t size, uint64_t value);
-  void Reset();
-  void Process();
-  uint8_t* Ram(uint64_t address, uint64_t size);
-
-  lib::GuestMemory& ram_;
-  uint32_t device_feature_select_ = 0;
-  uint32_t driver_feature_select_ = 0;
-  uint16_t queue_select_ = 0;
-  uint8_t generation_ = 0;
-  uint16_t last_available_ = 0;
-  uint16_t used_index_ = 0;
+ protected:
+  std::vector<uint8_t> DeviceConfig() override;
+  void Serve(uint16_t head, const std::vector<Descriptor>& chain) override;
 };
 
 class FakePlatform {

@@ -114,6 +114,46 @@ TEST_F(HvTest, LogicalCiAccessesRefuseOddSizesAndReportTheHostsStatus) {
   EXPECT_EQ(lib::hv::LogicalCiStore(4, 0x10, 1).error(), HcallStatus::kFunction);
 }
 
+// QEMU include/hw/ppc/spapr.h: H_PUT_TCE 0x20, H_REG_CRQ 0xfc, H_FREE_CRQ 0x100, H_SEND_CRQ 0x108.
+TEST_F(HvTest, TceAndCrqCallsUseQemusOpcodesAndPassTheirArgumentsInOrder) {
+  for (uint64_t opcode :
+       {lib::hv::H_PUT_TCE, lib::hv::H_REG_CRQ, lib::hv::H_FREE_CRQ, lib::hv::H_SEND_CRQ}) {
+    hv.overrides[opcode] = [](const FakeHypervisor::Call&) {
+      return lib::hv::HcallReturn{HcallStatus::kSuccess, {}};
+    };
+  }
+  ASSERT_TRUE(lib::hv::PutTce(0x71000003, 0x2000, 0x7f000 | lib::hv::kTceRead | lib::hv::kTceWrite)
+                  .is_ok());
+  ASSERT_TRUE(lib::hv::RegisterCrq(0x71000003, 0x1000, 0x1000).is_ok());
+  ASSERT_TRUE(lib::hv::SendCrq(0x71000003, 0xc001000000000000, 0x42).is_ok());
+  ASSERT_TRUE(lib::hv::FreeCrq(0x71000003).is_ok());
+  ASSERT_EQ(hv.calls.size(), 4u);
+  EXPECT_EQ(hv.calls[0].opcode, 0x20u);
+  EXPECT_EQ(hv.calls[0].args[0], 0x71000003u);
+  EXPECT_EQ(hv.calls[0].args[1], 0x2000u);
+  EXPECT_EQ(hv.calls[0].args[2], 0x7f003u);
+  EXPECT_EQ(hv.calls[1].opcode, 0xfcu);
+  EXPECT_EQ(hv.calls[1].args[1], 0x1000u);
+  EXPECT_EQ(hv.calls[1].args[2], 0x1000u);
+  EXPECT_EQ(hv.calls[2].opcode, 0x108u);
+  EXPECT_EQ(hv.calls[2].args[1], 0xc001000000000000u);
+  EXPECT_EQ(hv.calls[2].args[2], 0x42u);
+  EXPECT_EQ(hv.calls[3].opcode, 0x100u);
+  EXPECT_EQ(hv.calls[3].args[0], 0x71000003u);
+}
+
+TEST_F(HvTest, TceAndCrqCallsReportTheHostsStatus) {
+  hv.overrides[lib::hv::H_REG_CRQ] = [](const FakeHypervisor::Call&) {
+    return lib::hv::HcallReturn{HcallStatus::kResource, {}};
+  };
+  EXPECT_EQ(lib::hv::RegisterCrq(1, 0x1000, 0x1000).error(), HcallStatus::kResource);
+  EXPECT_STREQ(lib::hv::HcallStatusName(HcallStatus::kResource), "H_RESOURCE");
+  // The fake, like a host without them, answers H_FUNCTION.
+  EXPECT_EQ(lib::hv::PutTce(1, 0, 0).error(), HcallStatus::kFunction);
+  EXPECT_EQ(lib::hv::FreeCrq(1).error(), HcallStatus::kFunction);
+  EXPECT_EQ(lib::hv::SendCrq(1, 0, 0).error(), HcallStatus::kFunction);
+}
+
 TEST_F(HvTest, ConsoleTranslatesNewlinesAndFlushesEveryPrintf) {
   lib::ConsoleAttachVty(0x71000000);
   EXPECT_TRUE(lib::ConsoleAttached());

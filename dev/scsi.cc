@@ -1,0 +1,594 @@
+#include "dev/scsi.h"
+
+#include "lib/be.h"
+#include "lib/console.h"
+#include "lib/cpu.h"
+#include "lib/format.h"
+#include "lib/string.h"
+
+namespace dev {
+
+namespace {
+
+// Operation codes [SPC-4 §6, SBC-3 §5].
+constexpr uint8_t kOpTestUnitReady = 0x00;
+constexpr uint8_t kOpInquiry = 0x12;
+constexpr uint8_t kOpReadCapacity10 = 0x25;
+constexpr uint8_t kOpRead10 = 0x28;
+constexpr uint8_t kOpRead16 = 0x88;
+constexpr uint8_t kOpServiceActionIn16 = 0x9e;
+constexpr uint8_t kServiceActionReadCapacity16 = 0x10;
+constexpr uint8_t kOpReportLuns = 0xa0;
+
+constexpr uint8_t kAscBecomingReady = 0x04;  // LOGICAL UNIT NOT READY [SPC-4 annex D]
+
+constexpr uint32_t kReadCapacity10Bytes = 8;
+constexpr uint32_t kReadCapacity16Bytes = 32;
+constexpr uint32_t kReadCapacity16Minimum = 12;
+constexpr uint32_t kMinBlockSize = 512;
+constexpr uint32_t kMaxBlockSize = 16384;
+constexpr int kReadAttempts = 4;
+constexpr int kMaxLunsPerTarget = 64;
+// Between TEST UNIT READYs of a unit that is becoming ready: 50 ms, and a spin bound so that a
+// time base that does not move cannot hold the firmware.
+constexpr uint64_t kBecomingReadyPauseDivisor = 20;
+constexpr uint64_t kMaxPauseSpins = uint64_t{1} << 20;
+
+void ClearCdb(ScsiCommand& command, uint8_t length) {
+  lib::MemSet(command.cdb, 0, sizeof(command.cdb));
+  command.cdb_length = length;
+}
+
+void StoreBe16(uint8_t* bytes, uint16_t value) {
+  bytes[0] = static_cast<uint8_t>(value >> 8);
+  bytes[1] = static_cast<uint8_t>(value);
+}
+
+void StoreBe64(uint8_t* bytes, uint64_t value) {
+  lib::StoreBe32(bytes, static_cast<uint32_t>(value >> 32));
+  lib::StoreBe32(bytes + 4, static_cast<uint32_t>(value));
+}
+
+// Copies an INQUIRY identification field, trailing spaces dropped, non-printables as '?'.
+template <size_t N>
+void CopyIdentification(char (&out)[N], const uint8_t* field, size_t size) {
+  static_assert(N > 0);
+  size_t length = lib::Min(size, N - 1);
+  while (length > 0 && field[length - 1] == ' ') --length;
+  for (size_t i = 0; i < length; ++i) {
+    out[i] = field[i] >= 0x20 && field[i] < 0x7f ? static_cast<char>(field[i]) : '?';
+  }
+  out[length] = '\0';
+}
+
+bool IsTransportFailure(ScsiError error) {
+  return error == ScsiError::kTransport || error == ScsiError::kTimeout;
+}
+
+void Pause(uint64_t ticks) {
+  const uint64_t start = lib::ReadTimebase();
+  for (uint64_t spins = 0; spins < kMaxPauseSpins && lib::ReadTimebase() - start < ticks; ++spins) {
+  }
+}
+
+// "<error>[, sense key K (NAME), ASC xxh ASCQ yyh][, status 0xSS]" for messages.
+void Describe(char* out, size_t size, ScsiError error, const ScsiOutcome& outcome) {
+  size_t used = lib::FormatToBuffer(out, size, "%s", ScsiErrorName(error));
+  if (used >= size) return;
+  if (IsTransportFailure(error)) {
+    (void)lib::FormatToBuffer(out + used, size - used, " (%s)",
+                              IoErrorName(outcome.transport_error));
+  } else if (outcome.has_sense) {
+    (void)lib::FormatToBuffer(out + used, size - used, ", sense key %x (%s), ASC %02xh ASCQ %02xh",
+                              outcome.sense.key, SenseKeyName(outcome.sense.key), outcome.sense.asc,
+                              outcome.sense.ascq);
+  } else if (error == ScsiError::kStatus || error == ScsiError::kCheckCondition) {
+    (void)lib::FormatToBuffer(out + used, size - used, ", status 0x%02x", outcome.status);
+  }
+}
+
+}  // namespace
+
+const char* ScsiErrorName(ScsiError error) {
+  switch (error) {
+    case ScsiError::kTransport: return "adapter failure";
+    case ScsiError::kTimeout: return "no answer in time";
+    case ScsiError::kCheckCondition: return "CHECK CONDITION";
+    case ScsiError::kStatus: return "unexpected status";
+    case ScsiError::kBadData: return "malformed data from the target";
+    case ScsiError::kNotReady: return "not ready";
+    case ScsiError::kBadCapacity: return "bad capacity";
+    case ScsiError::kBadBlockSize: return "bad block size";
+    case ScsiError::kBadArgument: return "bad argument";
+  }
+  return "SCSI error";
+}
+
+const char* SenseKeyName(uint8_t key) {
+  static constexpr const char* kNames[16] = {
+      "NO SENSE",       "RECOVERED ERROR", "NOT READY",      "MEDIUM ERROR",
+      "HARDWARE ERROR", "ILLEGAL REQUEST", "UNIT ATTENTION", "DATA PROTECT",
+      "BLANK CHECK",    "VENDOR SPECIFIC", "COPY ABORTED",   "ABORTED COMMAND",
+      "reserved (0xc)", "VOLUME OVERFLOW", "MISCOMPARE",     "COMPLETED",
+  };
+  return kNames[key & 0xf];
+}
+
+void BuildInquiry(ScsiCommand& command, uint16_t allocation_length) {
+  ClearCdb(command, 6);
+  command.cdb[0] = kOpInquiry;
+  StoreBe16(&command.cdb[3], allocation_length);
+}
+
+void BuildTestUnitReady(ScsiCommand& command) {
+  ClearCdb(command, 6);
+  command.cdb[0] = kOpTestUnitReady;
+}
+
+void BuildReadCapacity10(ScsiCommand& command) {
+  ClearCdb(command, 10);
+  command.cdb[0] = kOpReadCapacity10;
+}
+
+void BuildReadCapacity16(ScsiCommand& command, uint32_t allocation_length) {
+  ClearCdb(command, 16);
+  command.cdb[0] = kOpServiceActionIn16;
+  command.cdb[1] = kServiceActionReadCapacity16;
+  lib::StoreBe32(&command.cdb[10], allocation_length);
+}
+
+void BuildRead(ScsiCommand& command, uint64_t lba, uint32_t blocks) {
+  if (lba <= 0xffffffffu && blocks <= 0xffffu) {
+    ClearCdb(command, 10);
+    command.cdb[0] = kOpRead10;
+    lib::StoreBe32(&command.cdb[2], static_cast<uint32_t>(lba));
+    StoreBe16(&command.cdb[7], static_cast<uint16_t>(blocks));
+    return;
+  }
+  ClearCdb(command, 16);
+  command.cdb[0] = kOpRead16;
+  StoreBe64(&command.cdb[2], lba);
+  lib::StoreBe32(&command.cdb[10], blocks);
+}
+
+void BuildReportLuns(ScsiCommand& command, uint32_t allocation_length) {
+  ClearCdb(command, 12);
+  command.cdb[0] = kOpReportLuns;
+  lib::StoreBe32(&command.cdb[6], allocation_length);
+}
+
+lib::Result<InquiryData, ScsiError> ParseInquiry(lib::Span<const uint8_t> data) {
+  if (data.empty()) return lib::Err(ScsiError::kBadData);
+  InquiryData inquiry;
+  inquiry.qualifier = data[0] >> 5;
+  inquiry.device_type = data[0] & 0x1f;
+  if (data.size() >= 2) inquiry.removable = (data[1] & 0x80) != 0;
+  // The identification needs the standard 36 bytes, and the target's additional length (byte 4)
+  // must say it sent them.
+  if (data.size() >= kScsiInquiryBytes && data.size() >= 5 &&
+      uint32_t{data[4]} + 5 >= kScsiInquiryBytes) {
+    CopyIdentification(inquiry.vendor, data.data() + 8, 8);
+    CopyIdentification(inquiry.product, data.data() + 16, 16);
+  }
+  return inquiry;
+}
+
+lib::Result<ReadCapacity10Data, ScsiError> ParseReadCapacity10(lib::Span<const uint8_t> data) {
+  if (data.size() < kReadCapacity10Bytes) return lib::Err(ScsiError::kBadData);
+  ReadCapacity10Data result;
+  const uint32_t last_lba = lib::LoadBe32(data.data());
+  result.capacity.block_size = lib::LoadBe32(data.data() + 4);
+  if (last_lba == 0xffffffffu) {
+    result.needs_16 = true;
+  } else {
+    result.capacity.blocks = uint64_t{last_lba} + 1;
+  }
+  return result;
+}
+
+lib::Result<ScsiCapacity, ScsiError> ParseReadCapacity16(lib::Span<const uint8_t> data) {
+  if (data.size() < kReadCapacity16Minimum) return lib::Err(ScsiError::kBadData);
+  const uint64_t last_lba = lib::LoadBe64(data.data());
+  if (last_lba == ~uint64_t{0}) return lib::Err(ScsiError::kBadCapacity);
+  return ScsiCapacity{last_lba + 1, lib::LoadBe32(data.data() + 8)};
+}
+
+lib::Result<void, ScsiError> CheckCapacity(const ScsiCapacity& capacity) {
+  // All zeros is how some targets say "nothing there".
+  if (capacity.blocks == 0 || capacity.block_size == 0) return lib::Err(ScsiError::kBadCapacity);
+  if (!lib::IsPowerOfTwo(capacity.block_size) || capacity.block_size < kMinBlockSize ||
+      capacity.block_size > kMaxBlockSize) {
+    return lib::Err(ScsiError::kBadBlockSize);
+  }
+  return lib::Ok<ScsiError>();
+}
+
+bool DecodeLun(const uint8_t (&field)[8], ScsiLunAddress& out) {
+  for (int i = 2; i < 8; ++i) {
+    if (field[i] != 0) return false;  // a second level
+  }
+  out = ScsiLunAddress{};
+  switch (field[0] >> 6) {
+    case 0:  // peripheral device addressing
+      out.bus = field[0] & 0x3f;
+      out.lun = field[1];
+      return true;
+    case 1:  // flat space addressing
+      out.lun = (uint32_t{field[0] & 0x3fu} << 8) | field[1];
+      return true;
+    case 2:  // logical unit addressing
+      out.has_target = true;
+      out.target = field[0] & 0x3f;
+      out.bus = field[1] >> 5;
+      out.lun = field[1] & 0x1f;
+      return true;
+    default:  // extended addressing
+      return false;
+  }
+}
+
+lib::Result<ReportLunsData, ScsiError> ParseReportLuns(lib::Span<const uint8_t> data) {
+  if (data.size() < 8) return lib::Err(ScsiError::kBadData);
+  ReportLunsData result;
+  result.listed = lib::LoadBe32(data.data()) / 8;
+  result.entries = lib::Min<uint32_t>(result.listed, static_cast<uint32_t>((data.size() - 8) / 8));
+  result.list = data.data() + 8;
+  return result;
+}
+
+lib::Result<SenseData, ScsiError> ParseSense(lib::Span<const uint8_t> data) {
+  if (data.empty()) return lib::Err(ScsiError::kBadData);
+  SenseData sense;
+  const uint8_t response_code = data[0] & 0x7f;
+  switch (response_code) {
+    case 0x70:
+    case 0x71:
+      if (data.size() < 3) return lib::Err(ScsiError::kBadData);
+      sense.deferred = response_code == 0x71;
+      sense.key = data[2] & 0xf;
+      // ASC and ASCQ are bytes 12 and 13: inside both what arrived and the additional length.
+      if (data.size() >= 14 && data.size() >= 8 && uint32_t{data[7]} + 8 >= 14) {
+        sense.asc = data[12];
+        sense.ascq = data[13];
+      }
+      return sense;
+    case 0x72:
+    case 0x73:
+      if (data.size() < 4) return lib::Err(ScsiError::kBadData);
+      sense.descriptor_format = true;
+      sense.deferred = response_code == 0x73;
+      sense.key = data[1] & 0xf;
+      sense.asc = data[2];
+      sense.ascq = data[3];
+      return sense;
+    default: return lib::Err(ScsiError::kBadData);
+  }
+}
+
+lib::Result<uint32_t, ScsiError> ScsiLun::Execute(ScsiCommand& command, uint64_t buffer,
+                                                  uint32_t bytes) {
+  outcome_ = ScsiOutcome{};
+  command.target = target_;
+  command.lun = lun_;
+  command.data = bytes == 0 ? 0 : buffer;
+  command.data_length = bytes;
+  if (transport_->execute == nullptr) {
+    outcome_.transport_error = IoError::kNotReady;
+    return lib::Err(ScsiError::kTransport);
+  }
+  auto answer = transport_->execute(transport_->adapter, command);
+  if (answer.is_error()) {
+    outcome_.transport_error = answer.error();
+    return lib::Err(answer.error() == IoError::kTimeout ? ScsiError::kTimeout
+                                                        : ScsiError::kTransport);
+  }
+  const ScsiResponse& response = answer.value();
+  outcome_.status = response.status;
+  if (response.sense_length > 0) {
+    auto sense = ParseSense(lib::Span<const uint8_t>(
+        response.sense, lib::Min<size_t>(response.sense_length, sizeof(response.sense))));
+    if (sense.is_ok()) {
+      outcome_.has_sense = true;
+      outcome_.sense = sense.value();
+    }
+  }
+  if (response.status == kScsiStatusCheckCondition) return lib::Err(ScsiError::kCheckCondition);
+  if (response.status != kScsiStatusGood) return lib::Err(ScsiError::kStatus);
+  if (response.residual > bytes) return lib::Err(ScsiError::kBadData);
+  return bytes - response.residual;
+}
+
+lib::Result<lib::Span<const uint8_t>, ScsiError> ScsiLun::Scratch(uint32_t transferred) const {
+  if (transferred > scratch_bytes_) return lib::Err(ScsiError::kBadData);
+  auto mapped = memory_->Map(scratch_, transferred, false);
+  if (mapped.is_error()) return lib::Err(ScsiError::kBadArgument);
+  return lib::Span<const uint8_t>(mapped.value(), transferred);
+}
+
+lib::Result<InquiryData, ScsiError> ScsiLun::Inquiry() {
+  if (scratch_bytes_ < kScsiMinScratchBytes ||
+      memory_->Map(scratch_, scratch_bytes_, false).is_error()) {
+    return lib::Err(ScsiError::kBadArgument);
+  }
+  ScsiCommand command;
+  BuildInquiry(command, kScsiInquiryBytes);
+  auto transferred = Execute(command, scratch_, kScsiInquiryBytes);
+  if (transferred.is_error()) return lib::Err(transferred.error());
+  auto data = Scratch(transferred.value());
+  if (data.is_error()) return lib::Err(data.error());
+  return ParseInquiry(data.value());
+}
+
+lib::Result<void, ScsiError> ScsiLun::WaitReady(uint64_t timebase_frequency) {
+  if (timebase_frequency == 0) return lib::Err(ScsiError::kBadArgument);
+  const uint64_t start = lib::ReadTimebase();
+  const uint64_t limit = kScsiReadySeconds * timebase_frequency;
+  for (int attempt = 0; attempt < kScsiReadyAttempts; ++attempt) {
+    if (attempt > 0 && lib::ReadTimebase() - start >= limit) break;
+    ScsiCommand command;
+    BuildTestUnitReady(command);
+    auto done = Execute(command, 0, 0);
+    if (done.is_ok()) return lib::Ok<ScsiError>();
+    if (done.error() == ScsiError::kStatus && outcome_.status == kScsiStatusBusy) continue;
+    if (done.error() != ScsiError::kCheckCondition || !outcome_.has_sense) {
+      return lib::Err(done.error());
+    }
+    if (outcome_.sense.key == kSenseUnitAttention) continue;
+    if (outcome_.sense.key == kSenseNotReady && outcome_.sense.asc == kAscBecomingReady) {
+      Pause(timebase_frequency / kBecomingReadyPauseDivisor);
+      continue;
+    }
+    return lib::Err(ScsiError::kCheckCondition);
+  }
+  return lib::Err(ScsiError::kNotReady);
+}
+
+lib::Result<ScsiCapacity, ScsiError> ScsiLun::ReadCapacity() {
+  if (scratch_bytes_ < kScsiMinScratchBytes ||
+      memory_->Map(scratch_, scratch_bytes_, false).is_error()) {
+    return lib::Err(ScsiError::kBadArgument);
+  }
+  ScsiCommand command;
+  BuildReadCapacity10(command);
+  auto transferred = Execute(command, scratch_, kReadCapacity10Bytes);
+  if (transferred.is_error()) return lib::Err(transferred.error());
+  auto data = Scratch(transferred.value());
+  if (data.is_error()) return lib::Err(data.error());
+  auto short_answer = ParseReadCapacity10(data.value());
+  if (short_answer.is_error()) return lib::Err(short_answer.error());
+  if (!short_answer.value().needs_16) return short_answer.value().capacity;
+
+  BuildReadCapacity16(command, kReadCapacity16Bytes);
+  transferred = Execute(command, scratch_, kReadCapacity16Bytes);
+  if (transferred.is_error()) return lib::Err(transferred.error());
+  data = Scratch(transferred.value());
+  if (data.is_error()) return lib::Err(data.error());
+  return ParseReadCapacity16(data.value());
+}
+
+lib::Result<ReportLunsData, ScsiError> ScsiLun::ReportLuns() {
+  if (scratch_bytes_ < kScsiMinScratchBytes ||
+      memory_->Map(scratch_, scratch_bytes_, false).is_error()) {
+    return lib::Err(ScsiError::kBadArgument);
+  }
+  const uint32_t allocation = scratch_bytes_ & ~7u;
+  ScsiCommand command;
+  BuildReportLuns(command, allocation);
+  auto transferred = Execute(command, scratch_, allocation);
+  if (transferred.is_error()) return lib::Err(transferred.error());
+  auto data = Scratch(transferred.value());
+  if (data.is_error()) return lib::Err(data.error());
+  return ParseReportLuns(data.value());
+}
+
+namespace {
+
+// The LUNs of `target` worth an INQUIRY, into `luns`; returns their count, or a transport error.
+lib::Result<int, ScsiError> ListLuns(ScsiLun& lun0, const ScsiTransport& transport,
+                                     const char* adapter_name,
+                                     uint32_t (&luns)[kMaxLunsPerTarget]) {
+  auto report = lun0.ReportLuns();
+  if (report.is_error()) {
+    if (IsTransportFailure(report.error()) || report.error() == ScsiError::kBadArgument) {
+      return lib::Err(report.error());
+    }
+    luns[0] = 0;  // REPORT LUNS refused: LUN 0 alone
+    return 1;
+  }
+  const ReportLunsData& list = report.value();
+  if (list.entries < list.listed) {
+    lib::Printf("tern: %s: target %u lists %u LUNs, %u fit in the buffer: using those\n",
+                adapter_name, lun0.target(), list.listed, list.entries);
+  }
+  int count = 0;
+  for (uint32_t i = 0; i < list.entries; ++i) {
+    uint8_t field[8];
+    lib::MemCopy(field, list.list + 8 * i, 8);
+    ScsiLunAddress address;
+    if (!DecodeLun(field, address) || address.bus != 0 || address.lun > transport.max_lun) continue;
+    if (address.has_target && address.target != lun0.target()) continue;
+    bool seen = false;
+    for (int j = 0; j < count; ++j) seen = seen || luns[j] == address.lun;
+    if (seen) continue;
+    if (count == kMaxLunsPerTarget) {
+      lib::Printf("tern: %s: target %u: more than %d LUNs: the rest are not used\n", adapter_name,
+                  lun0.target(), kMaxLunsPerTarget);
+      break;
+    }
+    luns[count++] = address.lun;
+  }
+  return count;
+}
+
+}  // namespace
+
+void ScanScsi(const ScsiTransport& transport, lib::GuestMemory& memory, uint64_t scratch,
+              uint32_t scratch_bytes, uint64_t timebase_frequency, const char* adapter_name,
+              ScsiScan& out) {
+  out.count = 0;
+  out.truncated = false;
+  char why[128];
+  for (uint32_t target = 0; target <= transport.max_target; ++target) {
+    ScsiLun lun0(transport, memory, scratch, scratch_bytes, target, 0);
+    uint32_t luns[kMaxLunsPerTarget];
+    auto listed = ListLuns(lun0, transport, adapter_name, luns);
+    if (listed.is_error()) {
+      Describe(why, sizeof(why), listed.error(), lun0.outcome());
+      lib::Printf("tern: %s: REPORT LUNS on target %u: %s; scan ended\n", adapter_name, target,
+                  why);
+      return;
+    }
+    for (int i = 0; i < listed.value(); ++i) {
+      ScsiLun unit(transport, memory, scratch, scratch_bytes, target, luns[i]);
+      auto inquiry = unit.Inquiry();
+      if (inquiry.is_error()) {
+        if (IsTransportFailure(inquiry.error())) {
+          Describe(why, sizeof(why), inquiry.error(), unit.outcome());
+          lib::Printf("tern: %s: INQUIRY on target %u LUN %u: %s; scan ended\n", adapter_name,
+                      target, luns[i], why);
+          return;
+        }
+        continue;
+      }
+      const InquiryData& data = inquiry.value();
+      if (data.qualifier != 0) continue;
+      if (data.device_type != kScsiTypeDisk && data.device_type != kScsiTypeCdrom) continue;
+      if (out.count == kScsiMaxUnits) {
+        out.truncated = true;
+        lib::Printf("tern: %s: more than %d disks and CD-ROMs: the rest are not used\n",
+                    adapter_name, kScsiMaxUnits);
+        return;
+      }
+      ScsiUnit& found = out.units[out.count++];
+      found = ScsiUnit{};
+      found.target = target;
+      found.lun = luns[i];
+      found.device_type = data.device_type;
+      found.removable = data.removable;
+      lib::MemCopy(found.vendor, data.vendor, sizeof(found.vendor));
+      lib::MemCopy(found.product, data.product, sizeof(found.product));
+      if (data.device_type != kScsiTypeDisk) continue;
+      auto ready = unit.WaitReady(timebase_frequency);
+      lib::Result<ScsiCapacity, ScsiError> capacity = lib::Err(ScsiError::kNotReady);
+      if (ready.is_ok()) capacity = unit.ReadCapacity();
+      lib::Result<void, ScsiError> usable = lib::Err(ScsiError::kNotReady);
+      if (ready.is_error()) {
+        usable = ready;
+      } else if (capacity.is_error()) {
+        usable = lib::Err(capacity.error());
+      } else {
+        usable = CheckCapacity(capacity.value());
+        found.capacity = capacity.value();
+      }
+      found.ready = usable.is_ok();
+      if (usable.is_error()) {
+        Describe(why, sizeof(why), usable.error(), unit.outcome());
+        lib::Printf("tern: %s: disk at target %u LUN %u: %s\n", adapter_name, target, luns[i], why);
+        if (IsTransportFailure(usable.error())) return;
+      }
+    }
+  }
+}
+
+lib::Result<void, ScsiError> ScsiDisk::Start(const ScsiTransport& transport,
+                                             lib::GuestMemory& memory, uint64_t scratch,
+                                             uint32_t scratch_bytes, uint32_t target, uint32_t lun,
+                                             uint64_t timebase_frequency, const char* name) {
+  disk_ = BlockDevice{};
+  transport_ = &transport;
+  memory_ = &memory;
+  target_ = target;
+  lun_ = lun;
+  (void)lib::FormatToBuffer(name_, sizeof(name_), "%s", name);
+  if (transport.execute == nullptr || transport.max_transfer_bytes < kMinBlockSize) {
+    lib::Printf("tern: %s: the adapter cannot carry reads: not used\n", name_);
+    return lib::Err(ScsiError::kBadArgument);
+  }
+  ScsiLun unit(transport, memory, scratch, scratch_bytes, target, lun);
+  auto ready = unit.WaitReady(timebase_frequency);
+  lib::Result<ScsiCapacity, ScsiError> capacity = lib::Err(ScsiError::kNotReady);
+  if (ready.is_ok()) capacity = unit.ReadCapacity();
+  char why[128];
+  if (ready.is_error() || capacity.is_error()) {
+    const ScsiError error = ready.is_error() ? ready.error() : capacity.error();
+    Describe(why, sizeof(why), error, unit.outcome());
+    lib::Printf("tern: %s: %s: not used\n", name_, why);
+    return lib::Err(error);
+  }
+  const ScsiCapacity& geometry = capacity.value();
+  if (auto usable = CheckCapacity(geometry); usable.is_error()) {
+    if (usable.error() == ScsiError::kBadBlockSize) {
+      lib::Printf("tern: %s: block size %u is not a power of two from 512 to 16384: not used\n",
+                  name_, geometry.block_size);
+    } else {
+      lib::Printf("tern: %s: capacity of 0 bytes: not used\n", name_);
+    }
+    return usable;
+  }
+  if (transport.max_transfer_bytes < geometry.block_size) {
+    lib::Printf(
+        "tern: %s: blocks of %u bytes, but the adapter carries %u bytes a command: not used\n",
+        name_, geometry.block_size, transport.max_transfer_bytes);
+    return lib::Err(ScsiError::kBadArgument);
+  }
+  disk_.block_size = geometry.block_size;
+  disk_.blocks = geometry.blocks;
+  disk_.read = ReadBlocks;
+  disk_.driver = this;
+  return lib::Ok<ScsiError>();
+}
+
+lib::Result<void, IoError> ScsiDisk::ReadBlocks(void* driver, uint64_t lba, uint32_t count,
+                                                uint64_t buffer) {
+  return static_cast<ScsiDisk*>(driver)->Read(lba, count, buffer);
+}
+
+lib::Result<void, IoError> ScsiDisk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
+  if (disk_.read == nullptr) return lib::Err(IoError::kNotReady);
+  if (lba > disk_.blocks || count > disk_.blocks - lba) return lib::Err(IoError::kOutOfRange);
+  const uint64_t bytes = uint64_t{count} * disk_.block_size;
+  if (bytes == 0) return lib::Ok<IoError>();
+  if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(IoError::kBadBuffer);
+  const uint32_t blocks_per_command = transport_->max_transfer_bytes / disk_.block_size;
+  for (uint32_t done = 0; done < count;) {
+    const uint32_t blocks = lib::Min(count - done, blocks_per_command);
+    TERN_TRY(ReadChunk(lba + done, blocks, buffer + uint64_t{done} * disk_.block_size));
+    done += blocks;
+  }
+  return lib::Ok<IoError>();
+}
+
+lib::Result<void, IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blocks, uint64_t buffer) {
+  const uint32_t bytes = blocks * disk_.block_size;
+  ScsiLun unit(*transport_, *memory_, 0, 0, target_, lun_);
+  ScsiError error = ScsiError::kTransport;
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    ScsiCommand command;
+    BuildRead(command, lba, blocks);
+    auto transferred = unit.Execute(command, buffer, bytes);
+    if (transferred.is_ok()) {
+      if (transferred.value() == bytes) return lib::Ok<IoError>();
+      lib::Printf("tern: %s: read of block %llu: %u of %u bytes arrived\n", name_,
+                  static_cast<unsigned long long>(lba), transferred.value(), bytes);
+      return lib::Err(IoError::kBadResponse);
+    }
+    error = transferred.error();
+    const ScsiOutcome& outcome = unit.outcome();
+    const bool unit_attention = error == ScsiError::kCheckCondition && outcome.has_sense &&
+                                outcome.sense.key == kSenseUnitAttention;
+    const bool busy = error == ScsiError::kStatus && outcome.status == kScsiStatusBusy;
+    if (!unit_attention && !busy) break;
+  }
+  char why[128];
+  Describe(why, sizeof(why), error, unit.outcome());
+  lib::Printf("tern: %s: read of block %llu: %s\n", name_, static_cast<unsigned long long>(lba),
+              why);
+  switch (error) {
+    case ScsiError::kTransport:
+    case ScsiError::kTimeout: return lib::Err(unit.outcome().transport_error);
+    case ScsiError::kBadData: return lib::Err(IoError::kBadResponse);
+    default: return lib::Err(IoError::kDevice);
+  }
+}
+
+}  // namespace dev

@@ -1,0 +1,155 @@
+// spapr-vscsi: QEMU's PAPR virtual SCSI adapter (hw/scsi/spapr_vscsi.c), a dev::ScsiTransport.
+//
+// The adapter is a VIO device under /vdevice: `v-scsi@<reg>`, compatible "IBM,v-scsi",
+// `ibm,my-dma-window` = <LIOBN, window base (ibm,#dma-address-cells), window size
+// (ibm,#dma-size-cells)> (QEMU hw/ppc/spapr_vio.c: vio_make_devnode, 256 MiB for v-scsi). The
+// partner is reached through a command/response queue (CRQ) [LoPAPR 14.5.4.4]: a 4 KiB page of
+// 16-byte entries registered with H_REG_CRQ; messages go out with H_SEND_CRQ. The protocol is SRP
+// [T10 SRP r16a] carried the way IBM's VSCSI does it (QEMU hw/scsi/viosrp.h): an initialization
+// handshake (0xC0 0x01 out, 0xC0 0x02 back), SRP_LOGIN_REQ / SRP_LOGIN_RSP, then one SRP_CMD at a
+// time with a direct data-in descriptor, answered by SRP_RSP. The CRQ entry of an SRP message
+// carries its length and the bus address of the IU; an answer comes back in the same IU buffer,
+// its CRQ entry carrying the tag.
+//
+// Every address the adapter reads or writes (the CRQ page, the IU, data buffers) is an I/O bus
+// address in the device's TCE window, mapped with H_PUT_TCE for the time it is used: the CRQ
+// and IU pages while the adapter runs, a data buffer page by page for one command.
+// ResetForOs frees the CRQ and unmaps every TCE, so that the OS's driver can register its own.
+//
+// Limits: one command at a time, at most kVscsiMaxTransferBytes of data each; targets 0..63,
+// LUNs 0..31 on channel 0 (QEMU's vscsi_scsi_info). A command that gets no answer in
+// kVscsiCommandSeconds stops the adapter (its CRQ is freed and its TCEs unmapped, so that a late
+// answer can reach no memory): later commands fail with kNotReady.
+#pragma once
+
+#include "dev/block-device.h"
+#include "dev/scsi-transport.h"
+#include "lib/guest-memory.h"
+#include "lib/hv.h"
+#include "lib/result.h"
+#include "lib/types.h"
+
+namespace dev {
+
+enum class VscsiError {
+  kBadNode,         // reg or ibm,my-dma-window missing or malformed
+  kBadWorkMemory,   // the work area is not 4 KiB-aligned guest RAM of kVscsiWorkBytes
+  kWindowTooSmall,  // the DMA window cannot hold the CRQ, the IU and one transfer
+  kTce,             // H_PUT_TCE refused a mapping or an unmapping
+  kRegisterCrq,     // H_REG_CRQ failed
+  kSendCrq,         // H_SEND_CRQ failed
+  kFreeCrq,         // H_FREE_CRQ failed
+  kTimeout,         // no answer to the initialization or the login in time
+  kLoginRejected,   // SRP_LOGIN_REJ, or a login response tern cannot use
+  kBadResponse,     // an answer failed a range check
+  kBadArgument,     // no time base frequency
+};
+
+const char* VscsiErrorName(VscsiError error);
+
+inline constexpr size_t kVscsiPathMax = 64;
+
+struct VscsiNode {
+  uint32_t unit_address = 0;  // reg: the unit the CRQ hcalls name
+  uint32_t liobn = 0;         // the TCE table H_PUT_TCE names
+  uint64_t window_base = 0;   // I/O bus addresses [window_base, window_base + window_size)
+  uint64_t window_size = 0;
+  char path[kVscsiPathMax] = {};  // "/vdevice/v-scsi@71000003"
+};
+
+// Reads node `node` of `fdt`: reg (one cell), ibm,my-dma-window (LIOBN, then the base and the
+// size in ibm,#dma-address-cells / ibm,#dma-size-cells cells, 2 each when absent; 1 or 2).
+lib::Result<VscsiNode, VscsiError> ParseVscsiNode(const void* fdt, int node);
+
+// The children of /vdevice compatible with "IBM,v-scsi", in tree order, at most `max`; malformed
+// ones are reported on the console and skipped. Returns the count.
+int FindVscsiNodes(const void* fdt, VscsiNode* out, int max);
+
+// The SRP LUN QEMU decodes as channel 0, `target`, `lun` (hw/scsi/spapr_vscsi.c:
+// vscsi_device_find, logical unit addressing): 0x8000 | target << 8 | lun in the top 16 bits.
+uint64_t VscsiSrpLun(uint32_t target, uint32_t lun);
+// The unit address of that LUN's node in QEMU's boot list (hw/ppc/spapr.c:
+// spapr_get_fw_dev_path: "disk@%" PRIX64 of the SRP LUN), e.g. "8000000000000000" for target 0
+// LUN 0, "8101000000000000" for target 1 LUN 1. False for target > 63, lun > 31, or no room.
+bool VscsiUnitAddress(uint32_t target, uint32_t lun, char* out, size_t size);
+
+// The work area Start needs: guest RAM, 4 KiB aligned (the CRQ page, then the IU page).
+inline constexpr uint64_t kVscsiWorkBytes = 8192;
+inline constexpr uint32_t kVscsiMaxTransferBytes = 64 * 1024;
+inline constexpr uint32_t kVscsiMaxTarget = 63;
+inline constexpr uint32_t kVscsiMaxLun = 31;
+// How long the handshake, the login and each command may take.
+inline constexpr uint64_t kVscsiInitSeconds = 5;
+inline constexpr uint64_t kVscsiCommandSeconds = 10;
+
+class Vscsi {
+ public:
+  constexpr Vscsi() = default;
+  Vscsi(const Vscsi&) = delete;
+  Vscsi& operator=(const Vscsi&) = delete;
+
+  // Maps the CRQ and IU pages of [work_address, work_address + work_bytes) of `memory` into the
+  // window, registers the CRQ (freeing a queue left registered first), runs the handshake and
+  // the SRP login. `memory` must outlive the driver; `node` is copied. On failure a line naming
+  // the adapter says why, and nothing stays registered or mapped. Starting a running driver stops
+  // it first.
+  lib::Result<void, VscsiError> Start(const VscsiNode& node, lib::GuestMemory& memory,
+                                      uint64_t work_address, uint64_t work_bytes,
+                                      uint64_t timebase_frequency);
+
+  // The adapter for the SCSI layer (max_target 63, max_lun 31, max_transfer_bytes
+  // kVscsiMaxTransferBytes, unit_address VscsiUnitAddress). Valid while the driver lives.
+  const ScsiTransport& transport() const { return transport_; }
+  bool running() const { return running_; }
+  const char* name() const { return node_.path; }
+  // TCE entries currently mapped (the CRQ and IU pages while running; 0 after ResetForOs).
+  int mapped_tces() const;
+
+  // For the hand-off to the OS: H_FREE_CRQ (retried while the host is busy, a bounded number of
+  // times) and H_PUT_TCE 0 for every entry still mapped. Safe to call twice, or on a driver that
+  // never started. Reports the first failure; keeps going after one.
+  lib::Result<void, VscsiError> ResetForOs();
+
+ private:
+  static constexpr int kDataPages = kVscsiMaxTransferBytes / 4096 + 1;
+  static constexpr int kSlots = 2 + kDataPages;  // CRQ page, IU page, data pages
+  static constexpr int kCrqEntries = 4096 / 16;
+
+  struct CrqEntry {
+    uint8_t bytes[16];
+  };
+  enum class WaitResult { kEntry, kTimeout };
+
+  static lib::Result<ScsiResponse, IoError> ExecuteCommand(void* adapter,
+                                                           const ScsiCommand& command);
+  static bool UnitAddress(void* adapter, uint32_t target, uint32_t lun, char* out, size_t size);
+  lib::Result<ScsiResponse, IoError> Execute(const ScsiCommand& command);
+  lib::Result<void, VscsiError> BringUp(uint64_t work_address, uint64_t work_bytes);
+  lib::Result<void, VscsiError> Handshake();
+  lib::Result<void, VscsiError> Login();
+  // Sends the IU (its first `length` bytes) as an SRP message.
+  lib::Result<void, lib::hv::HcallStatus> SendIu(uint16_t length);
+  // Takes the next valid CRQ entry into `entry`, waiting until `deadline_start + limit`.
+  WaitResult NextEntry(uint64_t start, uint64_t limit, CrqEntry& entry);
+  // Waits for the SRP answer carrying `tag`, skipping stale answers and reporting others.
+  lib::Result<CrqEntry, IoError> WaitForAnswer(uint64_t tag, uint64_t start, uint64_t limit);
+  uint64_t Ioba(int slot) const { return node_.window_base + uint64_t{4096} * slot; }
+  bool MapPage(int slot, uint64_t real_page);
+  bool UnmapPage(int slot);
+  void Stop();
+
+  VscsiNode node_;
+  lib::GuestMemory* memory_ = nullptr;
+  uint64_t ticks_per_second_ = 0;
+  uint64_t work_address_ = 0;
+  uint8_t* crq_ = nullptr;  // the CRQ page (host view)
+  uint8_t* iu_ = nullptr;   // the IU page
+  int next_entry_ = 0;
+  uint64_t next_tag_ = 1;
+  bool mapped_[kSlots] = {};
+  bool crq_registered_ = false;
+  bool running_ = false;
+  ScsiTransport transport_;
+};
+
+}  // namespace dev
