@@ -2,7 +2,7 @@
 """Disk-boot benchmark: tern beside SLOF, in the same run (VOF cannot boot a disk).
 
 Boots the disk kit's MBR image (tools/disk-kit.sh: GRUB in a PReP partition, 1 s menu timeout,
-an ext4 root) on virtio-blk and measures, from starting QEMU, the firmware's part (until GRUB's
+an ext4 root) on virtio-blk and on spapr-vscsi (the plain -drive) and measures, from starting QEMU, the firmware's part (until GRUB's
 first line, "Welcome to GRUB!") and the whole boot (until the guest's /init has mounted the root
 from the disk). Rounds alternate the firmwares, as tools/bench-boot.py does.
 
@@ -18,10 +18,16 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from guest import Guest, command_line, paired_rounds  # noqa: E402
 
 
-def boot(opts, firmware):
+BUSES = {
+    "virtio-blk": lambda image: ["-drive", f"file={image},if=none,id=d,format=raw,snapshot=on",
+                                 "-device", "virtio-blk-pci,drive=d"],
+    "spapr-vscsi": lambda image: ["-drive", f"file={image},format=raw,snapshot=on"],
+}
+
+
+def boot(opts, firmware, bus):
     image = os.path.join(opts.disks, "mbr.img")
-    args = ["-m", "1G", "-drive", f"file={image},if=none,id=d,format=raw,snapshot=on",
-            "-device", "virtio-blk-pci,drive=d"]
+    args = ["-m", "1G", *BUSES[bus](image)]
     if firmware == "tern":
         args = ["-bios", opts.image, *args]
     guest = Guest(opts.qemu, args)
@@ -41,26 +47,29 @@ def main():
     opts = parser.parse_args()
 
     firmwares = ["tern", "slof"]
-    results = {}
+    for bus in BUSES:
+        results = {}
 
-    def measure(firmware):
-        grub, root = boot(opts, firmware)
-        results.setdefault(firmware, []).append((grub, root))
-        return root
+        def measure(firmware):
+            grub, root = boot(opts, firmware, bus)
+            results.setdefault(firmware, []).append((grub, root))
+            return root
 
-    paired_rounds(firmwares, opts.rounds, measure)
-    print(f"\ndisk boot (virtio-blk, MBR, GRUB menu 1 s), {opts.rounds} rounds ({opts.qemu}):")
-    for index, what in ((0, "QEMU start to GRUB's first line"), (1, "QEMU start to mounted root")):
-        medians = {f: statistics.median(r[index] for r in results[f]) for f in firmwares}
-        print(f"  {what}:")
-        for firmware in firmwares:
-            values = [r[index] for r in results[firmware]]
-            print(f"    {firmware:5s} median {medians[firmware]:.2f} s  "
-                  f"(min {min(values):.2f}, max {max(values):.2f})")
-        paired = statistics.median(t[index] / s[index]
-                                   for t, s in zip(results["tern"], results["slof"]))
-        print(f"    tern/slof: {medians['tern'] / medians['slof']:.2f} (ratio of medians), "
-              f"{paired:.2f} (median of paired ratios)")
+        print(f"{bus}:")
+        paired_rounds(firmwares, opts.rounds, measure)
+        print(f"\ndisk boot ({bus}, MBR, GRUB menu 1 s), {opts.rounds} rounds ({opts.qemu}):")
+        for index, what in ((0, "QEMU start to GRUB's first line"),
+                            (1, "QEMU start to mounted root")):
+            medians = {f: statistics.median(r[index] for r in results[f]) for f in firmwares}
+            print(f"  {what}:")
+            for firmware in firmwares:
+                values = [r[index] for r in results[firmware]]
+                print(f"    {firmware:5s} median {medians[firmware]:.2f} s  "
+                      f"(min {min(values):.2f}, max {max(values):.2f})")
+            paired = statistics.median(t[index] / s[index]
+                                       for t, s in zip(results["tern"], results["slof"]))
+            print(f"    tern/slof: {medians['tern'] / medians['slof']:.2f} (ratio of medians), "
+                  f"{paired:.2f} (median of paired ratios)")
     return 0
 
 
