@@ -39,16 +39,6 @@ void ClearCdb(ScsiCommand& command, uint8_t length) {
   command.cdb_length = length;
 }
 
-void StoreBe16(uint8_t* bytes, uint16_t value) {
-  bytes[0] = static_cast<uint8_t>(value >> 8);
-  bytes[1] = static_cast<uint8_t>(value);
-}
-
-void StoreBe64(uint8_t* bytes, uint64_t value) {
-  lib::StoreBe32(bytes, static_cast<uint32_t>(value >> 32));
-  lib::StoreBe32(bytes + 4, static_cast<uint32_t>(value));
-}
-
 // Copies an INQUIRY identification field, trailing spaces dropped, non-printables as '?'.
 template <size_t N>
 void CopyIdentification(char (&out)[N], const uint8_t* field, size_t size) {
@@ -117,7 +107,7 @@ const char* SenseKeyName(uint8_t key) {
 void BuildInquiry(ScsiCommand& command, uint16_t allocation_length) {
   ClearCdb(command, 6);
   command.cdb[0] = kOpInquiry;
-  StoreBe16(&command.cdb[3], allocation_length);
+  lib::StoreBe16(&command.cdb[3], allocation_length);
 }
 
 void BuildTestUnitReady(ScsiCommand& command) {
@@ -142,12 +132,12 @@ void BuildRead(ScsiCommand& command, uint64_t lba, uint32_t blocks) {
     ClearCdb(command, 10);
     command.cdb[0] = kOpRead10;
     lib::StoreBe32(&command.cdb[2], static_cast<uint32_t>(lba));
-    StoreBe16(&command.cdb[7], static_cast<uint16_t>(blocks));
+    lib::StoreBe16(&command.cdb[7], static_cast<uint16_t>(blocks));
     return;
   }
   ClearCdb(command, 16);
   command.cdb[0] = kOpRead16;
-  StoreBe64(&command.cdb[2], lba);
+  lib::StoreBe64(&command.cdb[2], lba);
   lib::StoreBe32(&command.cdb[10], blocks);
 }
 

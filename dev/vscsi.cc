@@ -53,16 +53,6 @@ constexpr uint8_t kDataInUnderflow = 1 << 5;
 
 constexpr int kFreeCrqAttempts = 100;
 
-void StoreBe16(uint8_t* bytes, uint16_t value) {
-  bytes[0] = static_cast<uint8_t>(value >> 8);
-  bytes[1] = static_cast<uint8_t>(value);
-}
-
-void StoreBe64(uint8_t* bytes, uint64_t value) {
-  lib::StoreBe32(bytes, static_cast<uint32_t>(value >> 32));
-  lib::StoreBe32(bytes + 4, static_cast<uint32_t>(value));
-}
-
 }  // namespace
 
 const char* VscsiErrorName(VscsiError error) {
@@ -301,9 +291,9 @@ lib::Result<void, VscsiError> Vscsi::Login() {
   const uint64_t tag = next_tag_++;
   lib::MemSet(iu_, 0, kMaxIuBytes);
   iu_[0] = kSrpLoginReq;
-  StoreBe64(iu_ + 8, tag);
+  lib::StoreBe64(iu_ + 8, tag);
   lib::StoreBe32(iu_ + 16, kMaxIuBytes);  // the largest IU tern sends
-  StoreBe16(iu_ + 24, kSrpBufFormatDirect);
+  lib::StoreBe16(iu_ + 24, kSrpBufFormatDirect);
   const uint64_t start = lib::ReadTimebase();
   if (auto sent = SendIu(kSrpLoginReqBytes); sent.is_error()) {
     lib::Printf("tern: %s: H_SEND_CRQ: %s\n", node_.path, lib::hv::HcallStatusName(sent.error()));
@@ -383,13 +373,13 @@ lib::Result<ScsiResponse, IoError> Vscsi::Execute(const ScsiCommand& command) {
   const uint64_t tag = next_tag_++;
   lib::MemSet(iu_, 0, kMaxIuBytes);
   iu_[0] = kSrpCmd;
-  StoreBe64(iu_ + 8, tag);
-  StoreBe64(iu_ + 20, VscsiSrpLun(command.target, command.lun));
+  lib::StoreBe64(iu_ + 8, tag);
+  lib::StoreBe64(iu_ + 20, VscsiSrpLun(command.target, command.lun));
   lib::MemCopy(iu_ + 32, command.cdb, command.cdb_length);
   if (command.data_length > 0) {
     iu_[5] = kSrpDataDescDirect;  // data-in format in the low nibble, no data-out
     iu_[7] = 1;                   // one data-in descriptor
-    StoreBe64(iu_ + 48, data_ioba);
+    lib::StoreBe64(iu_ + 48, data_ioba);
     lib::StoreBe32(iu_ + 60, command.data_length);
   }
   const uint64_t start = lib::ReadTimebase();

@@ -121,14 +121,6 @@ bool SnapshotIntact(Region& region, WalkSlot& slot) {
   return rtas::Crc32(snapshot) == slot.snapshot_crc.value();
 }
 
-void StoreBe16(uint8_t* p, uint16_t v) {
-  p[0] = static_cast<uint8_t>(v >> 8);
-  p[1] = static_cast<uint8_t>(v);
-}
-uint16_t LoadBe16(const uint8_t* p) {
-  return static_cast<uint16_t>(p[0] << 8 | p[1]);
-}
-
 // Reads the NUL-terminated name at `offset` of the host's work area; 0 when there is none.
 uint32_t HostName(const uint8_t* wa, uint32_t offset) {
   if (offset < kDataOffset || offset >= kWorkAreaSize) return 0;
@@ -214,7 +206,7 @@ Progress RecordNode(Region& region, WalkSlot& slot, const uint8_t* wa, RtasStatu
   const uint32_t name_size = HostName(wa, name);
   if (name_size == 0) return Unusable(slot, failure);
   uint8_t record[3] = {kNode};
-  StoreBe16(record + 1, static_cast<uint16_t>(name_size));
+  lib::StoreBe16(record + 1, static_cast<uint16_t>(name_size));
   if (!Append(region, slot, record, 3) || !Append(region, slot, wa + name, name_size)) {
     return TooLarge(slot, failure);
   }
@@ -240,7 +232,7 @@ Progress RecordProperty(Region& region, WalkSlot& slot, const uint8_t* wa, RtasS
     return Fail(failure, RtasStatus::kHardwareError);
   }
   uint8_t record[7] = {kProperty};
-  StoreBe16(record + 1, static_cast<uint16_t>(name_size));
+  lib::StoreBe16(record + 1, static_cast<uint16_t>(name_size));
   lib::StoreBe32(record + 3, length);
   if (!Append(region, slot, record, 7) || !Append(region, slot, wa + name, name_size) ||
       !Append(region, slot, wa + value, length)) {
@@ -370,7 +362,7 @@ struct Cursor {
   // The NODE record at `offset`, if there is a well-formed one: its name's size (with the NUL).
   uint32_t NodeAt(uint32_t offset) const {
     if (offset + 3 > size || snapshot[offset] != kNode) return 0;
-    const uint32_t name_size = LoadBe16(snapshot + offset + 1);
+    const uint32_t name_size = lib::LoadBe16(snapshot + offset + 1);
     const bool ok = name_size > 0 && name_size <= size - offset - 3 &&
                     snapshot[offset + 3 + name_size - 1] == 0;
     return ok ? name_size : 0;
@@ -394,7 +386,7 @@ RtasStatus ServeProperty(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor) 
   const uint32_t at = cursor.at;
   const uint32_t size = cursor.size;
   if (at + 7 > size || cursor.depth == 0) return RtasStatus::kHardwareError;
-  const uint32_t name_size = LoadBe16(cursor.snapshot + at + 1);
+  const uint32_t name_size = lib::LoadBe16(cursor.snapshot + at + 1);
   const uint32_t length = lib::LoadBe32(cursor.snapshot + at + 3);
   if (name_size == 0 || name_size > size - at - 7 || length > size - at - 7 - name_size ||
       kDataOffset + name_size + length > kWorkAreaSize) {

@@ -99,12 +99,22 @@ inline void StoreLe64(void* bytes, uint64_t value) {
   StoreLe32(b, static_cast<uint32_t>(value));
   StoreLe32(b + 4, static_cast<uint32_t>(value >> 32));
 }
+inline void StoreBe16(void* bytes, uint16_t value) {
+  uint8_t* b = static_cast<uint8_t*>(bytes);
+  b[0] = static_cast<uint8_t>(value >> 8);
+  b[1] = static_cast<uint8_t>(value);
+}
 inline void StoreBe32(void* bytes, uint32_t value) {
   uint8_t* b = static_cast<uint8_t*>(bytes);
   b[0] = static_cast<uint8_t>(value >> 24);
   b[1] = static_cast<uint8_t>(value >> 16);
   b[2] = static_cast<uint8_t>(value >> 8);
   b[3] = static_cast<uint8_t>(value);
+}
+inline void StoreBe64(void* bytes, uint64_t value) {
+  uint8_t* b = static_cast<uint8_t*>(bytes);
+  StoreBe32(b, static_cast<uint32_t>(value >> 32));
+  StoreBe32(b + 4, static_cast<uint32_t>(value));
 }
 
 }  // namespace lib

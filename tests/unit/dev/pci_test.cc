@@ -13,6 +13,7 @@
 
 #include "lib/be.h"
 #include "lib/console.h"
+#include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 #include "tests/test-data.h"
 #include "tests/unit/dev/fake-pci.h"
@@ -263,10 +264,6 @@ TEST_F(RtasConfigTest, ReportsRefusalsAndRefusesBadAccessesItself) {
 class PciScanTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    lib::ConsoleAttachSink(lib::Sink{[](void* context, const char* data, size_t size) {
-                                       static_cast<std::string*>(context)->append(data, size);
-                                     },
-                                     &console});
     // QEMU's VGA: a 16 MiB prefetchable frame buffer and 4 KiB of registers; xhci: 16 KiB 64-bit.
     vga.SetBar(0, 16 << 20, FakeFunction::kPrefetch);
     vga.SetBar(2, 0x1000, 0);
@@ -297,7 +294,8 @@ class PciScanTest : public ::testing::Test {
   }
 
   FakeHypervisor& hv = tests::FreshHypervisor();  // before the platform installs its handlers
-  std::string console;
+  tests::ConsoleCapture capture;  // from construction: the console of the whole test
+  std::string& console = capture.text;
   std::vector<uint8_t> tree = tests::LoadDtb("dev-pseries.dtb");
   std::vector<uint8_t> ram = std::vector<uint8_t>(64 * 1024);
   lib::GuestMemory memory{reinterpret_cast<uintptr_t>(ram.data()), ram.size()};

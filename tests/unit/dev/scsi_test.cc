@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/console.h"
+#include "tests/console-capture.h"
 #include "tests/host-cpu.h"
 #include "tests/unit/dev/fake-scsi.h"
 
@@ -75,10 +76,6 @@ class ScsiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tests::SetTimebase(1000);
-    lib::ConsoleAttachSink(lib::Sink{[](void* context, const char* data, size_t size) {
-                                       static_cast<std::string*>(context)->append(data, size);
-                                     },
-                                     &console});
     fake.memory = &memory;
   }
   std::vector<uint8_t> Ram(uint64_t offset, uint64_t size) {
@@ -94,7 +91,8 @@ class ScsiTest : public ::testing::Test {
                       "scsi@test/disk@0");
   }
 
-  std::string console;
+  tests::ConsoleCapture capture;  // from construction: the console of the whole test
+  std::string& console = capture.text;
   std::vector<uint8_t> ram = std::vector<uint8_t>(1 << 20);
   lib::GuestMemory memory{reinterpret_cast<uintptr_t>(ram.data()), ram.size()};
   FakeTransport fake;

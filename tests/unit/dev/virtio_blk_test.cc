@@ -11,6 +11,7 @@
 #include "dev/pci.h"
 #include "lib/be.h"
 #include "lib/console.h"
+#include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 #include "tests/host-cpu.h"
 #include "tests/test-data.h"
@@ -45,10 +46,6 @@ class VirtioBlkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tests::SetTimebase(1000);
-    lib::ConsoleAttachSink(lib::Sink{[](void* context, const char* data, size_t size) {
-                                       static_cast<std::string*>(context)->append(data, size);
-                                     },
-                                     &console});
     auto& phb0 = platform.AddQemuPhb(0);
     platform.AddQemuPhb(1);
     platform.Plug(phb0, 2, 0, blk);
@@ -85,7 +82,8 @@ class VirtioBlkTest : public ::testing::Test {
   }
 
   FakeHypervisor& hv = tests::FreshHypervisor();  // before the platform installs its handlers
-  std::string console;
+  tests::ConsoleCapture capture;  // from construction: the console of the whole test
+  std::string& console = capture.text;
   std::vector<uint8_t> tree = tests::LoadDtb("dev-pseries.dtb");
   std::vector<uint8_t> ram = std::vector<uint8_t>(4 << 20);
   lib::GuestMemory memory{reinterpret_cast<uintptr_t>(ram.data()), ram.size()};

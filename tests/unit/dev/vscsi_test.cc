@@ -12,6 +12,7 @@
 #include "dev/scsi.h"
 #include "lib/be.h"
 #include "lib/console.h"
+#include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 #include "tests/host-cpu.h"
 #include "tests/unit/dev/fake-scsi.h"
@@ -75,10 +76,6 @@ class VscsiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     tests::SetTimebase(1000);
-    lib::ConsoleAttachSink(lib::Sink{[](void* context, const char* data, size_t size) {
-                                       static_cast<std::string*>(context)->append(data, size);
-                                     },
-                                     &console});
     host.bus.Add(0, 0);
     host.bus.Add(0, 1, FakeLun{.blocks = 4096});
     node =
@@ -108,7 +105,8 @@ class VscsiTest : public ::testing::Test {
   }
 
   FakeHypervisor& hv = FreshHypervisor();
-  std::string console;
+  tests::ConsoleCapture capture;  // from construction: the console of the whole test
+  std::string& console = capture.text;
   std::vector<uint8_t> tree = Tree();
   std::vector<uint8_t> ram = std::vector<uint8_t>(4 << 20);
   lib::GuestMemory memory{reinterpret_cast<uintptr_t>(ram.data()), ram.size()};
@@ -119,13 +117,9 @@ class VscsiTest : public ::testing::Test {
 
 class VscsiNode : public ::testing::Test {
  protected:
-  void SetUp() override {
-    lib::ConsoleAttachSink(lib::Sink{[](void* context, const char* data, size_t size) {
-                                       static_cast<std::string*>(context)->append(data, size);
-                                     },
-                                     &console});
-  }
-  std::string console;
+  void SetUp() override {}
+  tests::ConsoleCapture capture;  // from construction: the console of the whole test
+  std::string& console = capture.text;
 };
 
 TEST_F(VscsiNode, ParsesRegAndTheDmaWindow) {

@@ -25,6 +25,7 @@
 #include "rtas/instantiate.h"
 #include "rtas/services.h"
 #include "rtas/state-region.h"
+#include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 #include "tests/fake-qemu-cc.h"
 #include "tests/test-data.h"
@@ -43,19 +44,7 @@ constexpr uint32_t kAreaSize = kScratchOffset + rtas::kScratchSize;
 constexpr uint32_t kPage = 4096;
 constexpr uint32_t kManySteps = 100000;  // host steps per call: the snapshot in the first call
 
-// Captures the firmware console for the lifetime of the object.
-class ConsoleCapture {
- public:
-  ConsoleCapture() {
-    lib::ConsoleAttachSink(lib::Sink{[](void* out, const char* data, size_t size) {
-                                       static_cast<std::string*>(out)->append(data, size);
-                                     },
-                                     &text});
-  }
-  ~ConsoleCapture() { lib::ConsoleAttachSink(lib::Sink{nullptr, nullptr}); }
-  bool Has(const std::string& needle) const { return text.find(needle) != std::string::npos; }
-  std::string text;
-};
+using tests::ConsoleCapture;
 
 // ---------------------------------------------------------------------------------------------
 // A guest: byte-array RAM, tern's RTAS area at `rtas_base` (state region and scratch) and the

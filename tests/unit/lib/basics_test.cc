@@ -34,6 +34,14 @@ TEST(BigEndian, StoresBytesMostSignificantFirst) {
   lib::StoreBe32(out + 1, 0xa1b2c3d4);
   EXPECT_EQ(out[1], 0xa1);
   EXPECT_EQ(out[4], 0xd4);
+  uint8_t unaligned[11] = {};
+  lib::StoreBe16(unaligned + 1, 0xa1b2);
+  lib::StoreBe64(unaligned + 3, 0x0102030405060708ull);
+  EXPECT_EQ(lib::LoadBe16(unaligned + 1), 0xa1b2u);
+  EXPECT_EQ(unaligned[1], 0xa1);
+  EXPECT_EQ(lib::LoadBe64(unaligned + 3), 0x0102030405060708ull);
+  EXPECT_EQ(unaligned[3], 0x01);
+  EXPECT_EQ(unaligned[10], 0x08);
   EXPECT_TRUE(lib::Be32(5) == lib::Be32(5));
   EXPECT_TRUE(lib::Be32(5) != lib::Be32(6));
 }

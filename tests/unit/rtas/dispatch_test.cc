@@ -11,6 +11,7 @@
 #include "rtas/layout.h"
 #include "rtas/services.h"
 #include "rtas/state-region.h"
+#include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 
 namespace {
@@ -188,19 +189,13 @@ TEST_F(DispatchTest, OwnHandlerRunsAndAStateRegionThatFailsItsChecksStopsIt) {
   EXPECT_EQ(Cell(0x1014), 42);
   EXPECT_TRUE(hv.calls.empty());
 
-  std::string console;
-  lib::ConsoleAttachSink(lib::Sink{[](void* out, const char* data, size_t size) {
-                                     static_cast<std::string*>(out)->append(data, size);
-                                   },
-                                   &console});
+  tests::ConsoleCapture console;
   state[70] ^= 0xff;  // a slot byte: the checksum no longer matches
   Block(0x1000, 0x2100, 1, 2, {41});
   EXPECT_EQ(rtas::Dispatch(context, 0x1000), DispatchOutcome::kStateCorrupt);
   EXPECT_EQ(Cell(0x1010), -1);
   EXPECT_EQ(Cell(0x1014), static_cast<int32_t>(0xaaaaaaaa));  // the handler did not run
-  EXPECT_NE(console.find("tern-rtas: tern,echo: state region checksum mismatch"), std::string::npos)
-      << console;
-  lib::ConsoleAttachSink(lib::Sink{nullptr, nullptr});
+  EXPECT_TRUE(console.Has("tern-rtas: tern,echo: state region checksum mismatch")) << console.text;
 }
 
 TEST(ServiceTable, RtasAloneRegistersNoHandlers) {
