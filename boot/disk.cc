@@ -1,7 +1,5 @@
 #include "boot/disk.h"
 
-#include <libfdt.h>
-
 #include "bootmgr/boot-order.h"
 #include "bootmgr/elf.h"
 #include "bootmgr/partitions.h"
@@ -13,6 +11,7 @@
 #include "lib/be.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
+#include "lib/fdt.h"
 #include "lib/format.h"
 #include "lib/string.h"
 
@@ -391,11 +390,9 @@ bool LoadPartition(of::ClientInterface& client, const dev::BlockDevice& disk,
 
 // The property `name` of /chosen as a string without its NUL; empty when absent.
 lib::StringView ChosenString(const of::Tree& tree, const char* name) {
-  const of::Phandle chosen = tree.FindDevice("/chosen");
-  auto value = tree.GetProperty(chosen, name);
-  if (chosen == 0 || value.is_error()) return lib::StringView();
-  const auto* text = reinterpret_cast<const char*>(value.value().data());
-  return lib::StringView(text, lib::StrLengthMax(text, value.value().size()));
+  const int chosen = tree.OffsetOf(tree.FindDevice("/chosen"));
+  if (chosen < 0) return lib::StringView();
+  return lib::fdt::PropertyString(tree.blob(), chosen, name).value_or(lib::StringView());
 }
 
 }  // namespace
@@ -404,16 +401,10 @@ bool LoadFromDisks(of::Tree& tree, of::ClientInterface& client, const of::Machin
                    uint64_t firmware_end, LoadedClient& loaded) {
   of::Phandle nodes[kMaxDisks];
   for (int i = 0; i < disk_count; ++i) nodes[i] = disks[i].node;
-  // The order is planned on copies: the tree may move when properties are set below.
-  char boot_list[512] = {};
-  char boot_device[16] = {};
-  const lib::StringView list = ChosenString(tree, "qemu,boot-list");
-  const lib::StringView device = ChosenString(tree, "qemu,boot-device");
-  lib::MemCopy(boot_list, list.data(), lib::Min(list.size(), sizeof(boot_list) - 1));
-  lib::MemCopy(boot_device, device.data(), lib::Min(device.size(), sizeof(boot_device) - 1));
-  const bootmgr::BootOrder order =
-      bootmgr::PlanBootOrder(tree, lib::StringView(boot_list), lib::StringView(boot_device),
-                             lib::Span<const of::Phandle>(nodes, static_cast<size_t>(disk_count)));
+  // The views into the tree are used before anything below changes the tree (which may move it).
+  const bootmgr::BootOrder order = bootmgr::PlanBootOrder(
+      tree, ChosenString(tree, "qemu,boot-list"), ChosenString(tree, "qemu,boot-device"),
+      lib::Span<const of::Phandle>(nodes, static_cast<size_t>(disk_count)));
   for (size_t i = 0; i < order.unknown_count; ++i) {
     lib::Printf("tern: boot list entry %.*s: not a disk tern can read\n",
                 static_cast<int>(order.unknown[i].size()), order.unknown[i].data());
