@@ -1,6 +1,6 @@
 #include "drc/fdt-records.h"
 
-#include "drc/walk-slot.h"
+#include "drc/snapshot-records.h"
 #include "drc/walker.h"
 #include "lib/be.h"
 #include "lib/string.h"
@@ -39,15 +39,9 @@ lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t s
   }
   const uint8_t* s = fdt + structure;
   uint32_t at = 0;
-  uint32_t used = 0;
+  RecordBuffer records{out, capacity, 0, 0};
   int depth = 0;
   bool root_done = false;
-  auto emit = [&](const void* bytes, uint32_t n) {
-    if (n > capacity - used) return false;
-    lib::MemCopy(out + used, bytes, n);
-    used += n;
-    return true;
-  };
   while (at + 4 <= structure_size) {
     const uint32_t tag = lib::LoadBe32(s + at);
     at += 4;
@@ -58,18 +52,13 @@ lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t s
         return Err(FragmentError::kMalformed);
       }
       // The blob's root node is the unnamed container; its one child is the fragment.
-      if (depth > 0) {
-        const uint8_t head[3] = {kNode, static_cast<uint8_t>((length + 1) >> 8),
-                                 static_cast<uint8_t>(length + 1)};
-        if (!emit(head, 3) || !emit(s + at, length + 1)) return Err(FragmentError::kTooLarge);
-      }
+      if (depth > 0) AppendNode(records, s + at, length + 1);
       ++depth;
       at = static_cast<uint32_t>(lib::AlignUp(at + length + 1, 4));
     } else if (tag == kFdtEndNode) {
       if (--depth < 0) return Err(FragmentError::kMalformed);
       if (depth > 0) {
-        const uint8_t end = RecordTag::kEnd;
-        if (!emit(&end, 1)) return Err(FragmentError::kTooLarge);
+        AppendEnd(records);
         if (depth == 1) root_done = true;
       }
     } else if (tag == kFdtProp) {
@@ -88,12 +77,8 @@ lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t s
         if (kDataOffset + name_length + 1 + length > kWorkAreaSize) {
           return Err(FragmentError::kPropertyTooLarge);
         }
-        uint8_t head[7] = {kProperty, static_cast<uint8_t>((name_length + 1) >> 8),
-                           static_cast<uint8_t>(name_length + 1)};
-        lib::StoreBe32(head + 3, length);
-        if (!emit(head, 7) || !emit(name, name_length + 1) || !emit(s + at, length)) {
-          return Err(FragmentError::kTooLarge);
-        }
+        AppendProperty(records, reinterpret_cast<const uint8_t*>(name), name_length + 1, s + at,
+                       length);
       }
       at = static_cast<uint32_t>(lib::AlignUp(at + length, 4));
     } else if (tag == kFdtNop) {
@@ -104,7 +89,8 @@ lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t s
     }
   }
   if (depth != 0 || !root_done) return Err(FragmentError::kMalformed);
-  return used;
+  if (records.dropped > 0) return Err(FragmentError::kTooLarge);
+  return records.size;
 }
 
 }  // namespace drc

@@ -1,16 +1,14 @@
 // A configure-connector walk in the RTAS state region (rtas/state-region.h): one slot per DRC
-// being configured, and the slot's snapshot of the DRC's device-tree fragment in the region's data
-// area. An ABI like the rest of the region (docs/rtas.md, layout version 2): big-endian, offsets
-// only.
-//
-// Snapshot records, back to back, unaligned:
-//   0x01 NODE  u16 name size (with NUL), name
-//   0x03 PROP  u16 name size (with NUL), u32 value size, name, value
-//   0x04 END   (closes the innermost open node)
+// being configured, and the slot's snapshot of the DRC's device-tree fragment (records:
+// drc/snapshot-records.h) in its room in the region's data area. The room is taken from the space
+// no other walk holds when a sequence starts (kMaxSnapshotSize, more for a fetch) and trimmed to
+// the snapshot once it is complete. An ABI like the rest of the region (docs/rtas.md, layout
+// version 3): big-endian, offsets only.
 #pragma once
 
 #include "lib/be.h"
 #include "lib/types.h"
+#include "drc/snapshot-records.h"
 
 namespace drc {
 
@@ -39,24 +37,28 @@ constexpr const char* WalkStateName(uint32_t state) {
 }
 
 struct WalkSlot {
-  lib::Be32 drc_index;        // 0 when free
-  lib::Be32 state;            // WalkState
-  lib::Be32 cookie;           // stamped into work-area word 1 on every non-final return
-  lib::Be32 last_use;         // region-wide use counter at the last call: the oldest is recycled
-  lib::Be32 snapshot_offset;  // from the region start
-  lib::Be32 snapshot_capacity;
-  lib::Be32 snapshot_size;  // bytes recorded so far
-  lib::Be32 snapshot_crc;   // CRC-32 of the snapshot so far, kept as records are added
-  lib::Be32 cursor;         // offset in the snapshot of the next record to serve
-  lib::Be32 depth;          // nodes open in the OS's view
-  lib::Be32 served;         // answers given with data (the first must be 2)
-  lib::Be32 host_depth;     // nodes open in the host's replayed walk
-  lib::Be32 host_steps;     // host calls in the current replay
-  lib::Be32 replays;        // replays restarted because the host's walk restarted
-  lib::Be32 reserved[2];
+  lib::Be32 drc_index;          // 0 when free
+  lib::Be32 state;              // WalkState
+  lib::Be32 cookie;             // stamped into work-area word 1 on every non-final return
+  lib::Be32 last_use;           // region-wide use counter at the last call: the oldest is recycled
+  lib::Be32 snapshot_offset;    // of the walk's room, from the region start (0 when free)
+  lib::Be32 snapshot_capacity;  // bytes of room
+  lib::Be32 snapshot_size;      // bytes recorded so far
+  lib::Be32 dropped;     // bytes of records the room could not hold: the fragment is too large
+  lib::Be32 cursor;      // offset in the snapshot of the next record to serve
+  lib::Be32 depth;       // nodes open in the OS's view
+  lib::Be32 served;      // answers given with data (the first must be 2)
+  lib::Be32 host_depth;  // nodes open in the host's replayed walk
+  lib::Be32 host_steps;  // host calls in the current replay
+  lib::Be32 replays;     // replays restarted because the host's walk restarted
+  lib::Be32 reserved;
+  lib::Be32 checksum;  // CRC-32 of the 60 bytes before (rtas::CommitSlot)
 };
 static_assert(sizeof(WalkSlot) == 64);
 
-enum RecordTag : uint8_t { kNode = 0x01, kProperty = 0x03, kEnd = 0x04 };
+// The largest snapshot a walk may record (records as drc/snapshot-records.h lays them out, about
+// the size of the fragment's FDT structure block): larger fragments are refused with -1. A walk
+// that fetches the fragment (docs/host-abi.md) takes as much room again for the blob.
+inline constexpr uint32_t kMaxSnapshotSize = 128 * 1024;
 
 }  // namespace drc

@@ -18,11 +18,16 @@ struct Region {
   rtas::StateHeader& header() { return *reinterpret_cast<rtas::StateHeader*>(bytes.data()); }
   uint32_t slot_count() { return header().slot_count.value(); }
   WalkSlot& slot(uint32_t i) {
-    return *reinterpret_cast<WalkSlot*>(bytes.data() + header().slots_offset.value() +
-                                        i * header().slot_size.value());
+    return *reinterpret_cast<WalkSlot*>(rtas::SlotBytes(bytes, i).data());
   }
   uint8_t* at(uint32_t offset) { return bytes.data() + offset; }
-  void commit() { rtas::CommitStateRegion(bytes); }
+  uint32_t data_begin() { return header().data_offset.value(); }
+  uint32_t data_end() { return header().data_offset.value() + header().data_size.value(); }
+  // After a change of slot `index` (and of the header).
+  void commit(uint32_t index) {
+    rtas::CommitSlot(bytes, index);
+    rtas::CommitStateRegion(bytes);
+  }
 };
 
 WalkState StateOf(const WalkSlot& slot) {
@@ -30,7 +35,7 @@ WalkState StateOf(const WalkSlot& slot) {
 }
 
 // The one place a walk changes state; the transitions are listed in drc/walk-slot.h. Ending a walk
-// (any -> kFree) clears the slot but keeps its room. Returns false, changing nothing, for any
+// (any -> kFree) clears the slot and gives its room back. Returns false, changing nothing, for any
 // other change.
 bool ChangeState(WalkSlot& slot, WalkState to) {
   const WalkState from = StateOf(slot);
@@ -44,22 +49,18 @@ bool ChangeState(WalkSlot& slot, WalkState to) {
     case WalkState::kServing: allowed = from == WalkState::kSnapshotting; break;
   }
   if (!allowed) return false;
-  if (to == WalkState::kFree) {
-    const lib::Be32 offset = slot.snapshot_offset;
-    const lib::Be32 capacity = slot.snapshot_capacity;
-    lib::MemSet(&slot, 0, sizeof(slot));
-    slot.snapshot_offset = offset;
-    slot.snapshot_capacity = capacity;
-  }
+  if (to == WalkState::kFree) lib::MemSet(&slot, 0, sizeof(slot));
   slot.state = lib::Be32(static_cast<uint32_t>(to));
   return true;
 }
 
+// Whether a walk's room lies in the data area and its counters within its room. Checked on every
+// call: the slot's checksum proves only that the slot is what some writer committed.
 bool SlotFitsRegion(Region& region, WalkSlot& slot) {
   const uint64_t end = uint64_t{slot.snapshot_offset.value()} + slot.snapshot_capacity.value();
   return slot.snapshot_size.value() <= slot.snapshot_capacity.value() &&
-         slot.snapshot_offset.value() >= region.header().data_offset.value() &&
-         end <= region.bytes.size() && slot.cursor.value() <= slot.snapshot_size.value();
+         slot.snapshot_offset.value() >= region.data_begin() && end <= region.data_end() &&
+         slot.cursor.value() <= slot.snapshot_size.value();
 }
 
 uint32_t NewCookie(Region& region, uint32_t slot_index) {
@@ -68,22 +69,135 @@ uint32_t NewCookie(Region& region, uint32_t slot_index) {
   return cookie == 0 ? 1 : cookie;
 }
 
-// Takes a slot for a new sequence on `drc_index`: its old one, a free one, or the oldest.
+struct Gap {
+  uint32_t offset;
+  uint32_t size;
+};
+
+// The largest stretch of the data area that no live walk's room covers, the room of slot `mine`
+// counted as free.
+Gap LargestGap(Region& region, uint32_t mine) {
+  const uint32_t count = region.slot_count();
+  auto holds_room = [&](uint32_t i) {
+    return i != mine && StateOf(region.slot(i)) != WalkState::kFree &&
+           region.slot(i).snapshot_capacity.value() > 0;
+  };
+  Gap best{region.data_begin(), 0};
+  // A gap starts at the data area's start or at the end of a room, and ends at the next room.
+  for (uint32_t candidate = 0; candidate <= count; ++candidate) {
+    uint32_t start = region.data_begin();
+    if (candidate < count) {
+      if (!holds_room(candidate)) continue;
+      const WalkSlot& slot = region.slot(candidate);
+      start = slot.snapshot_offset.value() + slot.snapshot_capacity.value();
+    }
+    uint32_t end = region.data_end();
+    for (uint32_t i = 0; i < count && end > start; ++i) {
+      if (!holds_room(i)) continue;
+      const uint32_t room = region.slot(i).snapshot_offset.value();
+      const uint32_t room_end = room + region.slot(i).snapshot_capacity.value();
+      if (room <= start && room_end > start) end = start;  // inside a room: no gap here
+      if (room > start && room < end) end = room;
+    }
+    if (end > start && end - start > best.size) best = {start, end - start};
+  }
+  return best;
+}
+
+// Slides every live walk's room towards the data area's start, in the order they lie, so that the
+// free space is one gap at the end. Snapshots hold offsets relative to their start only. Rooms
+// that overlap (only a region written by someone else has them) stop the compaction where they
+// would be moved past the data area's end.
+void Compact(Region& region) {
+  uint32_t order[rtas::kSlotCount];
+  uint32_t live = 0;
+  for (uint32_t i = 0; i < region.slot_count() && live < rtas::kSlotCount; ++i) {
+    if (StateOf(region.slot(i)) == WalkState::kFree) continue;
+    uint32_t at = live++;
+    for (; at > 0 && region.slot(order[at - 1]).snapshot_offset.value() >
+                         region.slot(i).snapshot_offset.value();
+         --at) {
+      order[at] = order[at - 1];
+    }
+    order[at] = i;
+  }
+  uint32_t next = region.data_begin();
+  for (uint32_t n = 0; n < live; ++n) {
+    WalkSlot& slot = region.slot(order[n]);
+    const uint32_t capacity = slot.snapshot_capacity.value();
+    if (capacity > region.data_end() - next) return;
+    if (slot.snapshot_offset.value() > next) {
+      lib::MemMove(region.at(next), region.at(slot.snapshot_offset.value()),
+                   slot.snapshot_size.value());
+      slot.snapshot_offset = lib::Be32(next);
+      rtas::CommitSlot(region.bytes, order[n]);
+    }
+    next = lib::Max(next, slot.snapshot_offset.value() + capacity);
+  }
+}
+
+// Makes the room of the walk in slot `index` hold at least `needed` bytes (at most `limit`),
+// moving its snapshot to a larger gap, and compacting the other walks' rooms first if no gap is
+// large enough. Rooms at least double, so a walk moves a few times at most. Returns false when
+// `needed` is over `limit` or the data area has no room left.
+bool EnsureRoom(Region& region, uint32_t index, uint32_t needed, uint32_t limit) {
+  WalkSlot& slot = region.slot(index);
+  if (needed <= slot.snapshot_capacity.value()) return true;
+  if (needed > limit) return false;
+  const uint32_t want =
+      lib::Min(limit, lib::Max(needed, lib::Max(2 * slot.snapshot_capacity.value(), 4096u)));
+  Gap gap = LargestGap(region, index);
+  if (gap.size < needed) {
+    Compact(region);
+    gap = LargestGap(region, index);
+    if (gap.size < needed) return false;
+  }
+  // The gap may contain the walk's own room: the move is an overlapping copy.
+  lib::MemMove(region.at(gap.offset), region.at(slot.snapshot_offset.value()),
+               slot.snapshot_size.value());
+  slot.snapshot_offset = lib::Be32(gap.offset);
+  slot.snapshot_capacity = lib::Be32(lib::Min(want, gap.size));
+  return true;
+}
+
+// The live walk used least recently; the slot count when there is none.
+uint32_t OldestWalk(Region& region) {
+  uint32_t oldest = region.slot_count();
+  for (uint32_t i = 0; i < region.slot_count(); ++i) {
+    if (StateOf(region.slot(i)) == WalkState::kFree) continue;
+    if (oldest == region.slot_count() ||
+        region.slot(i).last_use.value() < region.slot(oldest).last_use.value()) {
+      oldest = i;
+    }
+  }
+  return oldest;
+}
+
+// Takes a slot for a new sequence on `drc_index`: its old one, a free one, or the least recently
+// used (recycled with a message). The walk starts with no room; records get room as they come
+// (EnsureRoom). Every slot is checked first: one that fails its checksum or whose room lies outside
+// the data area is dropped with a message, so no room is ever computed from a value nobody
+// committed.
 uint32_t TakeSlot(Region& region, uint32_t drc_index) {
   const uint32_t count = region.slot_count();
-  const uint32_t per_slot = region.header().data_size.value() / count;
+  for (uint32_t i = 0; i < count; ++i) {
+    WalkSlot& slot = region.slot(i);
+    const bool intact = rtas::CheckSlot(region.bytes, i).is_ok();
+    if (intact && (StateOf(slot) == WalkState::kFree || SlotFitsRegion(region, slot))) continue;
+    lib::Printf("tern-rtas: configure-connector: walk slot %u is corrupt (%s): dropped\n", i,
+                intact ? "room outside the data area" : "checksum mismatch");
+    (void)ChangeState(slot, WalkState::kFree);
+  }
   uint32_t chosen = count;
   for (uint32_t i = 0; i < count && chosen == count; ++i) {
-    if (region.slot(i).drc_index.value() == drc_index) chosen = i;
+    const WalkSlot& slot = region.slot(i);
+    if (StateOf(slot) != WalkState::kFree && slot.drc_index.value() == drc_index) chosen = i;
   }
   for (uint32_t i = 0; i < count && chosen == count; ++i) {
     if (StateOf(region.slot(i)) == WalkState::kFree) chosen = i;
   }
   if (chosen == count) {
-    chosen = 0;
-    for (uint32_t i = 1; i < count; ++i) {
-      if (region.slot(i).last_use.value() < region.slot(chosen).last_use.value()) chosen = i;
-    }
+    chosen = OldestWalk(region);
     lib::Printf("tern-rtas: configure-connector: recycling the abandoned walk of DRC 0x%08x\n",
                 region.slot(chosen).drc_index.value());
   }
@@ -91,34 +205,37 @@ uint32_t TakeSlot(Region& region, uint32_t drc_index) {
   (void)ChangeState(slot, WalkState::kFree);
   (void)ChangeState(slot, WalkState::kSnapshotting);
   slot.drc_index = lib::Be32(drc_index);
-  slot.snapshot_offset = lib::Be32(region.header().data_offset.value() + chosen * per_slot);
-  slot.snapshot_capacity = lib::Be32(per_slot);
+  slot.snapshot_offset = lib::Be32(region.data_begin());
   slot.cookie = lib::Be32(NewCookie(region, chosen));
+  for (uint32_t i = 0; i < count; ++i) rtas::CommitSlot(region.bytes, i);
   return chosen;
 }
 
-bool Append(Region& region, WalkSlot& slot, const uint8_t* bytes, uint32_t size) {
-  const uint32_t used = slot.snapshot_size.value();
-  if (size > slot.snapshot_capacity.value() - used) return false;
-  lib::MemCopy(region.at(slot.snapshot_offset.value() + used), bytes, size);
-  slot.snapshot_size = lib::Be32(used + size);
-  slot.snapshot_crc =
-      lib::Be32(rtas::Crc32(lib::Span<const uint8_t>(bytes, size), slot.snapshot_crc.value()));
-  return true;
-}
+// The snapshot of the walk in slot `index` as a buffer to append one record of `record_size` bytes
+// to, with room for it if the data area has some (EnsureRoom); Store() writes the counts back.
+struct SlotRecords {
+  WalkSlot& slot;
+  RecordBuffer buffer;
+  SlotRecords(Region& region, uint32_t index, uint32_t record_size)
+      : slot(region.slot(index)), buffer{} {
+    if (slot.dropped.value() == 0) {
+      (void)EnsureRoom(region, index, slot.snapshot_size.value() + record_size, kMaxSnapshotSize);
+    }
+    buffer = {region.at(slot.snapshot_offset.value()), slot.snapshot_capacity.value(),
+              slot.snapshot_size.value(), slot.dropped.value()};
+  }
+  void Store() {
+    slot.snapshot_size = lib::Be32(buffer.size);
+    slot.dropped = lib::Be32(buffer.dropped);
+  }
+};
 
 // Starts the replay over: an empty snapshot, the host's walk from its first call.
 void ResetReplay(WalkSlot& slot) {
   slot.snapshot_size = lib::Be32(0);
-  slot.snapshot_crc = lib::Be32(0);
+  slot.dropped = lib::Be32(0);
   slot.host_depth = lib::Be32(0);
   slot.host_steps = lib::Be32(0);
-}
-
-bool SnapshotIntact(Region& region, WalkSlot& slot) {
-  const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()),
-                                          slot.snapshot_size.value());
-  return rtas::Crc32(snapshot) == slot.snapshot_crc.value();
 }
 
 // Reads the NUL-terminated name at `offset` of the host's work area; 0 when there is none.
@@ -129,6 +246,10 @@ uint32_t HostName(const uint8_t* wa, uint32_t offset) {
   return offset + length < kWorkAreaSize ? length + 1 : 0;
 }
 
+// More host steps than a walk of two kMaxSnapshotSize snapshots of the smallest records (an END
+// is 5 bytes) could take: a host whose walk never ends gets -1, not an endless -2.
+constexpr uint32_t kMaxHostSteps = 4 * kMaxSnapshotSize / 5;
+
 // How far one call got in taking the snapshot; on kFailed, `failure` is the OS's answer.
 enum class Progress { kMore, kDone, kBusy, kFailed };
 
@@ -138,8 +259,18 @@ Progress Fail(RtasStatus& failure, RtasStatus status) {
 }
 
 Progress TooLarge(const WalkSlot& slot, RtasStatus& failure) {
-  lib::Printf("tern-rtas: configure-connector: the fragment of DRC 0x%08x exceeds %u bytes\n",
-              slot.drc_index.value(), slot.snapshot_capacity.value());
+  const uint64_t total = uint64_t{slot.snapshot_size.value()} + slot.dropped.value();
+  if (total > kMaxSnapshotSize) {
+    lib::Printf(
+        "tern-rtas: configure-connector: the fragment of DRC 0x%08x is larger than the %u bytes "
+        "of snapshot a walk may take\n",
+        slot.drc_index.value(), kMaxSnapshotSize);
+  } else {
+    lib::Printf(
+        "tern-rtas: configure-connector: DRC 0x%08x: no snapshot room left for %llu bytes: "
+        "other walks in progress hold the rest\n",
+        slot.drc_index.value(), static_cast<unsigned long long>(total));
+  }
   return Fail(failure, RtasStatus::kHardwareError);
 }
 
@@ -149,25 +280,42 @@ Progress Unusable(const WalkSlot& slot, RtasStatus& failure) {
   return Fail(failure, RtasStatus::kHardwareError);
 }
 
-// Takes the snapshot with the host's whole-fragment fetch: the blob goes into the upper half of
-// the slot's room and is converted into records in the lower half. The generation must not
-// change between the size query and the copy; if it does, the OS is asked to call again.
-Progress Fetch(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
+// The snapshot is complete: its room shrinks to it, and the OS is served from it.
+Progress Complete(WalkSlot& slot) {
+  slot.snapshot_capacity = slot.snapshot_size;
+  (void)ChangeState(slot, WalkState::kServing);
+  return Progress::kDone;
+}
+
+// Takes the snapshot with the host's whole-fragment fetch: the blob is copied to the end of the
+// walk's room (twice its size and a page: records name every property in full, where the blob
+// shares its names) and converted into records at the start. The generation must not change
+// between the size query and the copy; if it does, the OS is asked to call again.
+Progress Fetch(WalkContext& context, Region& region, uint32_t index, RtasStatus& failure) {
   using lib::hv::HcallStatus;
-  const uint32_t half = slot.snapshot_capacity.value() / 2;
+  WalkSlot& slot = region.slot(index);
   const uint32_t drc_index = slot.drc_index.value();
   auto sized = context.fetch.fetch(context.fetch.context, drc_index, 0, 0);
-  if (sized.is_ok() && sized.value().size > half) {
+  if (sized.is_ok() && sized.value().size > kMaxSnapshotSize) {
     lib::Printf(
         "tern-rtas: configure-connector: the fragment of DRC 0x%08x is %llu bytes, more "
         "than %u\n",
-        drc_index, static_cast<unsigned long long>(sized.value().size), half);
+        drc_index, static_cast<unsigned long long>(sized.value().size), kMaxSnapshotSize);
     return Fail(failure, RtasStatus::kHardwareError);
   }
-  const uint32_t blob_offset = slot.snapshot_offset.value() + half;
-  auto copied = sized.is_error() ? sized
-                                 : context.fetch.fetch(context.fetch.context, drc_index,
-                                                       context.state_address + blob_offset, half);
+  const uint32_t blob_size =
+      sized.is_ok() ? static_cast<uint32_t>(lib::AlignUp(sized.value().size, 8)) : 0;
+  if (sized.is_ok() && !EnsureRoom(region, index, 2 * blob_size + 4096, 3 * kMaxSnapshotSize)) {
+    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: no snapshot room left for %u bytes\n",
+                drc_index, 2 * blob_size + 4096);
+    return Fail(failure, RtasStatus::kHardwareError);
+  }
+  const uint32_t blob_offset =
+      slot.snapshot_offset.value() + slot.snapshot_capacity.value() - blob_size;
+  auto copied = sized.is_error()
+                    ? sized
+                    : context.fetch.fetch(context.fetch.context, drc_index,
+                                          context.state_address + blob_offset, blob_size);
   if (copied.is_error()) {
     switch (copied.error()) {
       case HcallStatus::kNotFound: return Fail(failure, RtasStatus::kParameterError);
@@ -177,19 +325,19 @@ Progress Fetch(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus&
   }
   // Changed between the two calls: call again.
   if (copied.value().generation != sized.value().generation) return Progress::kBusy;
-  auto records = FdtToRecords(region.at(blob_offset), static_cast<uint32_t>(copied.value().size),
-                              region.at(slot.snapshot_offset.value()), half);
+  if (copied.value().size > blob_size) return Fail(failure, RtasStatus::kHardwareError);
+  auto records =
+      FdtToRecords(region.at(blob_offset), static_cast<uint32_t>(copied.value().size),
+                   region.at(slot.snapshot_offset.value()),
+                   lib::Min(kMaxSnapshotSize, slot.snapshot_capacity.value() - blob_size));
+  lib::MemSet(region.at(blob_offset), 0, blob_size);
   if (records.is_error()) {
     lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: %s\n", drc_index,
                 FragmentErrorName(records.error()));
     return Fail(failure, RtasStatus::kHardwareError);
   }
-  lib::MemSet(region.at(blob_offset), 0, half);
   slot.snapshot_size = lib::Be32(records.value());
-  const lib::Span<const uint8_t> snapshot(region.at(slot.snapshot_offset.value()), records.value());
-  slot.snapshot_crc = lib::Be32(rtas::Crc32(snapshot));
-  (void)ChangeState(slot, WalkState::kServing);
-  return Progress::kDone;
+  return Complete(slot);
 }
 
 // The host's walk is not where the replay left it (it restarted under a migration, or an older
@@ -201,21 +349,21 @@ Progress StartDraining(WalkSlot& slot) {
 }
 
 // Records the node the host named in its work area `wa`.
-Progress RecordNode(Region& region, WalkSlot& slot, const uint8_t* wa, RtasStatus& failure) {
+Progress RecordNode(Region& region, uint32_t index, const uint8_t* wa, RtasStatus& failure) {
+  WalkSlot& slot = region.slot(index);
   const uint32_t name = lib::LoadBe32(wa + 8);
   const uint32_t name_size = HostName(wa, name);
   if (name_size == 0) return Unusable(slot, failure);
-  uint8_t record[3] = {kNode};
-  lib::StoreBe16(record + 1, static_cast<uint16_t>(name_size));
-  if (!Append(region, slot, record, 3) || !Append(region, slot, wa + name, name_size)) {
-    return TooLarge(slot, failure);
-  }
+  SlotRecords records(region, index, NodeRecordSize(name_size));
+  AppendNode(records.buffer, wa + name, name_size);
+  records.Store();
   slot.host_depth = lib::Be32(slot.host_depth.value() + 1);
   return Progress::kMore;
 }
 
 // Records the property the host put in its work area `wa`.
-Progress RecordProperty(Region& region, WalkSlot& slot, const uint8_t* wa, RtasStatus& failure) {
+Progress RecordProperty(Region& region, uint32_t index, const uint8_t* wa, RtasStatus& failure) {
+  WalkSlot& slot = region.slot(index);
   const uint32_t name = lib::LoadBe32(wa + 8);
   const uint32_t name_size = HostName(wa, name);
   const uint32_t length = lib::LoadBe32(wa + 12);
@@ -231,24 +379,25 @@ Progress RecordProperty(Region& region, WalkSlot& slot, const uint8_t* wa, RtasS
         reinterpret_cast<const char*>(wa + name), slot.drc_index.value(), length);
     return Fail(failure, RtasStatus::kHardwareError);
   }
-  uint8_t record[7] = {kProperty};
-  lib::StoreBe16(record + 1, static_cast<uint16_t>(name_size));
-  lib::StoreBe32(record + 3, length);
-  if (!Append(region, slot, record, 7) || !Append(region, slot, wa + name, name_size) ||
-      !Append(region, slot, wa + value, length)) {
-    return TooLarge(slot, failure);
-  }
+  SlotRecords records(region, index, PropertyRecordSize(name_size, length));
+  AppendProperty(records.buffer, wa + name, name_size, wa + value, length);
+  records.Store();
   return Progress::kMore;
 }
 
-// Records the end of the innermost node; the end of the root completes the snapshot.
-Progress RecordEnd(Region& region, WalkSlot& slot, RtasStatus& failure) {
-  const uint8_t record[1] = {kEnd};
-  if (!Append(region, slot, record, 1)) return TooLarge(slot, failure);
+// Records the end of the innermost node; the end of the root completes the snapshot, unless the
+// room could not hold it all. Records that did not fit are counted, not kept, until the host's
+// walk ends: only then is it known whether the fragment is too large or the host's walk
+// restarted under the replay (which the next answer at the wrong depth reveals).
+Progress RecordEnd(Region& region, uint32_t index, RtasStatus& failure) {
+  WalkSlot& slot = region.slot(index);
+  SlotRecords records(region, index, kEndRecordSize);
+  AppendEnd(records.buffer);
+  records.Store();
   slot.host_depth = lib::Be32(slot.host_depth.value() - 1);
   if (slot.host_depth.value() > 0) return Progress::kMore;
-  (void)ChangeState(slot, WalkState::kServing);
-  return Progress::kDone;
+  if (slot.dropped.value() > 0) return TooLarge(slot, failure);
+  return Complete(slot);
 }
 
 // While draining, the host's answers only move its walk on; its end (0, which also resets the
@@ -272,19 +421,20 @@ Progress Drain(WalkSlot& slot, RtasStatus answer, bool first, RtasStatus& failur
 }
 
 // Takes one answer of the host's walk into the snapshot. `wa` is the host's work area.
-Progress Replay(Region& region, WalkSlot& slot, RtasStatus answer, const uint8_t* wa, bool first,
+Progress Replay(Region& region, uint32_t index, RtasStatus answer, const uint8_t* wa, bool first,
                 RtasStatus& failure) {
+  WalkSlot& slot = region.slot(index);
   const uint32_t depth = slot.host_depth.value();
   switch (answer) {
-    case RtasStatus::kNextChild: return RecordNode(region, slot, wa, failure);
+    case RtasStatus::kNextChild: return RecordNode(region, index, wa, failure);
     case RtasStatus::kNextProperty:
       // A property outside any node: the host's walk is not the one being replayed.
       if (depth == 0) return StartDraining(slot);
-      return RecordProperty(region, slot, wa, failure);
+      return RecordProperty(region, index, wa, failure);
     case RtasStatus::kPreviousParent:
       // Backing out of the root (the host answers 0 there): not the walk being replayed.
       if (depth <= 1) return StartDraining(slot);
-      return RecordEnd(region, slot, failure);
+      return RecordEnd(region, index, failure);
     case RtasStatus::kSuccess:
       // The host answers 0 when its root closes (depth 1 here). Anything else means the host's
       // walk restarted under us (a migration between two host calls) and already ended: replay
@@ -294,7 +444,7 @@ Progress Replay(Region& region, WalkSlot& slot, RtasStatus answer, const uint8_t
         ResetReplay(slot);
         return Progress::kMore;
       }
-      return RecordEnd(region, slot, failure);
+      return RecordEnd(region, index, failure);
     case RtasStatus::kBusy:
       slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
       return Progress::kBusy;
@@ -317,14 +467,9 @@ Progress Replay(Region& region, WalkSlot& slot, RtasStatus answer, const uint8_t
 
 // Takes the snapshot: with the host's fetch when it offers one, otherwise by replaying the host's
 // walk, at most `host_steps_per_call` host calls per OS call.
-Progress TakeSnapshot(WalkContext& context, Region& region, WalkSlot& slot, RtasStatus& failure) {
-  if (context.fetch.fetch != nullptr) return Fetch(context, region, slot, failure);
-  // What the earlier calls recorded must still be what they recorded.
-  if (!SnapshotIntact(region, slot)) {
-    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: fragment snapshot corrupt\n",
-                slot.drc_index.value());
-    return Fail(failure, RtasStatus::kHardwareError);
-  }
+Progress TakeSnapshot(WalkContext& context, Region& region, uint32_t index, RtasStatus& failure) {
+  if (context.fetch.fetch != nullptr) return Fetch(context, region, index, failure);
+  WalkSlot& slot = region.slot(index);
   for (uint32_t n = 0; n < context.host_steps_per_call; ++n) {
     const bool first = slot.host_steps.value() == 0;
     // The scratch work area is shared by every walk, and the host reads the DRC index from its
@@ -337,8 +482,18 @@ Progress TakeSnapshot(WalkContext& context, Region& region, WalkSlot& slot, Rtas
     const Progress progress =
         StateOf(slot) == WalkState::kDraining
             ? Drain(slot, answer, first, failure)
-            : Replay(region, slot, answer, context.scratch_host, first, failure);
+            : Replay(region, index, answer, context.scratch_host, first, failure);
     if (progress != Progress::kMore) return progress;
+    // A restart under the replay records at most a partial walk and a whole one, both within
+    // kMaxSnapshotSize; more than that is a fragment too large, found before the host's end.
+    if (slot.dropped.value() > kMaxSnapshotSize) return TooLarge(slot, failure);
+    if (slot.host_steps.value() > kMaxHostSteps) {
+      lib::Printf(
+          "tern-rtas: configure-connector: DRC 0x%08x: the host's walk did not end in %u "
+          "steps\n",
+          slot.drc_index.value(), kMaxHostSteps);
+      return Fail(failure, RtasStatus::kHardwareError);
+    }
   }
   return Progress::kBusy;
 }
@@ -352,89 +507,106 @@ bool WriteNode(lib::GuestMemory& memory, uint64_t wa, const uint8_t* name, uint3
 }
 
 // The OS's view of the walk while it is served: where the next record is and how many nodes are
-// open. An answer moves it on only when the work area was written.
+// open. An answer moves it on only when the work area was written. `problem` says why an answer
+// is kHardwareError.
 struct Cursor {
-  const uint8_t* snapshot;
-  uint32_t size;
+  lib::Span<const uint8_t> snapshot;
   uint32_t at;
   uint32_t depth;
+  const char* problem;
 
-  // The NODE record at `offset`, if there is a well-formed one: its name's size (with the NUL).
-  uint32_t NodeAt(uint32_t offset) const {
-    if (offset + 3 > size || snapshot[offset] != kNode) return 0;
-    const uint32_t name_size = lib::LoadBe16(snapshot + offset + 1);
-    const bool ok = name_size > 0 && name_size <= size - offset - 3 &&
-                    snapshot[offset + 3 + name_size - 1] == 0;
-    return ok ? name_size : 0;
+  // The record at `offset`, checked (drc/snapshot-records.h), or nothing with `problem` set.
+  bool Read(uint32_t offset, Record& record) {
+    auto read = ReadRecord(snapshot, offset);
+    if (read.is_error()) {
+      problem = RecordErrorName(read.error());
+      return false;
+    }
+    record = read.value();
+    return true;
+  }
+  RtasStatus Inconsistent(const char* what) {
+    problem = what;
+    return RtasStatus::kHardwareError;
   }
 };
 
-// Opens the node whose record is at the cursor: 2 (next child), or `answer` for a sibling.
-RtasStatus ServeNode(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor, RtasStatus answer) {
-  const uint32_t name_size = cursor.NodeAt(cursor.at);
-  if (name_size == 0) return RtasStatus::kHardwareError;
-  if (!WriteNode(memory, wa, cursor.snapshot + cursor.at + 3, name_size)) {
-    return RtasStatus::kParameterError;
-  }
-  cursor.at += 3 + name_size;
+// Opens the node `record` at the cursor: 2 (next child), or `answer` for a sibling.
+RtasStatus ServeNode(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor, const Record& record,
+                     RtasStatus answer) {
+  if (!WriteNode(memory, wa, record.name, record.name_size)) return RtasStatus::kParameterError;
+  cursor.at += record.size;
   ++cursor.depth;
   return answer;
 }
 
-// The property whose record is at the cursor: 3 (next property).
-RtasStatus ServeProperty(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor) {
-  const uint32_t at = cursor.at;
-  const uint32_t size = cursor.size;
-  if (at + 7 > size || cursor.depth == 0) return RtasStatus::kHardwareError;
-  const uint32_t name_size = lib::LoadBe16(cursor.snapshot + at + 1);
-  const uint32_t length = lib::LoadBe32(cursor.snapshot + at + 3);
-  if (name_size == 0 || name_size > size - at - 7 || length > size - at - 7 - name_size ||
-      kDataOffset + name_size + length > kWorkAreaSize) {
-    return RtasStatus::kHardwareError;
+// The property `record` at the cursor: 3 (next property).
+RtasStatus ServeProperty(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor,
+                         const Record& record) {
+  if (cursor.depth == 0) return cursor.Inconsistent("a property outside any node");
+  if (kDataOffset + record.name_size + record.value_size > kWorkAreaSize) {
+    return cursor.Inconsistent("a property larger than the work area");
   }
   uint8_t cells[12];
   lib::StoreBe32(cells, kDataOffset);
-  lib::StoreBe32(cells + 4, length);
-  lib::StoreBe32(cells + 8, kDataOffset + name_size);
-  const uint8_t* name = cursor.snapshot + at + 7;
+  lib::StoreBe32(cells + 4, record.value_size);
+  lib::StoreBe32(cells + 8, kDataOffset + record.name_size);
   if (memory.Write(wa + 8, cells, 12).is_error() ||
-      memory.Write(wa + kDataOffset, name, name_size).is_error() ||
-      memory.Write(wa + kDataOffset + name_size, name + name_size, length).is_error()) {
+      memory.Write(wa + kDataOffset, record.name, record.name_size).is_error() ||
+      memory.Write(wa + kDataOffset + record.name_size, record.value, record.value_size)
+          .is_error()) {
     return RtasStatus::kParameterError;
   }
-  cursor.at += 7 + name_size + length;
+  cursor.at += record.size;
   return RtasStatus::kNextProperty;
 }
 
 // The end of the innermost node: 0 when it is the root's (configuration complete), 1 when a
 // sibling opens next (one answer for both [LoPAPR 13.5.3.5]), else 4 (previous parent).
-RtasStatus ServeEnd(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor) {
-  if (cursor.depth == 0) return RtasStatus::kHardwareError;
-  ++cursor.at;
-  --cursor.depth;
-  if (cursor.depth == 0) {
-    return cursor.at == cursor.size ? RtasStatus::kSuccess : RtasStatus::kHardwareError;
+RtasStatus ServeEnd(lib::GuestMemory& memory, uint64_t wa, Cursor& cursor, const Record& record) {
+  if (cursor.depth == 0) return cursor.Inconsistent("an end outside any node");
+  const uint32_t after = cursor.at + record.size;
+  if (cursor.depth == 1) {
+    if (after != cursor.snapshot.size()) return cursor.Inconsistent("records after the root's end");
+    cursor.at = after;
+    --cursor.depth;
+    return RtasStatus::kSuccess;
   }
-  if (cursor.NodeAt(cursor.at) != 0) {
-    return ServeNode(memory, wa, cursor, RtasStatus::kNextSibling);
+  Record next;
+  if (after < cursor.snapshot.size() && cursor.snapshot[after] == kNode &&
+      !cursor.Read(after, next)) {
+    return RtasStatus::kHardwareError;
+  }
+  cursor.at = after;
+  --cursor.depth;
+  if (after < cursor.snapshot.size() && cursor.snapshot[after] == kNode) {
+    return ServeNode(memory, wa, cursor, next, RtasStatus::kNextSibling);
   }
   return RtasStatus::kPreviousParent;
 }
 
-// Answers the OS's next step from the snapshot; kHardwareError when it is inconsistent,
+// Answers the OS's next step from the snapshot, checking the record it serves (and the sibling
+// node an end leads to): kHardwareError with `cursor.problem` when they are inconsistent,
 // kParameterError when the OS's work area cannot be written.
-RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t wa) {
-  Cursor cursor{region.at(slot.snapshot_offset.value()), slot.snapshot_size.value(),
-                slot.cursor.value(), slot.depth.value()};
-  if (cursor.at >= cursor.size) return RtasStatus::kHardwareError;
-  RtasStatus answer;
-  switch (cursor.snapshot[cursor.at]) {
-    // The first data answer is always a node: 2.
-    case kNode: answer = ServeNode(context.memory, wa, cursor, RtasStatus::kNextChild); break;
-    case kProperty: answer = ServeProperty(context.memory, wa, cursor); break;
-    case kEnd: answer = ServeEnd(context.memory, wa, cursor); break;
-    default: return RtasStatus::kHardwareError;
+RtasStatus Serve(WalkContext& context, Region& region, WalkSlot& slot, uint64_t wa,
+                 const char*& problem) {
+  Cursor cursor{{region.at(slot.snapshot_offset.value()), slot.snapshot_size.value()},
+                slot.cursor.value(),
+                slot.depth.value(),
+                "the snapshot ends before the fragment"};
+  Record record;
+  RtasStatus answer = RtasStatus::kHardwareError;
+  if (cursor.Read(cursor.at, record)) {
+    switch (record.tag) {
+      // The first data answer is always a node: 2.
+      case kNode:
+        answer = ServeNode(context.memory, wa, cursor, record, RtasStatus::kNextChild);
+        break;
+      case kProperty: answer = ServeProperty(context.memory, wa, cursor, record); break;
+      case kEnd: answer = ServeEnd(context.memory, wa, cursor, record); break;
+    }
   }
+  problem = cursor.problem;
   if (answer == RtasStatus::kHardwareError || answer == RtasStatus::kParameterError) return answer;
   slot.cursor = lib::Be32(cursor.at);
   slot.depth = lib::Be32(cursor.depth);
@@ -453,37 +625,42 @@ uint32_t ForgetWalks(lib::Span<uint8_t> state, uint32_t drc_index) {
     if (StateOf(slot) != WalkState::kFree &&
         (drc_index == 0 || slot.drc_index.value() == drc_index)) {
       (void)ChangeState(slot, WalkState::kFree);
+      rtas::CommitSlot(state, i);
       ++freed;
     }
   }
-  if (freed > 0) region.commit();
+  if (freed > 0) rtas::CommitStateRegion(state);
   return freed;
 }
 
 namespace {
 
 // The slot of the walk the OS's work area names: a new one for cookie 0, else the DRC's slot with
-// that cookie; the slot count when there is none.
+// that cookie; the slot count when there is none. Comparing an unchecked slot's index and cookie
+// is harmless: the slot found is checked before anything else of it is used.
 uint32_t FindWalk(Region& region, uint32_t drc_index, uint32_t cookie) {
   if (cookie == 0) return TakeSlot(region, drc_index);
   for (uint32_t i = 0; i < region.slot_count(); ++i) {
     const WalkSlot& slot = region.slot(i);
-    if (slot.drc_index.value() == drc_index && slot.cookie.value() == cookie) return i;
+    if (StateOf(slot) != WalkState::kFree && slot.drc_index.value() == drc_index &&
+        slot.cookie.value() == cookie) {
+      return i;
+    }
   }
   return region.slot_count();
 }
 
-// Ends the walk in `slot` with the OS's answer `status`.
-RtasStatus EndWalk(Region& region, WalkSlot& slot, RtasStatus status) {
-  (void)ChangeState(slot, WalkState::kFree);
-  region.commit();
+// Ends the walk in slot `index` with the OS's answer `status`.
+RtasStatus EndWalk(Region& region, uint32_t index, RtasStatus status) {
+  (void)ChangeState(region.slot(index), WalkState::kFree);
+  region.commit(index);
   return status;
 }
 
-// Ends the walk in `slot` as corrupt: -1 and a console message, never a silent restart.
-RtasStatus Corrupt(Region& region, WalkSlot& slot, uint32_t drc_index, const char* what) {
+// Ends the walk in slot `index` as corrupt: -1 and a console message, never a silent restart.
+RtasStatus Corrupt(Region& region, uint32_t index, uint32_t drc_index, const char* what) {
   lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: %s\n", drc_index, what);
-  return EndWalk(region, slot, RtasStatus::kHardwareError);
+  return EndWalk(region, index, RtasStatus::kHardwareError);
 }
 
 // Stamps the walk's cookie into work-area word 1: the OS hands it back on its next call.
@@ -514,18 +691,23 @@ RtasStatus ConfigureConnector(WalkContext& context, uint64_t wa) {
         drc_index, cookie);
     return RtasStatus::kHardwareError;
   }
+  if (auto checked = rtas::CheckSlot(region.bytes, index); checked.is_error()) {
+    return Corrupt(region, index, drc_index, rtas::StateErrorName(checked.error()));
+  }
   WalkSlot& slot = region.slot(index);
-  if (!SlotFitsRegion(region, slot)) return Corrupt(region, slot, drc_index, "corrupt walk state");
+  if (!SlotFitsRegion(region, slot)) {
+    return Corrupt(region, index, drc_index, "walk state outside its room");
+  }
   slot.last_use = lib::Be32(region.header().generation.value());
 
   switch (StateOf(slot)) {
     case WalkState::kSnapshotting:
     case WalkState::kDraining: {
       RtasStatus failure = RtasStatus::kHardwareError;
-      const Progress progress = TakeSnapshot(context, region, slot, failure);
-      if (progress == Progress::kFailed) return EndWalk(region, slot, failure);
+      const Progress progress = TakeSnapshot(context, region, index, failure);
+      if (progress == Progress::kFailed) return EndWalk(region, index, failure);
       if (progress != Progress::kDone) {
-        region.commit();
+        region.commit(index);
         StampCookie(context.memory, wa, slot);
         return RtasStatus::kBusy;  // -2: call again with the work area as it is
       }
@@ -533,17 +715,14 @@ RtasStatus ConfigureConnector(WalkContext& context, uint64_t wa) {
     }
     case WalkState::kServing: break;
     case WalkState::kFree:
-    default: return Corrupt(region, slot, drc_index, "corrupt walk state");
+    default: return Corrupt(region, index, drc_index, "corrupt walk state");
   }
-  if (!SnapshotIntact(region, slot)) {
-    return Corrupt(region, slot, drc_index, "fragment snapshot corrupt");
-  }
-  const RtasStatus result = Serve(context, region, slot, wa);
-  if (result == RtasStatus::kSuccess || result == RtasStatus::kHardwareError) {
-    return EndWalk(region, slot, result);
-  }
+  const char* problem = nullptr;
+  const RtasStatus result = Serve(context, region, slot, wa, problem);
+  if (result == RtasStatus::kHardwareError) return Corrupt(region, index, drc_index, problem);
+  if (result == RtasStatus::kSuccess) return EndWalk(region, index, result);
   if (result != RtasStatus::kParameterError) StampCookie(context.memory, wa, slot);
-  region.commit();
+  region.commit(index);
   return result;
 }
 

@@ -11,8 +11,10 @@
 
 namespace rtas {
 
-inline constexpr uint32_t kStateDataSize =
-    128 * 1024;  // configure-connector snapshots: 16 KiB per slot
+// The state region's data area: the configure-connector snapshots' room, shared by the walks in
+// progress. 384 KiB hold a fetched fragment of drc::kMaxSnapshotSize (its blob and its records)
+// beside another walk's replay of the same size.
+inline constexpr uint32_t kStateDataSize = 384 * 1024;
 
 enum class InstantiateError {
   kBadImage,     // rtas.bin's header or relocations are not usable

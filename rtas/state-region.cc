@@ -13,23 +13,29 @@ const char* StateErrorName(StateError error) {
     case StateError::kTooSmall: return "state region too small";
     case StateError::kBadMagic: return "state region magic missing";
     case StateError::kBadVersion:
-      static_assert(kStateLayoutVersion == 2, "say the version this RTAS reads");
-      return "state region layout version is not 2, the only one this RTAS reads";
+      static_assert(kStateLayoutVersion == 3, "say the version this RTAS reads");
+      return "state region layout version is not 3, the only one this RTAS reads";
     case StateError::kBadGeometry: return "state region sizes inconsistent";
     case StateError::kBadChecksum: return "state region checksum mismatch";
+    case StateError::kBadSlotChecksum: return "walk slot checksum mismatch";
   }
   return "state region error";
 }
 
 namespace {
 
-// The checksummed prefix: header and slot table, with the checksum field taken as 0.
-uint32_t RegionChecksum(lib::Span<const uint8_t> region, uint32_t covered) {
+// The header's checksum: CRC-32 of the header with the checksum field taken as 0.
+uint32_t HeaderChecksum(lib::Span<const uint8_t> region) {
   const size_t checksum_at = __builtin_offsetof(StateHeader, checksum);
   const uint8_t zero[4] = {};
   uint32_t crc = Crc32(region.Subspan(0, checksum_at));
   crc = Crc32(lib::Span<const uint8_t>(zero, 4), crc);
-  return Crc32(region.Subspan(checksum_at + 4, covered - checksum_at - 4), crc);
+  return Crc32(region.Subspan(checksum_at + 4, sizeof(StateHeader) - checksum_at - 4), crc);
+}
+
+// A slot's checksum: CRC-32 of all its bytes but the last 4, which hold it.
+uint32_t SlotChecksum(lib::Span<const uint8_t> slot) {
+  return Crc32(slot.Subspan(0, slot.size() - 4));
 }
 
 const StateHeader& Header(lib::Span<const uint8_t> region) {
@@ -55,6 +61,7 @@ Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t ins
   header.data_offset = lib::Be32(fixed);
   header.data_size = lib::Be32(static_cast<uint32_t>(region.size()) - fixed);
   header.instantiations = lib::Be32(instantiations);
+  for (uint32_t i = 0; i < kSlotCount; ++i) CommitSlot(region, i);
   CommitStateRegion(region);
   return Ok<StateError>();
 }
@@ -74,22 +81,54 @@ Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region) {
   if (header.header_size.value() != sizeof(StateHeader) ||
       header.region_size.value() != region.size() ||
       header.slots_offset.value() < sizeof(StateHeader) ||
-      slots_end > header.stats_offset.value() || stats_end > header.data_offset.value() ||
-      data_end != header.region_size.value()) {
+      header.slot_count.value() != kSlotCount || header.slot_size.value() != kSlotSize ||
+      header.stats_count.value() != kStatsCount || slots_end > header.stats_offset.value() ||
+      stats_end > header.data_offset.value() || data_end != header.region_size.value()) {
     return Err(StateError::kBadGeometry);
   }
-  if (RegionChecksum(region, static_cast<uint32_t>(slots_end)) != header.checksum.value()) {
-    return Err(StateError::kBadChecksum);
+  if (HeaderChecksum(region) != header.checksum.value()) return Err(StateError::kBadChecksum);
+  return Ok<StateError>();
+}
+
+lib::Span<const uint8_t> SlotBytes(lib::Span<const uint8_t> region, uint32_t index) {
+  const StateHeader& header = Header(region);
+  if (index >= header.slot_count.value()) return {};
+  const uint32_t size = header.slot_size.value();
+  return region.Subspan(header.slots_offset.value() + index * size, size);
+}
+
+lib::Span<uint8_t> SlotBytes(lib::Span<uint8_t> region, uint32_t index) {
+  const lib::Span<const uint8_t> slot = SlotBytes(lib::Span<const uint8_t>(region), index);
+  return {const_cast<uint8_t*>(slot.data()), slot.size()};
+}
+
+Result<void, StateError> CheckSlot(lib::Span<const uint8_t> region, uint32_t index) {
+  const lib::Span<const uint8_t> slot = SlotBytes(region, index);
+  if (slot.size() < 8) return Err(StateError::kBadGeometry);
+  if (SlotChecksum(slot) != lib::LoadBe32(slot.data() + slot.size() - 4)) {
+    return Err(StateError::kBadSlotChecksum);
   }
   return Ok<StateError>();
+}
+
+Result<void, StateError> CheckAllSlots(lib::Span<const uint8_t> region) {
+  if (auto checked = CheckStateRegion(region); checked.is_error()) return checked;
+  for (uint32_t i = 0; i < Header(region).slot_count.value(); ++i) {
+    if (auto checked = CheckSlot(region, i); checked.is_error()) return checked;
+  }
+  return Ok<StateError>();
+}
+
+void CommitSlot(lib::Span<uint8_t> region, uint32_t index) {
+  const lib::Span<uint8_t> slot = SlotBytes(region, index);
+  if (slot.size() < 8) return;
+  lib::StoreBe32(slot.data() + slot.size() - 4, SlotChecksum(slot));
 }
 
 void CommitStateRegion(lib::Span<uint8_t> region) {
   auto& header = *reinterpret_cast<StateHeader*>(region.data());
   header.generation = lib::Be32(header.generation.value() + 1);
-  const uint32_t covered =
-      header.slots_offset.value() + header.slot_count.value() * header.slot_size.value();
-  header.checksum = lib::Be32(RegionChecksum(region, covered));
+  header.checksum = lib::Be32(HeaderChecksum(region));
 }
 
 }  // namespace rtas

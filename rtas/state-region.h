@@ -2,12 +2,13 @@
 // byte-for-byte with the rest of guest RAM. It is an ABI (host tools read it; docs/rtas.md has the
 // layout byte for byte): big-endian, offsets only, no pointers, so it means the same at any base.
 //
-// Layout version 2 (version 1 is refused: its walk slots differ): a 64-byte header, then
+// Layout version 3 (versions 1 and 2 are refused: their walk slots differ): a 64-byte header, then
 // `slot_count` slots of `slot_size` bytes (the configure-connector walks, filled by the DRC code),
 // then per-service call statistics (`stats_count` entries of 8 bytes: calls, last status;
-// diagnostics for host tools), then the data area the slots' offsets point into. The checksum
-// covers the header and the slot table; the statistics are not checked, and the data area carries
-// its own checks.
+// diagnostics for host tools), then the data area the slots' offsets point into. The header
+// carries a CRC-32 of itself; every slot ends with a CRC-32 of its other bytes, so a call checks
+// the header and the one slot it uses, not the whole table. The statistics are not checked, and
+// the data area carries its own checks (per record, drc/snapshot-records.h).
 #pragma once
 
 #include "lib/be.h"
@@ -19,7 +20,7 @@
 namespace rtas {
 
 inline constexpr char kStateMagic[8] = {'T', 'E', 'R', 'N', 'S', 'T', 'A', 'T'};
-inline constexpr uint32_t kStateLayoutVersion = 2;
+inline constexpr uint32_t kStateLayoutVersion = 3;
 
 struct StateHeader {
   char magic[8];             // "TERNSTAT"
@@ -27,7 +28,7 @@ struct StateHeader {
   lib::Be32 header_size;     // sizeof(StateHeader)
   lib::Be32 region_size;     // the whole region, header included
   lib::Be32 generation;      // +1 on every change of the header or a slot
-  lib::Be32 checksum;        // CRC-32 (IEEE 802.3) of header + slot table, this field as 0
+  lib::Be32 checksum;        // CRC-32 (IEEE 802.3) of the header, this field as 0
   lib::Be32 slot_count;
   lib::Be32 slot_size;
   lib::Be32 slots_offset;  // from the region start
@@ -54,8 +55,9 @@ enum class StateError {
   kTooSmall,  // the region cannot hold a header and its slots
   kBadMagic,
   kBadVersion,
-  kBadGeometry,  // sizes and offsets inconsistent with the region
-  kBadChecksum,
+  kBadGeometry,      // sizes and offsets inconsistent with the region
+  kBadChecksum,      // the header's
+  kBadSlotChecksum,  // a slot's
 };
 
 const char* StateErrorName(StateError error);
@@ -65,13 +67,27 @@ const char* StateErrorName(StateError error);
 // which also find lib::Crc32 by argument-dependent lookup, name one function).
 using lib::Crc32;
 
-// Builds an empty region (all slots free) in `region`.
+// Builds an empty region (all slots free, each with its checksum) in `region`.
 lib::Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t instantiations);
 
-// Checks magic, version, geometry and checksum of the region in `region`.
+// Checks magic, version, geometry and the header's checksum of the region in `region`. The slots
+// are checked one at a time by their users (CheckSlot), or all at once by CheckAllSlots.
 lib::Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region);
 
-// Recomputes the checksum after a change and bumps the generation.
+// The bytes of slot `index` of a region that passed CheckStateRegion (empty past the table).
+lib::Span<uint8_t> SlotBytes(lib::Span<uint8_t> region, uint32_t index);
+lib::Span<const uint8_t> SlotBytes(lib::Span<const uint8_t> region, uint32_t index);
+
+// Checks slot `index`'s checksum (its last 4 bytes: CRC-32 of the bytes before them).
+lib::Result<void, StateError> CheckSlot(lib::Span<const uint8_t> region, uint32_t index);
+// CheckStateRegion, then every slot's checksum.
+lib::Result<void, StateError> CheckAllSlots(lib::Span<const uint8_t> region);
+
+// After a change of slot `index`: recomputes its checksum.
+void CommitSlot(lib::Span<uint8_t> region, uint32_t index);
+
+// After any change of the header or a slot: bumps the generation and recomputes the header's
+// checksum (the slots changed must have been committed with CommitSlot).
 void CommitStateRegion(lib::Span<uint8_t> region);
 
 // Bytes a region of the standard geometry needs with `data_size` bytes of data area.

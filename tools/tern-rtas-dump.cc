@@ -133,6 +133,27 @@ void PrintImage(const Dump& dump, uint64_t address) {
 }
 
 // Prints the region at `address`; true when it passed its checks.
+// The walk's snapshot record by record, each checked as the RTAS checks it before serving it.
+void PrintRecords(const uint8_t* region, uint32_t size, const drc::WalkSlot& walk) {
+  const uint64_t end = uint64_t{walk.snapshot_offset.value()} + walk.snapshot_size.value();
+  if (walk.snapshot_size.value() == 0 || end > size) return;
+  const lib::Span<const uint8_t> snapshot(region + walk.snapshot_offset.value(),
+                                          walk.snapshot_size.value());
+  uint32_t counts[3] = {};  // nodes, properties, ends
+  uint32_t at = 0;
+  while (at < snapshot.size()) {
+    auto record = drc::ReadRecord(snapshot, at);
+    if (record.is_error()) {
+      std::printf("    record at +%u: %s\n", at, drc::RecordErrorName(record.error()));
+      return;
+    }
+    ++counts[record.value().tag == drc::kNode ? 0 : record.value().tag == drc::kProperty ? 1 : 2];
+    at += record.value().size;
+  }
+  std::printf("    records intact: %u nodes, %u properties, %u ends\n", counts[0], counts[1],
+              counts[2]);
+}
+
 bool PrintState(const Dump& dump, uint64_t address) {
   const uint8_t* p = dump.At(address, sizeof(rtas::StateHeader));
   const auto& header = *reinterpret_cast<const rtas::StateHeader*>(p);
@@ -158,14 +179,18 @@ bool PrintState(const Dump& dump, uint64_t address) {
     const auto& walk = *reinterpret_cast<const drc::WalkSlot*>(slot);
     if (walk.state.value() == static_cast<uint32_t>(drc::WalkState::kFree)) continue;
     ++used;
-    std::printf("  slot %u: DRC 0x%08x %s, cookie 0x%08x, last use %u\n", i, walk.drc_index.value(),
-                drc::WalkStateName(walk.state.value()), walk.cookie.value(), walk.last_use.value());
+    const auto slot_checked = rtas::CheckSlot(lib::Span<const uint8_t>(region, size), i);
+    std::printf("  slot %u: DRC 0x%08x %s, cookie 0x%08x, last use %u, checksum %s\n", i,
+                walk.drc_index.value(), drc::WalkStateName(walk.state.value()), walk.cookie.value(),
+                walk.last_use.value(),
+                slot_checked.is_ok() ? "ok" : rtas::StateErrorName(slot_checked.error()));
     std::printf(
-        "    snapshot %u of %u bytes at +0x%x, crc 0x%08x; cursor %u, depth %u, "
+        "    snapshot %u of %u bytes at +0x%x, %u dropped; cursor %u, depth %u, "
         "%u answers; host walk: %u steps, depth %u, %u replay(s)\n",
         walk.snapshot_size.value(), walk.snapshot_capacity.value(), walk.snapshot_offset.value(),
-        walk.snapshot_crc.value(), walk.cursor.value(), walk.depth.value(), walk.served.value(),
+        walk.dropped.value(), walk.cursor.value(), walk.depth.value(), walk.served.value(),
         walk.host_steps.value(), walk.host_depth.value(), walk.replays.value());
+    if (slot_checked.is_ok()) PrintRecords(region, size, walk);
   }
   std::printf("  walk slots: %u of %u in use\n", used, slots);
 

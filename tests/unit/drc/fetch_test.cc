@@ -7,11 +7,13 @@
 #include <vector>
 
 #include "drc/fdt-records.h"
+#include "drc/snapshot-records.h"
 #include "drc/walk-slot.h"
 #include "drc/walker.h"
 #include "lib/be.h"
 #include "rtas/instantiate.h"
 #include "rtas/state-region.h"
+#include "tests/console-capture.h"
 
 namespace {
 
@@ -53,17 +55,14 @@ TEST(FdtToRecords, ConvertsTheFragmentNodeAndItsSubtree) {
                                 static_cast<uint32_t>(out.size()));
   ASSERT_TRUE(size.is_ok()) << drc::FragmentErrorName(size.error());
   // NODE "PowerPC,POWER9@8", 4 PROPs, NODE l2 with a PROP, END, NODE l3, END, END.
+  // Each record checked as the walker checks it before serving it (its CRC included).
   std::string tags;
+  const lib::Span<const uint8_t> records(out.data(), size.value());
   for (uint32_t at = 0; at < size.value();) {
-    const uint8_t tag = out[at];
-    tags += static_cast<char>('0' + tag);
-    if (tag == drc::kNode) {
-      at += 3 + (out[at + 1] << 8 | out[at + 2]);
-    } else if (tag == drc::kProperty) {
-      at += 7 + (out[at + 1] << 8 | out[at + 2]) + lib::LoadBe32(&out[at + 3]);
-    } else {
-      at += 1;
-    }
+    auto record = drc::ReadRecord(records, at);
+    ASSERT_TRUE(record.is_ok()) << "at " << at << ": " << drc::RecordErrorName(record.error());
+    tags += static_cast<char>('0' + record.value().tag);
+    at += record.value().size;
   }
   EXPECT_EQ(tags, "13333134144");
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(&out[3])), "PowerPC,POWER9@8");
@@ -199,11 +198,14 @@ TEST_F(FetchWalkTest, HostRefusalsBecomeRtasStatuses) {
   EXPECT_EQ(Call(), RtasStatus::kHardwareError);
 }
 
-TEST_F(FetchWalkTest, AFragmentLargerThanHalfTheSlotIsRefused) {
+TEST_F(FetchWalkTest, AFragmentLargerThanTheSnapshotLimitIsRefused) {
   host.fragment = Fragment(4000);
-  host.fragment.resize(20 * 1024, 0);  // the size the host reports
+  host.fragment.resize(drc::kMaxSnapshotSize + 1, 0);  // the size the host reports
   Start(0x10000008);
+  tests::ConsoleCapture console;
   EXPECT_EQ(Call(), RtasStatus::kHardwareError);
+  EXPECT_TRUE(console.Has("the fragment of DRC 0x10000008 is 131073 bytes, more than 131072"))
+      << console.text;
 }
 
 }  // namespace

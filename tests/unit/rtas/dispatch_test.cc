@@ -190,7 +190,7 @@ TEST_F(DispatchTest, OwnHandlerRunsAndAStateRegionThatFailsItsChecksStopsIt) {
   EXPECT_TRUE(hv.calls.empty());
 
   tests::ConsoleCapture console;
-  state[70] ^= 0xff;  // a slot byte: the checksum no longer matches
+  state[22] ^= 0xff;  // a header byte (the generation): its checksum no longer matches
   Block(0x1000, 0x2100, 1, 2, {41});
   EXPECT_EQ(rtas::Dispatch(context, 0x1000), DispatchOutcome::kStateCorrupt);
   EXPECT_EQ(Cell(0x1010), -1);
