@@ -28,6 +28,7 @@
 #include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 #include "tests/fake-qemu-cc.h"
+#include "tests/fragments.h"
 #include "tests/test-data.h"
 
 namespace {
@@ -453,6 +454,10 @@ const FragmentFixture kFixtures[] = {
     {"drc-deep.dtb", 0x20000001, DrcState::kLogicalUnisolate, false},
     {"drc-many-props.dtb", 0x80000010, DrcState::kLogicalUnisolate, false},
     {"drc-big-prop.dtb", 0x90000000, DrcState::kLogicalUnisolate, false},
+    // Dumped from QEMU 7.2: a virtio-net device, a PHB, a pci-bridge with a device behind it.
+    {"drc-pci-device.dtb", 0x40000010, DrcState::kPhysicalUnisolate, false},
+    {"drc-phb.dtb", 0x20000002, DrcState::kLogicalUnisolate, false},
+    {"drc-qemu-pci-bridge.dtb", 0x40010000, DrcState::kPhysicalUnisolate, false},
 };
 
 void AddFixture(Guest& guest, const FragmentFixture& f) {
@@ -486,25 +491,8 @@ void AddCore(Guest& guest, uint32_t id, DrcState state = DrcState::kLogicalUniso
   guest.qemu->AddDrc(0x10000000 | id, CoreFragment(id), state, true);
 }
 
-// A fragment of `count` properties of `size` bytes each under one node, built with libfdt.
-std::vector<uint8_t> WideFragment(int count, int size) {
-  std::vector<uint8_t> blob(count * (size + 64) + 4096);
-  void* fdt = blob.data();
-  EXPECT_EQ(fdt_create(fdt, static_cast<int>(blob.size())), 0);
-  EXPECT_EQ(fdt_finish_reservemap(fdt), 0);
-  EXPECT_EQ(fdt_begin_node(fdt, ""), 0);
-  EXPECT_EQ(fdt_begin_node(fdt, "wide@0"), 0);
-  for (int i = 0; i < count; ++i) {
-    std::vector<uint8_t> value(size, static_cast<uint8_t>(i));
-    const std::string name = "p" + std::to_string(i);
-    EXPECT_EQ(fdt_property(fdt, name.c_str(), value.data(), size), 0);
-  }
-  EXPECT_EQ(fdt_end_node(fdt), 0);
-  EXPECT_EQ(fdt_end_node(fdt), 0);
-  EXPECT_EQ(fdt_finish(fdt), 0);
-  blob.resize(fdt_totalsize(fdt));
-  return blob;
-}
+using tests::PciBridgeTree;
+using tests::WideFragment;
 
 // Layouts: the source guest and a destination with other RAM, another RTAS base and another OS
 // work-area address.
@@ -781,6 +769,95 @@ TEST_P(FragmentWalk, HostRestartDuringTheReplayIsReplayedAgain) {
     EXPECT_EQ(replays, 1u);
     EXPECT_GT(walk.busy(), reference.statuses.size() - reference.answers.size());
     if (::testing::Test::HasFailure()) return;
+  }
+}
+
+// A migration at any point of a walk, for fragments from 1 to 64 KiB and every way of taking the
+// snapshot: after any OS call (the destination has the RTAS area at another base, the OS's work
+// area elsewhere and a QEMU without its cursor), or before any host step inside a call (QEMU
+// loses its cursor while tern's call goes on, as when a migration lands between two of its
+// H_RTAS calls). 1, 3, 8 and unbounded host steps per OS call. The answers must equal the
+// uninterrupted walk's. Every point is tried for fragments up to 12 KiB; for the 64 KiB one, 60
+// points of each kind spread evenly, the first and the last included.
+struct SizedFragment {
+  std::string name;
+  std::vector<uint8_t> blob;
+  uint32_t drc_index;
+  DrcState state;
+  bool name_property;
+};
+
+std::vector<SizedFragment> FragmentsUpTo64K() {
+  std::vector<SizedFragment> fragments;
+  for (const FragmentFixture& f : {kFixtures[0], kFixtures[5], kFixtures[6], kFixtures[7]}) {
+    fragments.push_back({f.dtb, tests::LoadDtb(f.dtb), f.drc_index, f.state, f.name_property});
+  }
+  fragments.push_back({"12 KiB of large properties", WideFragment(3, 4000), 0x20000006,
+                       DrcState::kLogicalUnisolate, false});
+  fragments.push_back({"64 KiB pci-bridge tree", PciBridgeTree(64 * 1024), 0x40010000,
+                       DrcState::kPhysicalUnisolate, false});
+  EXPECT_GE(fragments.back().blob.size(), 64u * 1024);
+  return fragments;
+}
+
+std::vector<uint64_t> Points(uint64_t count, bool all) {
+  std::vector<uint64_t> points;
+  const uint64_t stride = all ? 1 : lib::Max<uint64_t>(1, count / 60);
+  for (uint64_t p = 0; p < count; p += stride) points.push_back(p);
+  if (points.back() != count - 1) points.push_back(count - 1);
+  return points;
+}
+
+TEST(WalkerMigration, AtAnyPointOfAnyFragmentResumesExactly) {
+  for (const SizedFragment& f : FragmentsUpTo64K()) {
+    ASSERT_FALSE(f.blob.empty()) << f.name;
+    const bool all = f.blob.size() <= 16 * 1024;
+    for (uint32_t steps : {1u, 3u, drc::kHostStepsPerCall, kManySteps}) {
+      auto add = [&](Guest& guest) {
+        guest.qemu->AddDrc(f.drc_index, f.blob, f.state, f.name_property);
+      };
+      Guest plain(kRam, kRtasBase, steps);
+      add(plain);
+      OsWalk reference = OsWalk::On(plain, kWorkArea, f.drc_index);
+      reference.Run();
+      ExpectCorrectWalk(reference, *plain.qemu, f.drc_index);
+      const size_t calls = reference.statuses.size();
+      const uint64_t host_calls = plain.qemu->calls;
+      for (uint64_t k : Points(calls + 1, all)) {
+        SCOPED_TRACE(f.name + ", host steps per call " + std::to_string(steps) +
+                     ", migration after OS call " + std::to_string(k) + " of " +
+                     std::to_string(calls));
+        Guest source(kRam, kRtasBase, steps);
+        add(source);
+        OsWalk walk = OsWalk::On(source, kWorkArea, f.drc_index);
+        for (size_t i = 0; i < k; ++i) walk.Step();
+        Guest destination(kOtherRam, kOtherRtasBase, steps, source.qemu.get());
+        CopyRtasArea(source, destination);
+        walk.MoveTo(destination, kOtherWorkArea);
+        walk.Run();
+        EXPECT_EQ(walk.answers, reference.answers);
+        EXPECT_TRUE(CheckStatuses(walk.statuses).empty());
+        EXPECT_EQ(destination.SlotsInUse(), 0);
+        if (::testing::Test::HasFailure()) return;
+      }
+      for (uint64_t m : Points(host_calls, all)) {
+        if (m == 0) continue;  // before the first host step nothing is lost
+        SCOPED_TRACE(f.name + ", host steps per call " + std::to_string(steps) +
+                     ", QEMU migrated before host step " + std::to_string(m + 1) + " of " +
+                     std::to_string(host_calls));
+        Guest guest(kRam, kRtasBase, steps);
+        add(guest);
+        guest.qemu->before_call = [m](FakeQemuCc& qemu, uint64_t call) {
+          if (call == m) qemu.Migrate();
+        };
+        OsWalk walk = OsWalk::On(guest, kWorkArea, f.drc_index);
+        walk.Run();
+        EXPECT_EQ(walk.answers, reference.answers);
+        EXPECT_TRUE(CheckStatuses(walk.statuses).empty());
+        EXPECT_EQ(guest.SlotsInUse(), 0);
+        if (::testing::Test::HasFailure()) return;
+      }
+    }
   }
 }
 
@@ -1106,7 +1183,8 @@ TEST(WalkerInterleaved, InterleavedReplays) {
     std::vector<std::pair<OsWalk, uint32_t>> walks;
     walks.emplace_back(OsWalk::On(guest, 0x1000, 0x10000008), 0x10000008);
     walks.emplace_back(OsWalk::On(guest, 0x3000, 0x10000010), 0x10000010);
-    for (size_t i = 1; i < std::size(kFixtures); ++i) {
+    // Two cores and six fixtures: eight walks, one per slot.
+    for (size_t i = 1; i < std::size(kFixtures) && walks.size() < rtas::kSlotCount; ++i) {
       walks.emplace_back(OsWalk::On(guest, 0x5000 + i * 2 * kPage, kFixtures[i].drc_index),
                          kFixtures[i].drc_index);
     }

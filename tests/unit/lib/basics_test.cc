@@ -82,6 +82,36 @@ TEST(Crc32, IsZlibsCrcAndContinuesAcrossPieces) {
   EXPECT_EQ(lib::Crc32({bytes + 4, 5}, lib::Crc32({bytes, 4})), 0xcbf43926u);
 }
 
+// The four-bytes-at-a-time loop against the bit-at-a-time definition, for every length up to 67
+// at every alignment, and split at every point.
+TEST(Crc32, EqualsTheBitwiseDefinitionAtAnyLengthAndAlignment) {
+  auto bitwise = [](const uint8_t* data, size_t size) {
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < size; ++i) {
+      crc ^= data[i];
+      for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+  };
+  uint8_t data[80];
+  uint32_t seed = 12345;
+  for (uint8_t& byte : data) {
+    seed = seed * 1103515245u + 12345u;
+    byte = static_cast<uint8_t>(seed >> 16);
+  }
+  for (size_t offset = 0; offset < 4; ++offset) {
+    for (size_t size = 0; size + offset <= 67; ++size) {
+      const uint32_t expected = bitwise(data + offset, size);
+      EXPECT_EQ(lib::Crc32({data + offset, size}), expected) << offset << "+" << size;
+      for (size_t split = 0; split <= size; ++split) {
+        EXPECT_EQ(
+            lib::Crc32({data + offset + split, size - split}, lib::Crc32({data + offset, split})),
+            expected);
+      }
+    }
+  }
+}
+
 enum class TestError { kBad = 1, kWorse = 2 };
 
 lib::Result<int, TestError> Half(int v) {

@@ -1,0 +1,18 @@
+// Device-tree fragments built in code for the configure-connector tests and tools/bench's walk
+// measure, beside the fixtures compiled from tests/data/*.dts.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace tests {
+
+// One node "wide@0" with `count` properties of `size` bytes each (values 0, 1, 2, ... by property).
+std::vector<uint8_t> WideFragment(int count, int size);
+
+// A pci-bridge fragment as QEMU builds it (tests/data/drc-qemu-pci-bridge.dts: the bridge, its 256
+// slot DRCs, a virtio-blk device) with copies of the device in further slots until the blob is at
+// least `min_bytes` (at most 31 devices: the bridge's slots 1 to 31).
+std::vector<uint8_t> PciBridgeTree(uint32_t min_bytes);
+
+}  // namespace tests
