@@ -193,12 +193,17 @@ class OsWalk {
   }
   // A migration: the OS's work area goes along with the rest of RAM, at `work_area` there.
   void MoveTo(Guest& guest, uint64_t work_area) {
+    Guest* g = &guest;
+    MoveTo(
+        &guest.memory, [g](uint64_t wa) { return g->Call(wa); }, work_area);
+  }
+  // The same to a guest whose RTAS calls `call` makes.
+  void MoveTo(lib::GuestMemory* memory, OsCall call, uint64_t work_area) {
     std::vector<uint8_t> page(kPage);
     EXPECT_TRUE(memory_->Read(work_area_, page.data(), page.size()).is_ok());
-    EXPECT_TRUE(guest.memory.Write(work_area, page.data(), page.size()).is_ok());
-    Guest* g = &guest;
-    memory_ = &guest.memory;
-    call_ = [g](uint64_t wa) { return g->Call(wa); };
+    EXPECT_TRUE(memory->Write(work_area, page.data(), page.size()).is_ok());
+    memory_ = memory;
+    call_ = std::move(call);
     work_area_ = work_area;
   }
   // A new sequence for the same DRC in the same work area (word 1 = 0).
@@ -1806,6 +1811,137 @@ TEST(WalkerMeasurements, CallsAndBytesPerWalk) {
   }
   std::printf("(steps 0: unbounded; slot capacity %u bytes of snapshot, %u slots)\n",
               rtas::kStateDataSize / rtas::kSlotCount, rtas::kSlotCount);
+}
+
+}  // namespace
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The walk through the dispatcher of an RTAS area that rtas::Instantiate built from the real
+// rtas.bin, with the context the image derives from its configuration (rtas/runtime.cc); the
+// host's walk goes out through KVMPPC_H_RTAS to the fake QEMU. A migration copies the area to a
+// destination where rtas.bin was instantiated at another base.
+
+class InstantiatedGuest {
+ public:
+  static constexpr uint32_t kTokenBase = 0x2000;
+  static constexpr uint64_t kBlock = 0x800;
+  static constexpr uint32_t kHostRtasSize = 0x2000;  // QEMU's own part, left alone
+
+  InstantiatedGuest(uint64_t ram_size, uint64_t base, const FakeQemuCc* migrated_from = nullptr)
+      : ram(ram_size, 0), memory(reinterpret_cast<uintptr_t>(ram.data()), ram.size()), base(base) {
+    qemu = migrated_from != nullptr ? migrated_from->Destination(memory)
+                                    : std::make_unique<FakeQemuCc>(memory);
+    image = tests::ReadFile(TERN_RTAS_IMAGE);
+    for (size_t i = 0; i < rtas::Services().size(); ++i) tokens.push_back(kTokenBase + i);
+    auto plan = rtas::PlanArea({image.data(), image.size()}, kHostRtasSize);
+    EXPECT_TRUE(plan.is_ok());
+    area = plan.value();
+    const rtas::InstantiateInputs inputs{
+        {image.data(), image.size()},         area,      ram_size, 0, tokens.data(),
+        static_cast<uint32_t>(tokens.size()), 512000000, 0};
+    EXPECT_TRUE(rtas::Instantiate(memory, base, inputs, 1).is_ok());
+  }
+
+  // The image's configuration as instantiation wrote it.
+  const rtas::ImageConfig& Config() const {
+    const auto* header = reinterpret_cast<const rtas::ImageHeader*>(image.data());
+    return *reinterpret_cast<const rtas::ImageConfig*>(ram.data() + base + area.image_offset +
+                                                       header->config.value());
+  }
+  // The scratch page the handlers get: the image has it in its .bss, inside the area; here it is
+  // the page after the area, which a migration carries along with it.
+  uint64_t Scratch() const { return (base + area.area_size + 4095) / 4096 * 4096; }
+  uint64_t End() const { return Scratch() + rtas::kScratchSize; }
+
+  int32_t Rtas(tests::FakeHypervisor& hv, const char* service, std::vector<uint32_t> args) {
+    hv.rtas_guest_base = reinterpret_cast<uintptr_t>(ram.data());
+    qemu->Install(hv, Token("ibm,configure-connector"), Token("set-indicator"));
+    const rtas::ImageConfig& config = Config();
+    lib::StoreBe32(&ram[kBlock], Token(service));
+    lib::StoreBe32(&ram[kBlock + 4], static_cast<uint32_t>(args.size()));
+    lib::StoreBe32(&ram[kBlock + 8], 1);
+    for (size_t i = 0; i < args.size(); ++i) lib::StoreBe32(&ram[kBlock + 12 + 4 * i], args[i]);
+    // As rtas/runtime.cc builds it, addresses translated to this test's RAM.
+    lib::GuestMemory os_memory(reinterpret_cast<uintptr_t>(ram.data()), config.ram_top.value());
+    EXPECT_TRUE(os_memory.Protect(base, End() - base));
+    std::vector<uint32_t> config_tokens;
+    for (uint32_t i = 0; i < config.service_count.value(); ++i) {
+      config_tokens.push_back(config.tokens[i].value());
+    }
+    const uint64_t state = config.area_base.value() + config.state_offset.value();
+    rtas::RtasContext context{os_memory,
+                              {config_tokens.data(), config_tokens.size()},
+                              {ram.data() + state, config.state_size.value()}};
+    context.handlers = drc::RtasHandlers();
+    context.scratch = Scratch();
+    context.scratch_host = ram.data() + Scratch();
+    context.state_address = state;
+    context.host_features = config.host_features.value();
+    EXPECT_EQ(rtas::Dispatch(context, kBlock), rtas::DispatchOutcome::kHandled);
+    return static_cast<int32_t>(lib::LoadBe32(&ram[kBlock + 12 + 4 * args.size()]));
+  }
+  static uint32_t Token(const char* name) {
+    return kTokenBase + static_cast<uint32_t>(rtas::FindService(name));
+  }
+
+  std::vector<uint8_t> ram;
+  lib::GuestMemory memory;
+  uint64_t base;
+  std::unique_ptr<FakeQemuCc> qemu;
+  std::vector<uint8_t> image;
+  std::vector<uint32_t> tokens;
+  rtas::AreaPlan area{};
+};
+
+TEST(WalkerMigration, ThroughTheDispatcherOfAnInstantiatedAreaAtAnotherBase) {
+  tests::FakeHypervisor& hv = tests::FakeHypervisor::Get();
+  constexpr uint64_t kSourceBase = 0x40000;
+  constexpr uint64_t kDestinationBase = 0x123000;
+  const std::vector<uint8_t> fragment = PciBridgeTree(16 * 1024);
+  auto call_on = [&hv](InstantiatedGuest& guest) -> OsCall {
+    InstantiatedGuest* g = &guest;
+    return [g, &hv](uint64_t wa) {
+      return g->Rtas(hv, "ibm,configure-connector",
+                     {static_cast<uint32_t>(wa), static_cast<uint32_t>(wa >> 32)});
+    };
+  };
+  auto walk_on = [&](InstantiatedGuest& guest, uint64_t work_area) {
+    return OsWalk(&guest.memory, call_on(guest), work_area, 0x40010000);
+  };
+  hv.Reset();
+  InstantiatedGuest plain(kRam, kSourceBase);
+  plain.qemu->AddDrc(0x40010000, fragment, DrcState::kPhysicalUnisolate);
+  OsWalk reference = walk_on(plain, kWorkArea);
+  reference.Run();
+  ExpectCorrectWalk(reference, *plain.qemu, 0x40010000);
+  const size_t calls = reference.statuses.size();
+  for (size_t k = 0; k <= calls; ++k) {
+    SCOPED_TRACE("migration after call " + std::to_string(k) + " of " + std::to_string(calls));
+    hv.Reset();
+    InstantiatedGuest source(kRam, kSourceBase);
+    source.qemu->AddDrc(0x40010000, fragment, DrcState::kPhysicalUnisolate);
+    OsWalk walk = walk_on(source, kWorkArea);
+    for (size_t i = 0; i < k; ++i) walk.Step();
+    InstantiatedGuest destination(kOtherRam, kDestinationBase, source.qemu.get());
+    ASSERT_EQ(destination.area.state_offset, source.area.state_offset);
+    // What the migration carries of tern's state: the state region and the scratch page.
+    const rtas::ImageConfig& from = source.Config();
+    const rtas::ImageConfig& to = destination.Config();
+    ASSERT_EQ(to.area_base.value(), kDestinationBase);
+    std::memcpy(destination.ram.data() + to.area_base.value() + to.state_offset.value(),
+                source.ram.data() + from.area_base.value() + from.state_offset.value(),
+                from.state_size.value());
+    std::memcpy(destination.ram.data() + destination.Scratch(),
+                source.ram.data() + source.Scratch(), rtas::kScratchSize);
+    walk.MoveTo(&destination.memory, call_on(destination), kOtherWorkArea);
+    walk.Run();
+    EXPECT_EQ(walk.answers, reference.answers);
+    EXPECT_TRUE(CheckStatuses(walk.statuses).empty());
+    if (::testing::Test::HasFailure()) break;
+  }
+  hv.Reset();
 }
 
 }  // namespace
