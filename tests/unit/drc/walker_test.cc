@@ -1899,7 +1899,7 @@ TEST(WalkerMigration, ThroughTheDispatcherOfAnInstantiatedAreaAtAnotherBase) {
   tests::FakeHypervisor& hv = tests::FakeHypervisor::Get();
   constexpr uint64_t kSourceBase = 0x40000;
   constexpr uint64_t kDestinationBase = 0x123000;
-  const std::vector<uint8_t> fragment = PciBridgeTree(16 * 1024);
+  const std::vector<uint8_t> fragment = PciBridgeTree(0);  // the bridge and its device
   auto call_on = [&hv](InstantiatedGuest& guest) -> OsCall {
     InstantiatedGuest* g = &guest;
     return [g, &hv](uint64_t wa) {
