@@ -17,16 +17,28 @@ struct Region {
   lib::Span<uint8_t> bytes;
   rtas::StateHeader& header() { return *reinterpret_cast<rtas::StateHeader*>(bytes.data()); }
   uint32_t slot_count() { return header().slot_count.value(); }
+  // Slot `i` (< slot_count()) of a region that passed rtas::CheckStateRegion: its geometry is the
+  // one this RTAS lays out, so the table lies inside the region.
   WalkSlot& slot(uint32_t i) {
-    return *reinterpret_cast<WalkSlot*>(rtas::SlotBytes(bytes, i).data());
+    return *reinterpret_cast<WalkSlot*>(bytes.data() + header().slots_offset.value() +
+                                        i * sizeof(WalkSlot));
   }
   uint8_t* at(uint32_t offset) { return bytes.data() + offset; }
   uint32_t data_begin() { return header().data_offset.value(); }
   uint32_t data_end() { return header().data_offset.value() + header().data_size.value(); }
-  // After a change of slot `index` (and of the header).
-  void commit(uint32_t index) {
+  // After a call changed slot `index`: only its checksum is recomputed; the header changes (its
+  // generation) only when a walk starts or ends (commit_and_advance).
+  void commit(uint32_t index) { rtas::CommitSlot(bytes, index); }
+  void commit_and_advance(uint32_t index) {
     rtas::CommitSlot(bytes, index);
     rtas::CommitStateRegion(bytes);
+  }
+  // A use count later than every walk's: the least recently used walk has the lowest. Reading
+  // other slots' counts unchecked is harmless: they only order the recycling.
+  uint32_t next_use() {
+    uint32_t latest = 0;
+    for (uint32_t i = 0; i < slot_count(); ++i) latest = lib::Max(latest, slot(i).last_use.value());
+    return latest + 1;
   }
 };
 
@@ -64,7 +76,8 @@ bool SlotFitsRegion(Region& region, WalkSlot& slot) {
 }
 
 uint32_t NewCookie(Region& region, uint32_t slot_index) {
-  // Unique among live slots: the slot number and the region's generation.
+  // Unique among live slots: the slot number and the region's generation, which every start and
+  // end of a walk advances.
   const uint32_t cookie = (region.header().generation.value() << 4) | (slot_index + 1);
   return cookie == 0 ? 1 : cookie;
 }
@@ -208,6 +221,7 @@ uint32_t TakeSlot(Region& region, uint32_t drc_index) {
   slot.snapshot_offset = lib::Be32(region.data_begin());
   slot.cookie = lib::Be32(NewCookie(region, chosen));
   for (uint32_t i = 0; i < count; ++i) rtas::CommitSlot(region.bytes, i);
+  rtas::CommitStateRegion(region.bytes);  // the next walk's cookie differs
   return chosen;
 }
 
@@ -653,7 +667,7 @@ uint32_t FindWalk(Region& region, uint32_t drc_index, uint32_t cookie) {
 // Ends the walk in slot `index` with the OS's answer `status`.
 RtasStatus EndWalk(Region& region, uint32_t index, RtasStatus status) {
   (void)ChangeState(region.slot(index), WalkState::kFree);
-  region.commit(index);
+  region.commit_and_advance(index);
   return status;
 }
 
@@ -698,7 +712,7 @@ RtasStatus ConfigureConnector(WalkContext& context, uint64_t wa) {
   if (!SlotFitsRegion(region, slot)) {
     return Corrupt(region, index, drc_index, "walk state outside its room");
   }
-  slot.last_use = lib::Be32(region.header().generation.value());
+  slot.last_use = lib::Be32(region.next_use());
 
   switch (StateOf(slot)) {
     case WalkState::kSnapshotting:

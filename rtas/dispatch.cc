@@ -44,7 +44,10 @@ RtasStatus Forward(RtasContext& context, uint64_t block, uint64_t status_offset)
 
 const ServiceHandler* HandlerOf(const RtasContext& context, const RtasService& service) {
   for (const ServiceHandler& handler : context.handlers) {
-    if (lib::StrCompare(handler.service, service.name) == 0) return &handler;
+    // The same literal is usually one string after linking: compare addresses first.
+    if (handler.service == service.name || lib::StrCompare(handler.service, service.name) == 0) {
+      return &handler;
+    }
   }
   return nullptr;
 }

@@ -26,11 +26,10 @@ namespace {
 
 // The header's checksum: CRC-32 of the header with the checksum field taken as 0.
 uint32_t HeaderChecksum(lib::Span<const uint8_t> region) {
-  const size_t checksum_at = __builtin_offsetof(StateHeader, checksum);
-  const uint8_t zero[4] = {};
-  uint32_t crc = Crc32(region.Subspan(0, checksum_at));
-  crc = Crc32(lib::Span<const uint8_t>(zero, 4), crc);
-  return Crc32(region.Subspan(checksum_at + 4, sizeof(StateHeader) - checksum_at - 4), crc);
+  uint8_t header[sizeof(StateHeader)];
+  lib::MemCopy(header, region.data(), sizeof(header));
+  lib::MemSet(header + __builtin_offsetof(StateHeader, checksum), 0, 4);
+  return Crc32(lib::Span<const uint8_t>(header, sizeof(header)));
 }
 
 // A slot's checksum: CRC-32 of all its bytes but the last 4, which hold it.
@@ -66,7 +65,10 @@ Result<void, StateError> InitStateRegion(lib::Span<uint8_t> region, uint32_t ins
   return Ok<StateError>();
 }
 
-Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region) {
+namespace {
+
+// Magic, version and geometry: what makes every offset of the header safe to use.
+Result<void, StateError> CheckGeometry(lib::Span<const uint8_t> region) {
   if (region.size() < sizeof(StateHeader)) return Err(StateError::kTooSmall);
   const StateHeader& header = Header(region);
   if (lib::MemCompare(header.magic, kStateMagic, sizeof(kStateMagic)) != 0) {
@@ -86,7 +88,16 @@ Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region) {
       stats_end > header.data_offset.value() || data_end != header.region_size.value()) {
     return Err(StateError::kBadGeometry);
   }
-  if (HeaderChecksum(region) != header.checksum.value()) return Err(StateError::kBadChecksum);
+  return Ok<StateError>();
+}
+
+}  // namespace
+
+Result<void, StateError> CheckStateRegion(lib::Span<const uint8_t> region) {
+  if (auto geometry = CheckGeometry(region); geometry.is_error()) return geometry;
+  if (HeaderChecksum(region) != Header(region).checksum.value()) {
+    return Err(StateError::kBadChecksum);
+  }
   return Ok<StateError>();
 }
 
@@ -136,7 +147,8 @@ void CommitStateRegion(lib::Span<uint8_t> region) {
 namespace rtas {
 
 void RecordCall(lib::Span<uint8_t> region, uint32_t row, int32_t status) {
-  if (CheckStateRegion(region).is_error()) return;
+  // The statistics are outside every checksum: only the offsets that place them must be sound.
+  if (CheckGeometry(region).is_error()) return;
   const StateHeader& header = Header(region);
   if (row >= header.stats_count.value()) return;
   auto* stats = reinterpret_cast<ServiceStats*>(region.data() + header.stats_offset.value());

@@ -27,7 +27,7 @@ struct StateHeader {
   lib::Be32 layout_version;  // kStateLayoutVersion
   lib::Be32 header_size;     // sizeof(StateHeader)
   lib::Be32 region_size;     // the whole region, header included
-  lib::Be32 generation;      // +1 on every change of the header or a slot
+  lib::Be32 generation;      // +1 at every CommitStateRegion (a walk starting or ending)
   lib::Be32 checksum;        // CRC-32 (IEEE 802.3) of the header, this field as 0
   lib::Be32 slot_count;
   lib::Be32 slot_size;
@@ -86,8 +86,8 @@ lib::Result<void, StateError> CheckAllSlots(lib::Span<const uint8_t> region);
 // After a change of slot `index`: recomputes its checksum.
 void CommitSlot(lib::Span<uint8_t> region, uint32_t index);
 
-// After any change of the header or a slot: bumps the generation and recomputes the header's
-// checksum (the slots changed must have been committed with CommitSlot).
+// After a change of the header: bumps the generation and recomputes the header's checksum. A
+// change of slots alone needs only CommitSlot.
 void CommitStateRegion(lib::Span<uint8_t> region);
 
 // Bytes a region of the standard geometry needs with `data_size` bytes of data area.
@@ -97,7 +97,8 @@ constexpr uint32_t StateRegionSize(uint32_t data_size) {
 }
 
 // Counts a call of service row `row` that ended with `status` (no effect for rows past the table
-// or a region that fails its checks).
+// or a region whose magic, version or geometry fail their checks; the statistics are outside
+// every checksum, so the header's is not computed).
 void RecordCall(lib::Span<uint8_t> region, uint32_t row, int32_t status);
 
 }  // namespace rtas

@@ -17,7 +17,8 @@ std::vector<uint8_t> WideFragment(int count, int size) {
   fdt_begin_node(fdt, "wide@0");
   for (int i = 0; i < count; ++i) {
     std::vector<uint8_t> value(size, static_cast<uint8_t>(i));
-    const std::string name = "p" + std::to_string(i);
+    std::string name = "p";  // not "p" + ...: GCC 12's -Wrestrict false positive at -O2
+    name += std::to_string(i);
     fdt_property(fdt, name.c_str(), value.data(), size);
   }
   fdt_end_node(fdt);
