@@ -18,6 +18,10 @@ INITRD ?=
 # make run DISK=disk.img: boot an installed disk (virtio-blk) instead of a kernel.
 DISK ?=
 APPEND ?= console=hvc0
+# make bench: rounds of each timed measure; BENCH_MAKE_TEST=1 also times `make test`.
+BENCH_ROUNDS ?= 5
+BENCH_MAKE_TEST ?=
+BENCH_PYTHON ?= /usr/bin/python3
 
 export CLANG LLD OBJCOPY QEMU
 
@@ -70,9 +74,10 @@ help:
 	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own;'
 	@echo '                DISK=disk.img boots an installed disk (virtio-blk, GRUB from its PReP partition)'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
-	@echo 'make bench      boot-to-init time, disk boot through GRUB and CPU hot-add latency on tern'
-	@echo '                beside VOF and SLOF,'
-	@echo '                instructions per configure-connector walk (callgrind)'
+	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk boot, hot-add latency, image and'
+	@echo '                RTAS sizes, configure-connector instructions (callgrind); report, table and'
+	@echo '                chart in $(BUILD)/bench/; BENCH_ROUNDS=$(BENCH_ROUNDS), BENCH_MAKE_TEST=1 also'
+	@echo '                times make test'
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
@@ -210,11 +215,12 @@ QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios
 run: deps-run $(IMAGE) $(if $(or $(KERNEL),$(DISK)),,guest-kit)
 	$(QEMU) $(QEMU_RUN_ARGS)
 
-bench: $(IMAGE) guest-kit disk-kit | deps-bench
-	tools/bench-boot.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
-	tools/bench-disk.py --qemu $(QEMU) --image $(IMAGE) --disks $(DISK_KIT)
-	tools/bench-hotplug.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
-	tools/bench-walk.sh $(BUILD) $(abspath $(LIBFDT_SRC))
+# One run, one report in $(BUILD)/bench (tools/bench.py --help). Debian's python3, whose
+# python3-matplotlib draws the chart, even when another python3 comes first in PATH.
+bench: $(IMAGE) $(RTAS_IMAGE) guest-kit disk-kit | deps-bench
+	$(BENCH_PYTHON) tools/bench.py --qemu $(QEMU) --image $(IMAGE) --build $(BUILD) \
+		--kit $(GUEST_KIT) --disks $(DISK_KIT) --libfdt $(abspath $(LIBFDT_SRC)) \
+		--rounds $(BENCH_ROUNDS) $(if $(filter-out 0,$(BENCH_MAKE_TEST)),--make-test)
 
 clean:
 	rm -rf $(BUILD)

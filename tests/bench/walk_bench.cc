@@ -1,10 +1,13 @@
 // Benchmark driver (not a test): walks a CPU core's fragment through tern's configure-connector
-// against the fake QEMU, the way Linux's dlpar_configure_connector calls it. tools/bench-walk.sh
-// runs it under callgrind to count instructions per walk and per OS call.
+// against the fake QEMU, the way Linux's dlpar_configure_connector calls it. tools/bench.py
+// (tools/benchmarks/walk.py) runs it under callgrind to count instructions per walk and per OS
+// call, reading the last line it prints:
+//   walk_bench fixture=NAME walks=N calls=C host_calls=H snapshot_bytes=S
 //
 //   walk_bench FRAGMENT.dtb [WALKS]
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "drc/walker.h"
@@ -60,5 +63,11 @@ int main(int argc, char** argv) {
       "64-byte slot\n",
       walks, static_cast<unsigned long long>(os_calls), static_cast<double>(os_calls) / walks,
       static_cast<unsigned long long>(qemu.calls), snapshot);
+  std::string fixture = argv[1];
+  fixture = fixture.substr(fixture.find_last_of('/') + 1);
+  fixture = fixture.substr(0, fixture.rfind(".dtb"));
+  std::printf("walk_bench fixture=%s walks=%d calls=%llu host_calls=%llu snapshot_bytes=%u\n",
+              fixture.c_str(), walks, static_cast<unsigned long long>(os_calls),
+              static_cast<unsigned long long>(qemu.calls), snapshot);
   return 0;
 }
