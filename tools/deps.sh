@@ -38,6 +38,9 @@
 # them), qemu-system-gui (tests and make run use -nographic). dpkg, tar, coreutils and util-linux
 # (flock) are essential on Debian and always present.
 #
+# TERN_DEPS_INSTALL=no in the environment: never install, only report what is missing and fail
+# (debian/rules sets it: a package build gets its tools from Build-Depends, never from the network).
+#
 # QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package (seabios
 # is still installed: Debian's QEMU 10 from bookworm-backports, unpacked by tools/fetch-qemu10.sh,
 # reads the same /usr/share/seabios). CLANG, LLD and OBJCOPY likewise replace clang, lld and llvm.
@@ -102,7 +105,7 @@ esac
 # Each package once, in a stable order.
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$(id -u)" -eq 0 ] && [ "${TERN_DEPS_INSTALL:-yes}" != no ]; then
   echo "tern: installing missing packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2
