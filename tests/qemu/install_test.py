@@ -5,7 +5,9 @@ Usage: install_test.py --qemu QEMU --image build/tern.bin --root TREE --dump-too
                        --libfdt LIBFDT_SRC SCENARIO
 
 `make install` runs in TREE with BUILD = the image's directory and TERN_VERSION = the one that
-build was made with (BUILD/version.h), so it installs the files that are already built.
+build was made with (BUILD/version.h), so it installs the files that are already built. The deb
+scenario builds the Debian packages from a copy of TREE in a temporary directory (about a minute
+on two cores).
 """
 import os
 import re
@@ -13,7 +15,7 @@ import stat
 import subprocess
 import tempfile
 
-from guest import Guest, expect, run_scenarios
+from guest import SKIP, Guest, expect, run_scenarios
 
 BANNER = r"\ntern (\S+): pseries firmware\n"
 
@@ -109,6 +111,69 @@ def scenario_version(opts):
     print(f"version {banner} in the banner, the image and tern-rtas-dump --version")
 
 
+def deb_field(deb, field):
+    return subprocess.run(["dpkg-deb", "-f", deb, field], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def deb_files(deb):
+    """The regular files and links a .deb installs, without the leading './'."""
+    listing = subprocess.run(["dpkg-deb", "-c", deb], capture_output=True, text=True,
+                             check=True).stdout
+    return {line.split()[5][2:] for line in listing.splitlines() if not line.startswith("d")}
+
+
+def scenario_deb(opts):
+    deps = subprocess.run([os.path.join(opts.root, "tools/deps.sh"), "package"],
+                          env={**os.environ, "TERN_DEPS_INSTALL": "no"}, capture_output=True,
+                          text=True)
+    if deps.returncode != 0:
+        print(f"SKIP: the packaging tools are not installed ({deps.stderr.strip()})")
+        return SKIP
+    changelog = subprocess.run(["dpkg-parsechangelog", "-l",
+                                os.path.join(opts.root, "debian/changelog"), "-S", "Version"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    host_arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
+                               check=True).stdout.strip()
+    with tempfile.TemporaryDirectory() as out:
+        build = subprocess.run([os.path.join(opts.root, "tools/build-deb.sh"), out],
+                               capture_output=True, text=True, timeout=1200)
+        expect(build.returncode == 0, f"tools/build-deb.sh failed:\n{build.stdout}{build.stderr}",
+               None)
+        print(build.stdout.strip())
+        firmware = os.path.join(out, f"tern-firmware_{changelog}_all.deb")
+        tools = os.path.join(out, f"tern-tools_{changelog}_{host_arch}.deb")
+        for deb in (firmware, tools):
+            expect(os.path.isfile(deb), f"no {os.path.basename(deb)} in {sorted(os.listdir(out))}",
+                   None)
+        expect(deb_field(firmware, "Architecture") == "all", "tern-firmware is not arch all", None)
+        expect(deb_field(firmware, "Built-Using").startswith("linux (= "),
+               "tern-firmware has no Built-Using: linux", None)
+        docs = {f"usr/share/doc/tern-firmware/docs/{name}"
+                for name in os.listdir(os.path.join(opts.root, "docs")) if name.endswith(".md")}
+        files = {re.sub(r"\.gz$", "", name) for name in deb_files(firmware)}
+        expected = {"usr/share/qemu/tern.bin", "usr/share/tern/tern.elf",
+                    "usr/share/doc/tern-firmware/README.md",
+                    "usr/share/doc/tern-firmware/changelog",
+                    "usr/share/doc/tern-firmware/copyright",
+                    "usr/share/lintian/overrides/tern-firmware", *docs}
+        expect(files == expected, f"tern-firmware holds {sorted(files)}, expected "
+               f"{sorted(expected)}", None)
+        tool_files = deb_files(tools)
+        expect({"usr/bin/tern-rtas-dump", "usr/share/man/man1/tern-rtas-dump.1.gz"} <= tool_files,
+               f"tern-tools holds {sorted(tool_files)}", None)
+        unpacked = os.path.join(out, "root")
+        for deb in (firmware, tools):
+            subprocess.run(["dpkg-deb", "-x", deb, unpacked], check=True)
+        with open(os.path.join(unpacked, "usr/share/qemu/tern.bin"), "rb") as image:
+            image_version = image.read(256)[8:].split(b"\0", 1)[0].decode()
+        tool_version = subprocess.run([os.path.join(unpacked, "usr/bin/tern-rtas-dump"),
+                                       "--version"], capture_output=True, text=True).stdout
+        expect(image_version == changelog and tool_version == f"tern-rtas-dump {changelog}\n",
+               f"changelog {changelog}, image {image_version}, tool {tool_version!r}", None)
+        print(f"tern-firmware and tern-tools {changelog}: files and versions as expected")
+
+
 SCENARIOS = {
     "files": ("make install DESTDIR=tmp, with PREFIX=/usr and with the default /usr/local: exactly "
               "tern.bin in share/qemu, tern.elf in share/tern, bin/tern-rtas-dump (0755) and its "
@@ -117,6 +182,10 @@ SCENARIOS = {
               scenario_files),
     "version": ("the banner tern prints on QEMU, the image's identification block and "
                 "tern-rtas-dump --version carry the same version string", scenario_version),
+    "deb": ("tools/build-deb.sh (make deb) builds tern-firmware (arch all, Built-Using linux) and "
+            "tern-tools (the host's arch) offline; their files are the expected ones and the "
+            "image and tern-rtas-dump carry the changelog's version; skipped (77) when "
+            "`tools/deps.sh package`'s packages are missing", scenario_deb),
 }
 
 
