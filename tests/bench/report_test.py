@@ -15,7 +15,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
-from benchmarks import report, sizes, walk  # noqa: E402
+from benchmarks import make_test, report, sizes, walk  # noqa: E402
 
 SKIP = 77
 META = {"date": "2026-01-01 00:00:00 +0000", "rounds": 3,
@@ -160,6 +160,18 @@ class MeasureTableTest(unittest.TestCase):
                 f.write(b"\0")  # the file no longer has the size its header claims
             with self.assertRaises(ValueError):
                 sizes.read_rtas_header(path)
+
+
+class TimedCommandTest(unittest.TestCase):
+    def test_time_and_failure(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            log = os.path.join(scratch, "log")
+            seconds = make_test.timed_command(["sh", "-c", "sleep 0.2; echo done"], log)
+            self.assertTrue(0.2 <= seconds < 10, seconds)
+            with open(log) as f:
+                self.assertEqual(f.read(), "done\n")
+            with self.assertRaisesRegex(RuntimeError, "exited with 3(.|\n)*last words"):
+                make_test.timed_command(["sh", "-c", "echo last words; exit 3"], log)
 
 
 def chart_test():
