@@ -18,6 +18,25 @@ INITRD ?=
 # make run DISK=disk.img: boot an installed disk (virtio-blk) instead of a kernel.
 DISK ?=
 APPEND ?= console=hvc0
+# make bench: rounds of each timed measure; BENCH_MAKE_TEST=1 also times `make test`.
+BENCH_ROUNDS ?= 5
+BENCH_MAKE_TEST ?=
+BENCH_PYTHON ?= /usr/bin/python3
+
+# make install: PREFIX, DESTDIR and the directories below (docs/usage.md#installed-files).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+FIRMWARE_DIR ?= $(DATADIR)/qemu
+TERN_DATA_DIR ?= $(DATADIR)/tern
+DOCDIR ?= $(DATADIR)/doc/tern
+MANDIR ?= $(DATADIR)/man
+INSTALL ?= install
+DOCS := $(wildcard docs/*.md)
+# LIBFDT_TARBALL=/usr/src/linux-source-6.1.tar.xz: libfdt from an installed kernel source tarball
+# (the default when linux-source-6.1 is installed), no download.
+LIBFDT_TARBALL ?=
 
 export CLANG LLD OBJCOPY QEMU
 
@@ -59,36 +78,46 @@ FW_CXXFLAGS := $(TARGET_FLAGS) -std=c++20 -nostdinc++ -fno-exceptions -fno-rtti 
 FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
 FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
-.PHONY: all help deps-build deps-test deps-run deps-bench libfdt guest-kit disk-kit test host-tests run bench clean \
-	version-check
+.PHONY: all firmware tools help deps-build deps-test deps-run deps-bench deps-package libfdt \
+	guest-kit disk-kit test host-tests run bench install install-firmware install-tools \
+	install-docs uninstall deb clean version-check
 .DEFAULT_GOAL := all
 
 help:
-	@echo 'make            build $(IMAGE) (the -bios image) and $(ELF) (symbols)'
+	@echo 'make            build $(IMAGE) (the -bios image), $(ELF) (symbols) and $(RTAS_DUMP)'
 	@echo 'make run        boot Debian'"'"'s ppc64el Linux on tern to a busybox shell, console on this'
 	@echo '                terminal (Ctrl-a x quits, Ctrl-a c toggles QEMU'"'"'s monitor);'
 	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own;'
 	@echo '                DISK=disk.img boots an installed disk (virtio-blk, GRUB from its PReP partition)'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
-	@echo 'make bench      boot-to-init time, disk boot through GRUB and CPU hot-add latency on tern'
-	@echo '                beside VOF and SLOF,'
-	@echo '                instructions per configure-connector walk (callgrind)'
+	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk boot, hot-add latency, image'
+	@echo '                and RTAS sizes, configure-connector instructions (callgrind); progress on'
+	@echo '                the terminal, results.json, results.md and results.png in $(BUILD)/bench;'
+	@echo '                BENCH_ROUNDS=$(BENCH_ROUNDS) rounds; BENCH_MAKE_TEST=1 also times make test'
+	@echo 'make install    install under $$(DESTDIR)$$(PREFIX), PREFIX=$(PREFIX): tern.bin in share/qemu,'
+	@echo '                tern.elf in share/tern, bin/tern-rtas-dump (+ man page), docs in share/doc/tern'
+	@echo 'make uninstall  remove what make install installed (same PREFIX and DESTDIR)'
+	@echo 'make deb        build the Debian packages tern-firmware and tern-tools into $(BUILD)/deb'
+	@echo '                (offline: libfdt from linux-source-6.1'"'"'s tarball, no QEMU)'
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
 
-all: $(IMAGE) $(RTAS_DUMP)
+all: firmware tools
+firmware: $(IMAGE)
+tools: $(RTAS_DUMP)
 
-# Host tools, built with clang in C++ mode from the same sources as the firmware.
+# Host tools, built with clang in C++ mode from the same sources as the firmware. CPPFLAGS,
+# CXXFLAGS and LDFLAGS come from the environment (dpkg-buildflags in a package build).
 RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc $(call module_sources,dump)
 $(RTAS_DUMP): $(RTAS_DUMP_SOURCES) rtas/layout.h rtas/state-region.h rtas/services.h \
-		drc/walk-slot.h drc/snapshot-records.h | deps-build
+		drc/walk-slot.h drc/snapshot-records.h $(BUILD)/version.h | deps-build
 	@mkdir -p $(@D)
 	@echo "  HOSTCXX $@"
 	@$(CLANG) --driver-mode=g++ -std=c++20 -O2 -Wall -Wextra -Werror -I. -fno-builtin \
-		-o $@ $(RTAS_DUMP_SOURCES)
+		$(CPPFLAGS) $(CXXFLAGS) $(LDFLAGS) -include $(BUILD)/version.h -o $@ $(RTAS_DUMP_SOURCES)
 
 deps-build:
 	@tools/deps.sh build
@@ -98,16 +127,23 @@ deps-run:
 	@tools/deps.sh run
 deps-bench:
 	@tools/deps.sh bench
+deps-package:
+	@tools/deps.sh package
 
 $(LIBFDT_SRC)/libfdt.h: | deps-build
-	tools/fetch-libfdt.sh $(LIBFDT_SRC)
+	tools/fetch-libfdt.sh $(if $(LIBFDT_TARBALL),--tarball $(LIBFDT_TARBALL)) $(LIBFDT_SRC)
 libfdt: $(LIBFDT_SRC)/libfdt.h
 # The fetch above brings the .c files too (make must not conclude early that they are missing).
 $(addprefix $(LIBFDT_SRC)/,$(LIBFDT_SOURCES)): $(LIBFDT_SRC)/libfdt.h ;
 
-# The version string changes with every commit; version.h is rewritten only when it does.
+# The version string: VERSION, plus -g<commit>[-dirty] in a git checkout, so it changes with every
+# commit; version.h is rewritten only when it does. TERN_VERSION=... replaces it (debian/rules
+# passes the package's version from debian/changelog). The firmware's banner and identification
+# block and tern-rtas-dump --version all print this one string.
+ifeq ($(origin TERN_VERSION),undefined)
 TERN_VERSION := $(shell cat VERSION)$(shell git rev-parse --short HEAD >/dev/null 2>&1 && \
 	echo "-g$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+endif
 $(BUILD)/version.h: version-check
 	@mkdir -p $(@D)
 	@echo '#define TERN_VERSION_STRING "$(TERN_VERSION)"' > $@.tmp
@@ -210,11 +246,38 @@ QEMU_RUN_ARGS := -M pseries -m $(MEMORY) -smp $(SMP) -nographic -no-reboot -bios
 run: deps-run $(IMAGE) $(if $(or $(KERNEL),$(DISK)),,guest-kit)
 	$(QEMU) $(QEMU_RUN_ARGS)
 
-bench: $(IMAGE) guest-kit disk-kit | deps-bench
-	tools/bench-boot.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
-	tools/bench-disk.py --qemu $(QEMU) --image $(IMAGE) --disks $(DISK_KIT)
-	tools/bench-hotplug.py --qemu $(QEMU) --image $(IMAGE) --kit $(GUEST_KIT)
-	tools/bench-walk.sh $(BUILD) $(abspath $(LIBFDT_SRC))
+# One run, one report in $(BUILD)/bench (tools/bench.py --help). Debian's python3, whose
+# python3-matplotlib draws the chart, even when another python3 comes first in PATH.
+bench: $(IMAGE) $(RTAS_IMAGE) guest-kit disk-kit | deps-bench
+	$(BENCH_PYTHON) tools/bench.py --qemu $(QEMU) --image $(IMAGE) --build $(BUILD) \
+		--kit $(GUEST_KIT) --disks $(DISK_KIT) --libfdt $(abspath $(LIBFDT_SRC)) \
+		--rounds $(BENCH_ROUNDS) $(if $(filter-out 0,$(BENCH_MAKE_TEST)),--make-test)
+
+# make install: the image where QEMU's -bios finds a bare file name (its data directory,
+# share/qemu, for PREFIX=/usr), its ELF with symbols, the host tool and the docs. Why these paths:
+# docs/usage.md#installed-files.
+install: install-firmware install-tools install-docs
+install-firmware: $(IMAGE)
+	$(INSTALL) -d $(DESTDIR)$(FIRMWARE_DIR) $(DESTDIR)$(TERN_DATA_DIR)
+	$(INSTALL) -m 0644 $(IMAGE) $(DESTDIR)$(FIRMWARE_DIR)/tern.bin
+	$(INSTALL) -m 0644 $(ELF) $(DESTDIR)$(TERN_DATA_DIR)/tern.elf
+install-tools: $(RTAS_DUMP)
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	$(INSTALL) -m 0755 $(RTAS_DUMP) $(DESTDIR)$(BINDIR)/tern-rtas-dump
+	$(INSTALL) -m 0644 tools/tern-rtas-dump.1 $(DESTDIR)$(MANDIR)/man1/tern-rtas-dump.1
+install-docs:
+	$(INSTALL) -d $(DESTDIR)$(DOCDIR)/docs
+	$(INSTALL) -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(INSTALL) -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/docs/
+uninstall:
+	rm -f $(DESTDIR)$(FIRMWARE_DIR)/tern.bin $(DESTDIR)$(TERN_DATA_DIR)/tern.elf \
+		$(DESTDIR)$(BINDIR)/tern-rtas-dump $(DESTDIR)$(MANDIR)/man1/tern-rtas-dump.1 \
+		$(DESTDIR)$(DOCDIR)/README.md $(addprefix $(DESTDIR)$(DOCDIR)/docs/,$(notdir $(DOCS)))
+	-rmdir $(DESTDIR)$(TERN_DATA_DIR) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian packages (debian/), built offline from a copy of this tree in $(BUILD)/deb.
+deb: | deps-package
+	tools/build-deb.sh $(BUILD)/deb
 
 clean:
 	rm -rf $(BUILD)

@@ -6,7 +6,8 @@
 #   tools/deps.sh build   the firmware image and tern-rtas-dump
 #   tools/deps.sh run     build + what `make run` needs to boot the guest kit in QEMU
 #   tools/deps.sh test    build + run + the host unit tests and the QEMU tests
-#   tools/deps.sh bench   test + callgrind for the configure-connector instruction counts
+#   tools/deps.sh bench   test + callgrind and matplotlib for make bench's counts and chart
+#   tools/deps.sh package build + what make deb needs to build the Debian packages offline
 #
 # What each package is for (the mode that first needs it in brackets):
 #   clang, lld, llvm [build]  compiler, linker (ld.lld) and llvm-objcopy for the big-endian image;
@@ -26,11 +27,19 @@
 #   e2fsprogs [test]          mkfs.ext4 -d makes the disk kit's root file systems without mounting
 #                             (tools/disk-kit.sh). Priority required, so nearly always present; the
 #                             kit's other tools (grub-mkimage, sfdisk) are unpacked from their .debs
-#   valgrind [bench]          callgrind counts the walker's instructions (tools/bench-walk.sh)
+#   valgrind [bench]          callgrind counts the walker's instructions (tools/benchmarks/walk.py)
+#   python3-matplotlib [bench] draws make bench's chart (results.png), for Debian's /usr/bin/python3
+#   debhelper, dpkg-dev [package] dh and dpkg-buildpackage build the packages (debian/, make deb)
+#   build-essential [package] dpkg-buildpackage requires it of every build (Debian policy 4.2)
+#   linux-source-6.1 [package] its /usr/src tarball gives libfdt's sources without a download
+#                             (tools/fetch-libfdt.sh uses an installed tarball before apt)
 # Not needed: ipxe-qemu (option ROMs of PCI NICs; no test adds one), qemu-utils (the disk kit's
 # images are raw files, made without qemu-img), grub-common and fdisk (tools/disk-kit.sh unpacks
 # them), qemu-system-gui (tests and make run use -nographic). dpkg, tar, coreutils and util-linux
 # (flock) are essential on Debian and always present.
+#
+# TERN_DEPS_INSTALL=no in the environment: never install, only report what is missing and fail
+# (debian/rules sets it: a package build gets its tools from Build-Depends, never from the network).
 #
 # QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package (seabios
 # is still installed: Debian's QEMU 10 from bookworm-backports, unpacked by tools/fetch-qemu10.sh,
@@ -78,16 +87,25 @@ case "$mode" in
   build) need_build ;;
   run) need_run ;;
   test) need_test ;;
-  bench) need_test; need_command valgrind valgrind ;;
+  bench)
+    need_test
+    need_command valgrind valgrind
+    need_file /usr/lib/python3/dist-packages/matplotlib/__init__.py python3-matplotlib ;;
+  package)
+    need_build
+    need_command dh debhelper
+    need_command dpkg-buildpackage dpkg-dev
+    need_file /usr/share/build-essential/list build-essential
+    need_file /usr/src/linux-source-6.1.tar.xz linux-source-6.1 ;;
   -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-  *) echo "usage: $0 build|run|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 build|run|test|bench|package" >&2; exit 2 ;;
 esac
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 # Each package once, in a stable order.
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$(id -u)" -eq 0 ] && [ "${TERN_DEPS_INSTALL:-yes}" != no ]; then
   echo "tern: installing missing packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >&2

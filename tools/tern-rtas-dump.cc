@@ -21,6 +21,11 @@
 #include "rtas/services.h"
 #include "rtas/state-region.h"
 
+// The version string of the firmware built beside it (BUILD/version.h, -include'd by the Makefile).
+#ifndef TERN_VERSION_STRING
+#error "build tern-rtas-dump through the Makefile, which passes -include BUILD/version.h"
+#endif
+
 namespace {
 
 constexpr const char* kUsage = R"(usage: tern-rtas-dump [--base ADDR] [--start ADDR] DUMP
@@ -36,6 +41,7 @@ DUMP is either
   --base ADDR   the RTAS area's base (/rtas/linux,rtas-base); without it the dump is searched for
                 the image and state-region magics
   --start ADDR  guest address of a raw dump's first byte
+  --version     print the tern version this tool was built with (the firmware banner's) and exit
   --help        this text
 
 Exit status: 0 when a state region was found and passed its checks, 1 when none was found or one
@@ -216,6 +222,10 @@ int main(int argc, char** argv) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg == "--version") {
+      std::printf("tern-rtas-dump %s\n", TERN_VERSION_STRING);
       return 0;
     }
     if ((arg == "--base" || arg == "--start") && i + 1 < argc) {

@@ -190,31 +190,15 @@ def boot_kit(qemu, firmware, image, kit, append, args=(), monitor_socket=False):
     return Guest(qemu, command, machine=machine, monitor_socket=monitor_socket)
 
 
-def paired_rounds(firmwares, rounds, measure, unit_scale=1.0, unit="s"):
-    """Measures each firmware once per round, in a rotating order; returns {firmware: [values]}."""
-    times = {f: [] for f in firmwares}
-    for number in range(rounds):
-        order = firmwares[number % len(firmwares):] + firmwares[:number % len(firmwares)]
-        for firmware in order:
-            times[firmware].append(measure(firmware))
-        print(f"round {number + 1}: " + "  ".join(
-            f"{f} {times[f][-1] * unit_scale:.2f} {unit}" for f in firmwares), flush=True)
-    return times
-
-
 SKIP = 77  # CTest's SKIP_RETURN_CODE for these scripts
 
 
-def command_line(doc, epilog=None, kit=False):
-    """The argument parser every tern QEMU script starts from: its docstring as the help, --qemu,
-    and with `kit` the tern image and the guest kit (the benchmarks)."""
+def command_line(doc, epilog=None):
+    """The argument parser every tern QEMU script starts from: its docstring as the help, and
+    --qemu."""
     parser = argparse.ArgumentParser(description=doc, epilog=epilog,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qemu", default="qemu-system-ppc64")
-    if kit:
-        parser.add_argument("--image", required=True, help="tern's -bios image")
-        parser.add_argument("--kit", required=True, help="guest kit directory")
-        parser.add_argument("--rounds", type=int, default=5)
     return parser
 
 

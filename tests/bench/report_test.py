@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Host test of make bench's report writer (tools/benchmarks/report.py, chart.py) on made-up
+figures: the ratio math, results.json's figures, results.md's table, rows that are "not yet",
+"not measured" or failed, and (with --chart, when matplotlib is importable) that the chart is a
+PNG. Also the measure table of tools/bench.py: ids unique, every measure has rows.
+
+  report_test.py [--chart]     (CTest: bench_report, bench_chart)
+"""
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
+from benchmarks import make_test, report, sizes, walk  # noqa: E402
+
+SKIP = 77
+META = {"date": "2026-01-01 00:00:00 +0000", "rounds": 3,
+        "qemu": {"command": "qemu-system-ppc64", "version": "7.2.22",
+                 "version_line": "QEMU emulator version 7.2.22"},
+        "firmware": {"tern": {"version": "0.1.0-gabc", "description": "0.1.0-gabc (tern.bin)"}},
+        "host": {"description": "2 CPUs"}}
+
+
+def fake_rows():
+    boot = report.Row("boot-kernel", "boot to init, -kernel", "s", ("tern", "slof", "vof"),
+                      "7.2.22")
+    for tern, slof, vof in ((2.0, 8.0, 2.0), (3.0, 10.0, 2.5), (2.5, 12.0, 5.0)):
+        boot.add("tern", tern)
+        boot.add("slof", slof)
+        boot.add("vof", vof)
+    disk = report.Row("disk/root", "disk boot: to mounted root", "s", ("tern", "slof"), "7.2.22")
+    disk.add("tern", 9.0)
+    disk.add("slof", 18.0)
+    pci = report.Row("hotplug-pci", "hot-add: PCI device", "ms", ("tern", "slof", "vof"))
+    pci.status = report.NOT_YET
+    make = report.Row("make-test", "make test wall time", "s", ("tern",))
+    make.status = "not measured (BENCH_MAKE_TEST=1)"
+    walks = report.Row("walk/call", "instructions per call", "instructions", ("tern",))
+    walks.add("tern", 15679.03)
+    walks.notes.append("32 calls/walk")
+    broken = report.Row("hotplug-cpu", "hot-add: CPU core", "ms", ("tern", "slof", "vof"))
+    broken.add("tern", 400)
+    broken.fail("SLOF, round 1: expected /CPUS/ within 60 s\ncommand: qemu ...")
+    return [boot, disk, pci, make, walks, broken]
+
+
+class RatioTest(unittest.TestCase):
+    def test_ratio_of_medians_and_paired(self):
+        boot = fake_rows()[0]
+        slof = report.ratio(boot, "slof")
+        self.assertAlmostEqual(slof["of_medians"], 2.5 / 10.0)
+        self.assertEqual(slof["paired"], [2.0 / 8.0, 3.0 / 10.0, 2.5 / 12.0])
+        self.assertAlmostEqual(slof["paired_median"], 0.25)
+        vof = report.ratio(boot, "vof")
+        self.assertAlmostEqual(vof["of_medians"], 2.5 / 2.5)
+        self.assertAlmostEqual(vof["paired_median"], 1.0)
+
+    def test_no_ratio_without_figures_or_with_zero(self):
+        rows = fake_rows()
+        self.assertIsNone(report.ratio(rows[1], "vof"))  # the disk row has no VOF
+        self.assertIsNone(report.ratio(rows[2], "slof"))  # not yet
+        zero = report.Row("z", "z", "s", ("tern", "slof"))
+        zero.add("tern", 1.0)
+        zero.add("slof", 0.0)
+        self.assertIsNone(report.ratio(zero, "slof"))
+
+
+class JsonTest(unittest.TestCase):
+    def test_figures_carry_unit_firmware_qemu_rounds_and_statistics(self):
+        data = report.to_json(fake_rows(), META)
+        json.dumps(data)  # serializable
+        self.assertEqual(data["meta"]["qemu"]["version"], "7.2.22")
+        boot = data["rows"][0]
+        self.assertEqual(boot["status"], "measured")
+        tern = boot["figures"][0]
+        self.assertEqual((tern["firmware"], tern["unit"], tern["qemu"], tern["rounds"]),
+                         ("tern", "s", "7.2.22", 3))
+        self.assertEqual((tern["median"], tern["min"], tern["max"]), (2.5, 2.0, 3.0))
+        self.assertEqual(tern["values"], [2.0, 3.0, 2.5])
+        self.assertAlmostEqual(boot["ratios"]["tern/SLOF"]["of_medians"], 0.25)
+        self.assertEqual(set(boot["ratios"]), {"tern/SLOF", "tern/VOF"})
+
+    def test_rows_not_measured_keep_their_status_and_have_no_numbers(self):
+        rows = {row["id"]: row for row in report.to_json(fake_rows(), META)["rows"]}
+        self.assertEqual(rows["hotplug-pci"]["status"], "not yet")
+        self.assertTrue(all(f["median"] is None and f["rounds"] == 0
+                            for f in rows["hotplug-pci"]["figures"]))
+        self.assertEqual(rows["make-test"]["status"], "not measured (BENCH_MAKE_TEST=1)")
+        self.assertEqual(rows["disk/root"]["ratios"], {"tern/SLOF": {
+            "of_medians": 0.5, "paired": [0.5], "paired_median": 0.5}})
+        self.assertEqual(rows["hotplug-cpu"]["status"],
+                         "failed: SLOF, round 1: expected /CPUS/ within 60 s")
+        self.assertEqual(rows["hotplug-cpu"]["figures"][0]["values"], [400.0])
+
+    def test_written_file_reads_back(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            path = os.path.join(scratch, "results.json")
+            report.write_json(path, fake_rows(), META)
+            with open(path) as f:
+                self.assertEqual(json.load(f)["rows"][4]["figures"][0]["median"], 15679.03)
+
+
+class MarkdownTest(unittest.TestCase):
+    def setUp(self):
+        self.text = report.to_markdown(fake_rows(), META)
+        self.lines = {line.split(" | ")[0].lstrip("| "): line
+                      for line in self.text.splitlines() if line.startswith("| ")}
+
+    def test_header_and_columns(self):
+        self.assertIn("- QEMU: QEMU emulator version 7.2.22", self.text)
+        self.assertIn("| measure | unit | tern | SLOF | VOF | tern/SLOF | tern/VOF | notes |",
+                      self.text)
+
+    def test_cells(self):
+        self.assertEqual(self.lines["boot to init, -kernel"],
+                         "| boot to init, -kernel | s | 2.50 (2.00–3.00) | 10.00 (8.00–12.00) | "
+                         "2.50 (2.00–5.00) | 0.25 | 1.00 |  |")
+        self.assertEqual(self.lines["disk boot: to mounted root"],
+                         "| disk boot: to mounted root | s | 9.00 | 18.00 | n/a | 0.50 | n/a |  |")
+        self.assertEqual(self.lines["instructions per call"],
+                         "| instructions per call | instructions | 15,679 | n/a | n/a | n/a | n/a "
+                         "| 32 calls/walk |")
+
+    def test_rows_without_figures(self):
+        self.assertEqual(self.lines["hot-add: PCI device"],
+                         "| hot-add: PCI device | ms | not yet | — | — | — | — |  |")
+        self.assertIn("| make test wall time | s | not measured (BENCH_MAKE_TEST=1) |",
+                      self.text)
+        self.assertIn("| hot-add: CPU core | ms | failed: SLOF, round 1: expected /CPUS/ within "
+                      "60 s |", self.text)
+
+
+class MeasureTableTest(unittest.TestCase):
+    def test_ids_unique_and_rows_declared(self):
+        import bench
+        ids = [bench.row_id(m, key) for m in bench.MEASURES for key, _, _ in m.rows]
+        self.assertEqual(len(ids), len(set(ids)))
+        names = [m.name for m in bench.MEASURES]
+        for expected in ("boot-kernel", "disk-virtio-blk", "disk-spapr-vscsi", "hotplug-cpu",
+                         "hotplug-pci", "hotplug-dimm", "bios-size", "rtas-resident", "walk",
+                         "make-test"):
+            self.assertIn(expected, names)
+        self.assertTrue(all(m.rows for m in bench.MEASURES))
+
+    def test_walk_line_and_rtas_header(self):
+        line = walk.parse_walk_line("10 walk(s)...\nwalk_bench fragment=phb fragment_bytes=9197 "
+                                    "walks=10 calls=290 host_calls=260 snapshot_bytes=9100\n")
+        self.assertEqual((line["fragment"], line["walks"], line["calls"], line["fragment_bytes"]),
+                         ("phb", 10, 290, 9197))
+        with tempfile.TemporaryDirectory() as scratch:
+            path = os.path.join(scratch, "rtas.bin")
+            header = sizes.IMAGE_HEADER.pack(b"TERNRTAS", 1, 0x100, 0x8000, 4096, 12288, 0, 0, 0)
+            with open(path, "wb") as f:
+                f.write(header.ljust(4096, b"\0"))
+            self.assertEqual(sizes.read_rtas_header(path)["memory_size"], 12288)
+            with open(path, "ab") as f:
+                f.write(b"\0")  # the file no longer has the size its header claims
+            with self.assertRaises(ValueError):
+                sizes.read_rtas_header(path)
+
+
+class TimedCommandTest(unittest.TestCase):
+    def test_time_and_failure(self):
+        with tempfile.TemporaryDirectory() as scratch:
+            log = os.path.join(scratch, "log")
+            seconds = make_test.timed_command(["sh", "-c", "sleep 0.2; echo done"], log)
+            self.assertTrue(0.2 <= seconds < 10, seconds)
+            with open(log) as f:
+                self.assertEqual(f.read(), "done\n")
+            with self.assertRaisesRegex(RuntimeError, "exited with 3(.|\n)*last words"):
+                make_test.timed_command(["sh", "-c", "echo last words; exit 3"], log)
+
+
+def chart_test():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("matplotlib is not importable by this python3: skipped")
+        return SKIP
+    from benchmarks import chart
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "results.png")
+        chart.write_chart(path, fake_rows(), META)
+        with open(path, "rb") as f:
+            data = f.read()
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or len(data) < 10000:
+        print(f"results.png is not a PNG chart ({len(data)} bytes)")
+        return 1
+    shown = [row.id for row in chart.compared_rows(fake_rows())]
+    if shown != ["boot-kernel", "disk/root"]:
+        print(f"chart rows {shown}")
+        return 1
+    print(f"PASS chart ({len(data)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--chart"]:
+        sys.exit(chart_test())
+    unittest.main()
