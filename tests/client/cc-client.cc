@@ -11,7 +11,8 @@
 //   p  start the second CPU (-smp 2): it makes 3000 get-time-of-day calls through tern's RTAS
 //      while the first keeps walking;  r  its result: calls made, failures, done
 // Upper-case S, A, I, C do the same on a second connector, with a work area of its own. The DRCs
-// are 0x10000001 and 0x10000002 (the CPU cores with core-id 1 and 2).
+// are 0x10000001 and 0x10000002 (the CPU cores with core-id 1 and 2), unless the kernel command
+// line (/chosen bootargs) names another first one: "drc=0x40000018" (a PCI slot, a PHB, ...).
 #include "lib/be.h"
 #include "lib/string.h"
 #include "tests/client/client-lib.h"
@@ -31,6 +32,24 @@ struct Connector {
 };
 Connector connectors[2] = {{0x10000001, {}}, {0x10000002, {}}};
 uint32_t in_ihandle;
+
+// The value of "drc=0x..." in `text`, or 0.
+uint32_t DrcArgument(const char* text) {
+  for (const char* at = text; *at != '\0'; ++at) {
+    if (lib::MemCompare(at, "drc=0x", 6) != 0) continue;
+    uint32_t value = 0;
+    for (const char* digit = at + 6;; ++digit) {
+      const char c = *digit;
+      const int nibble = c >= '0' && c <= '9'   ? c - '0'
+                         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                         : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                : -1;
+      if (nibble < 0) return value;
+      value = value << 4 | static_cast<uint32_t>(nibble);
+    }
+  }
+  return 0;
+}
 
 void Crc(uint32_t& crc, const uint8_t* bytes, uint32_t n) {
   for (uint32_t i = 0; i < n; ++i) {
@@ -120,6 +139,10 @@ extern "C" void client_main(uint64_t ci_entry) {
   const uint32_t chosen = Ci("finddevice", 1, 1, chosen_path);
   client::SetConsole(GetU32(chosen, "stdout"));
   in_ihandle = GetU32(chosen, "stdin");
+  char bootargs[256] = {};
+  const uint32_t getprop[] = {chosen, Address("bootargs"), Address(bootargs), sizeof(bootargs) - 1};
+  (void)Ci("getprop", 4, 1, getprop);
+  if (const uint32_t drc = DrcArgument(bootargs); drc != 0) connectors[0].drc = drc;
   const uint32_t rtas_path[] = {Address("/rtas")};
   const uint32_t rtas_node = Ci("finddevice", 1, 1, rtas_path);
   const uint32_t size = GetU32(rtas_node, "rtas-size");
@@ -143,7 +166,7 @@ extern "C" void client_main(uint64_t ci_entry) {
   // Like an OS taking over: the firmware gives QEMU its final tree (H_UPDATE_DT); the client keeps
   // using the console through the interface afterwards, as Linux does.
   (void)Ci("quiesce", 0, 0, nullptr);
-  Print("CC: ready entry 0x%x\r\n", entry);
+  Print("CC: ready entry 0x%x drc 0x%08x\r\n", entry, connectors[0].drc);
   for (;;) {
     char command = 0;
     const uint32_t read[] = {in_ihandle, Address(&command), 1};

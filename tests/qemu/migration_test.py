@@ -3,8 +3,9 @@
 
 Usage: migration_test.py --qemu QEMU --image tern.bin --client cc-client.elf SCENARIO
 
-The test client (tests/client/cc-client.cc) walks the DRC of a hot-added CPU core one RTAS call
-per console command. The harness, through QMP, hot-adds the core (device_add), and after chosen
+The test client (tests/client/cc-client.cc) walks the DRC of a hot-added CPU core, PCI device
+(virtio-net-pci in slot 3 of the first PHB) or PHB (spapr-pci-host-bridge, index 1) one RTAS
+call per console command. The harness, through QMP, hot-adds the device (device_add), and after chosen
 steps migrates the VM to a file (migrate to "exec:cat > FILE", which stops it), ends that QEMU,
 starts a new one with the same devices and -incoming, and continues the walk there; --help lists
 the scenarios. Every tern scenario must end with the same answers (digest) as the uninterrupted
@@ -20,18 +21,42 @@ from guest import Guest, expect, run_scenarios
 
 
 
+# What each kind of connector needs: its DRC index (QEMU's encoding, type << 28 | ...), the
+# device hot-added (QMP device_add arguments, and the same as a destination -device), and whether
+# it is a logical DRC (allocated with set-indicator 9003, sensor "unusable" before) or a physical
+# one (sensor "present", no allocation indicator) [LoPAPR 13.5.3].
+KINDS = {
+    "pci": {"drc": 0x40000018, "logical": False,
+            "device": {"driver": "virtio-net-pci", "romfile": "", "addr": "3", "id": "pci1"}},
+    "phb": {"drc": 0x20000001, "logical": True,
+            "device": {"driver": "spapr-pci-host-bridge", "index": 1, "id": "phb1"}},
+}
+
+
+def device_option(device):
+    options = [device["driver"]] + [f"{k}={v}" for k, v in device.items() if k != "driver"]
+    return ",".join(options)
+
+
 class Walk:
-    def __init__(self, opts, directory, cores=1):
+    def __init__(self, opts, directory, cores=1, kind="cpu"):
         self.opts = opts
         self.directory = directory
-        self.cores = range(1, cores + 1)
+        self.kind = KINDS.get(kind)
+        self.cores = range(1, cores + 1) if self.kind is None else range(1, 2)
         self.args = ["-bios", opts.image, "-m", "1G", "-smp", "1,maxcpus=4",
                      "-kernel", opts.client]
+        if self.kind is not None:
+            self.args += ["-append", f"drc={self.kind['drc']:#x}"]
         self.guest = Guest(opts.qemu, self.args, qmp=True)
         self.guest.wait_for(r"CC: ready")
-        self.core = self.guest.core_type()
-        for core in self.cores:
-            self.guest.qmp("device_add", driver=self.core, **{"core-id": core}, id=f"core{core}")
+        if self.kind is None:
+            self.core = self.guest.core_type()
+            for core in self.cores:
+                self.guest.qmp("device_add", driver=self.core, **{"core-id": core},
+                               id=f"core{core}")
+        else:
+            self.guest.qmp("device_add", **self.kind["device"])
         self.answers = []
         self.second = []
         self.migrations = 0
@@ -51,6 +76,13 @@ class Walk:
         self.guest.fail(f"no /{pattern}/ after '{letter}'")
 
     def prepare(self):
+        if self.kind is not None and not self.kind["logical"]:
+            # A physical connector: present once the device is added; unisolate it.
+            expect(self.command("s", r"CC: sensor s status (-?\d+) state (\d+)").groups() ==
+                   ("0", "1"), "the hot-added device's connector is not present", self.guest)
+            expect(self.command("i", r"CC: indicator i status (-?\d+)").group(1) == "0",
+                   "unisolation failed", self.guest)
+            return
         for s, a, i in ("sai", "SAI")[:len(self.cores)]:
             expect(self.command(s, rf"CC: sensor {s} status (-?\d+) state (\d+)").groups() ==
                    ("0", "2"), "the hot-added core's connector is not unusable", self.guest)
@@ -82,10 +114,13 @@ class Walk:
             self.guest.fail("the migration did not complete")
         text = self.guest.text()
         self.guest.kill()
-        # The destination: the same machine, the hot-added core as a device, the incoming state.
+        # The destination: the same machine, the hot-added device cold-plugged, the incoming state.
         devices = []
-        for core in self.cores:
-            devices += ["-device", f"{self.core},core-id={core},id=core{core}"]
+        if self.kind is not None:
+            devices = ["-device", device_option(self.kind["device"])]
+        else:
+            for core in self.cores:
+                devices += ["-device", f"{self.core},core-id={core},id=core{core}"]
         self.guest = Guest(self.opts.qemu,
                            [*self.args, *devices, "-incoming", f"exec:cat {state}"], qmp=True)
         self.guest.output = text.encode()  # keep one transcript across the hosts
@@ -114,9 +149,9 @@ def data_answers(answers):
     return [a for a in answers if a[0] != -2]
 
 
-def run(opts, migrate_after):
+def run(opts, migrate_after, kind="cpu"):
     with tempfile.TemporaryDirectory() as directory:
-        walk = Walk(opts, directory)
+        walk = Walk(opts, directory, kind=kind)
         walk.prepare()
         end = walk.finish("c", migrate_after)
         digest = walk.digest()
@@ -128,18 +163,18 @@ def run(opts, migrate_after):
         return data_answers(walk.answers), digest, guest, walk.answers
 
 
-def scenario_tern(at, during_snapshot=False):
+def scenario_tern(at, during_snapshot=False, kind="cpu"):
     """A walk migrated after the calls `at(n)` names (n: calls of the uninterrupted walk) must give
     the uninterrupted walk's answers. With `during_snapshot`, the migration must land while tern
     is still taking its snapshot: the calls just before and just after it both answer -2."""
     def scenario(opts):
-        reference, reference_digest, _, reference_calls = run(opts, ())
+        reference, reference_digest, _, reference_calls = run(opts, (), kind)
         if at is None:
             expect(reference[0][0] == 2 and reference[-1][0] == 0, f"walk {reference}", None)
             print(f"uninterrupted: {len(reference)} answers, digest {reference_digest}")
             return
         migrate_after = at(len(reference_calls))
-        answers, digest, guest, calls = run(opts, migrate_after)
+        answers, digest, guest, calls = run(opts, migrate_after, kind)
         codes = [call[0] for call in calls]
         if during_snapshot:
             point = migrate_after[0]  # calls answered before the migration
@@ -269,6 +304,19 @@ SCENARIOS = {
     # n: calls of the uninterrupted walk
     "last": ("migrate before the final call", scenario_tern(lambda n: (n - 1,))),
     "twice": ("migrate twice within one walk", scenario_tern(lambda n: (n // 3, 2 * n // 3))),
+    **{f"{kind}-{name}": (f"{what}: a hot-added {label}'s connector", scenario)
+       for kind, label in (("pci", "virtio-net-pci device"), ("phb", "PHB"))
+       for name, what, scenario in (
+           ("uninterrupted", "the reference walk, no migration", scenario_tern(None, kind=kind)),
+           ("first", "migrate after the first call, while tern takes its snapshot (-2 before and "
+            "after it)", scenario_tern(lambda n: (1,), during_snapshot=True, kind=kind)),
+           ("replay", "migrate after call 2, later in tern's replay (-2 before and after it)",
+            scenario_tern(lambda n: (2,), during_snapshot=True, kind=kind)),
+           ("middle", "migrate in the middle of the properties",
+            scenario_tern(lambda n: (n // 2,), kind=kind)),
+           ("last", "migrate before the final call", scenario_tern(lambda n: (n - 1,), kind=kind)),
+           ("twice", "migrate twice within one walk",
+            scenario_tern(lambda n: (n // 3, 2 * n // 3), kind=kind)))},
     "two-drcs": ("two cores hot-added, their connectors walked interleaved with a work area each, "
                  "one migration in the middle of both", scenario_two_drcs),
     "smp": ("two vCPUs in tern's RTAS at once: the walk on one, 3000 get-time-of-day calls on the "
