@@ -354,6 +354,34 @@ Progress Fetch(WalkContext& context, Region& region, uint32_t index, RtasStatus&
   return Complete(slot);
 }
 
+// The host answered -2 or 990x: the OS is asked to call again (the step does not count), at most
+// kMaxHostBusy times in one walk: a host that stays busy gets -1, not an endless -2.
+constexpr uint32_t kMaxHostBusy = 10000;
+
+Progress HostBusy(WalkSlot& slot, RtasStatus& failure) {
+  slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
+  slot.host_busy = lib::Be32(slot.host_busy.value() + 1);
+  if (slot.host_busy.value() <= kMaxHostBusy) return Progress::kBusy;
+  lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: the host stayed busy for %u calls\n",
+              slot.drc_index.value(), kMaxHostBusy);
+  return Fail(failure, RtasStatus::kHardwareError);
+}
+
+// The host's walk failed with `answer`. On the first step, the errors configure-connector defines
+// for a connector that cannot be configured (-3 no such index, -9001/-9002/-9003 [LoPAPR
+// 13.5.3.5]) are the OS's answer; any other code, and any failure later, is -1 with a message.
+Progress HostFailed(WalkSlot& slot, RtasStatus answer, bool first, RtasStatus& failure) {
+  const int32_t code = static_cast<int32_t>(answer);
+  if (first && (code == -3 || code == -9001 || code == -9002 || code == -9003)) {
+    return Fail(failure, answer);
+  }
+  if (code != -1) {
+    lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: the host answered %d\n",
+                slot.drc_index.value(), code);
+  }
+  return Fail(failure, RtasStatus::kHardwareError);
+}
+
 // The host's walk is not where the replay left it (it restarted under a migration, or an older
 // sequence left it mid-way): step it to its end, then replay from the start.
 Progress StartDraining(WalkSlot& slot) {
@@ -428,10 +456,9 @@ Progress Drain(WalkSlot& slot, RtasStatus answer, bool first, RtasStatus& failur
     default: break;
   }
   if (answer == RtasStatus::kBusy || rtas::IsExtendedDelay(answer)) {
-    slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
-    return Progress::kBusy;
+    return HostBusy(slot, failure);
   }
-  return Fail(failure, first ? answer : RtasStatus::kHardwareError);
+  return HostFailed(slot, answer, first, failure);
 }
 
 // Takes one answer of the host's walk into the snapshot. `wa` is the host's work area.
@@ -459,9 +486,7 @@ Progress Replay(Region& region, uint32_t index, RtasStatus answer, const uint8_t
         return Progress::kMore;
       }
       return RecordEnd(region, index, failure);
-    case RtasStatus::kBusy:
-      slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
-      return Progress::kBusy;
+    case RtasStatus::kBusy: return HostBusy(slot, failure);
     case RtasStatus::kNextSibling:
     case RtasStatus::kMoreMemory:
       // QEMU never answers these (it walks siblings as 4 then 2, and fits one page).
@@ -470,13 +495,8 @@ Progress Replay(Region& region, uint32_t index, RtasStatus answer, const uint8_t
       return Fail(failure, RtasStatus::kHardwareError);
     default: break;
   }
-  if (rtas::IsExtendedDelay(answer)) {
-    slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
-    return Progress::kBusy;
-  }
-  // -9003 (unusable connector), -3 (unknown index) and the like on the first call are the answer
-  // to the OS; later they are a hardware error.
-  return Fail(failure, first ? answer : RtasStatus::kHardwareError);
+  if (rtas::IsExtendedDelay(answer)) return HostBusy(slot, failure);
+  return HostFailed(slot, answer, first, failure);
 }
 
 // Takes the snapshot: with the host's fetch when it offers one, otherwise by replaying the host's

@@ -1945,3 +1945,53 @@ TEST(WalkerMigration, ThroughTheDispatcherOfAnInstantiatedAreaAtAnotherBase) {
 }
 
 }  // namespace
+
+namespace {
+
+// A host step that answers `code` every time, writing nothing.
+struct ConstantHost {
+  int32_t code;
+  static RtasStatus Step(void* self, uint32_t, bool, uint64_t) {
+    return static_cast<RtasStatus>(static_cast<ConstantHost*>(self)->code);
+  }
+};
+
+TEST(WalkerErrors, AHostThatStaysBusyGetsAHardwareErrorNotAnEndlessCallAgain) {
+  for (int32_t code : {-2, 9900, 9905}) {
+    SCOPED_TRACE(code);
+    Guest guest(kRam, kRtasBase, drc::kHostStepsPerCall);
+    ConstantHost host{code};
+    guest.context->source = drc::FragmentSource{ConstantHost::Step, &host};
+    ConsoleCapture console;
+    OsWalk walk = OsWalk::On(guest, kWorkArea, 0x20000007);
+    walk.Run(20000);
+    ASSERT_EQ(walk.answers.size(), 1u) << Show(walk.answers);
+    EXPECT_EQ(walk.answers[0].code, -1);
+    EXPECT_EQ(walk.busy(), 10000u);
+    EXPECT_TRUE(console.Has("DRC 0x20000007: the host stayed busy for 10000 calls"))
+        << console.text;
+    EXPECT_EQ(guest.SlotsInUse(), 0);
+  }
+}
+
+// The first step's errors configure-connector defines reach the OS; any other code is -1.
+TEST(WalkerErrors, OnlyDefinedFirstStepErrorsArePassedOn) {
+  for (int32_t code : {-3, -9001, -9002, -9003, -1, -4, -9004, 6, 7, 9899, 9906, 12345}) {
+    SCOPED_TRACE(code);
+    Guest guest(kRam, kRtasBase, drc::kHostStepsPerCall);
+    ConstantHost host{code};
+    guest.context->source = drc::FragmentSource{ConstantHost::Step, &host};
+    ConsoleCapture console;
+    OsWalk walk = OsWalk::On(guest, kWorkArea, 0x20000007);
+    walk.Run(10);
+    ASSERT_EQ(walk.answers.size(), 1u) << Show(walk.answers);
+    const bool defined = code == -3 || code == -9001 || code == -9002 || code == -9003;
+    EXPECT_EQ(walk.answers[0].code, defined ? code : -1);
+    if (!defined && code != -1) {
+      EXPECT_TRUE(console.Has("the host answered " + std::to_string(code))) << console.text;
+    }
+    EXPECT_EQ(guest.SlotsInUse(), 0);
+  }
+}
+
+}  // namespace
