@@ -1,5 +1,6 @@
 """Sizes: the -bios image of each firmware, and the memory tern's RTAS occupies in the guest."""
 import os
+import re
 import struct
 import subprocess
 
@@ -51,9 +52,29 @@ def read_rtas_header(path):
     return {"file_size": file_size, "memory_size": memory_size}
 
 
+def state_region_bytes(root):
+    """The state region's size as rtas/state-region.h and rtas/instantiate.h lay it out: the
+    header, the walk slots, the call statistics and the data area (StateRegionSize)."""
+    def constant(path, name):
+        with open(os.path.join(root, path)) as source:
+            match = re.search(rf"{name} =\s*([0-9 *]+);", source.read())
+        if not match:
+            raise ValueError(f"{path}: no {name}")
+        value = 1
+        for factor in match.group(1).split("*"):
+            value *= int(factor)
+        return value
+    header, stats = 64, 8  # sizeof(StateHeader), sizeof(ServiceStats)
+    return (header + constant("rtas/state-region.h", "kSlotCount") *
+            constant("rtas/state-region.h", "kSlotSize") +
+            constant("rtas/state-region.h", "kStatsCount") * stats +
+            constant("rtas/instantiate.h", "kStateDataSize"))
+
+
 def rtas_resident_bytes(ctx, firmware):
     """The guest memory tern's RTAS image needs: rtas.bin with its .bss and stack (the header's
-    memory_size). The state region and QEMU's own range at the area's base come on top."""
+    memory_size). The state region and QEMU's own range at the area's base come on top (noted)."""
     header = read_rtas_header(ctx.rtas_image)
-    ctx.note(f"rtas.bin {header['file_size']:,} bytes in the file")
+    ctx.note(f"rtas.bin {header['file_size']:,} bytes in the file; the state region after it "
+             f"{state_region_bytes(ctx.root):,} bytes")
     return header["memory_size"]
