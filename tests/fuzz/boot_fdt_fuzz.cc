@@ -1,8 +1,8 @@
 // The hypervisor's boot device tree through every step of boot/main.cc and boot/disk.cc that the
-// host build runs: tern_main's console discovery on a tree that passed only fdt_check_header,
-// lib::fdt::CheckBlob, the live tree (of::Tree::Init), the machine summary, the DRC registry, the
-// claims of the reserve map, the RTAS tokens and area plan, the PHBs and vscsi adapters the disk
-// scan reads, QEMU's boot order, and /chosen prepared for the client. Input: the FDT blob.
+// host build runs: tern_main's console discovery (of::EarlyConsoleUnit), lib::fdt::CheckBlob, the
+// live tree (of::Tree::Init), the machine summary, the DRC registry, the claims of the reserve map,
+// the RTAS tokens and area plan, the PHBs and vscsi adapters the disk scan reads, QEMU's boot
+// order, and /chosen prepared for the client. Input: the FDT blob.
 #include <libfdt.h>
 
 #include <cstring>
@@ -142,14 +142,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The tree in guest memory: at least a header's worth of bytes is always there.
   std::vector<uint8_t> blob(lib::Max<size_t>(size, sizeof(fdt_header)));
   if (size > 0) std::memcpy(blob.data(), data, size);
-  // tern_main: the console is looked up on a tree that passed fdt_check_header. Up to
-  // kMaxFdtSize the bytes after the input are guest RAM (zero here); a larger tree's tail is not
-  // there, and tern must not read it.
+  // tern_main: the console is looked up before anything else. Up to kMaxFdtSize the bytes after
+  // the input are guest RAM (zero here); a larger tree's tail is not there, and tern must not
+  // read it.
   if (fdt_check_header(blob.data()) == 0) {
     const size_t total = fdt_totalsize(blob.data());
     if (total > blob.size() && total <= kMaxFdtSize) blob.resize(total);
-    (void)of::FindConsoleUnit(blob.data());
   }
+  (void)of::EarlyConsoleUnit(blob.data(), kMaxFdtSize);
   Boot(blob.data());
   return 0;
 }
