@@ -82,9 +82,9 @@ help:
 all: $(IMAGE) $(RTAS_DUMP)
 
 # Host tools, built with clang in C++ mode from the same sources as the firmware.
-RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc $(call module_sources,dump)
-$(RTAS_DUMP): $(RTAS_DUMP_SOURCES) rtas/layout.h rtas/state-region.h rtas/services.h \
-		drc/walk-slot.h | deps-build
+RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc tools/rtas-dump.cc $(call module_sources,dump)
+$(RTAS_DUMP): $(RTAS_DUMP_SOURCES) tools/rtas-dump.h rtas/layout.h rtas/state-region.h \
+		rtas/services.h drc/walk-slot.h | deps-build
 	@mkdir -p $(@D)
 	@echo "  HOSTCXX $@"
 	@$(CLANG) --driver-mode=g++ -std=c++20 -O2 -Wall -Wextra -Werror -I. -fno-builtin \
