@@ -5,6 +5,7 @@
 // that no input sees another's changes.
 #pragma once
 
+#include <libfdt.h>
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "dev/block-device.h"
 #include "lib/arena.h"
 #include "lib/be.h"
 #include "lib/fdt.h"
@@ -23,6 +25,7 @@
 #include "rtas/instantiate.h"
 #include "rtas/layout.h"
 #include "tests/fake-hv.h"
+#include "tests/fuzz/fuzz-support.h"
 
 namespace fuzz {
 
@@ -56,9 +59,10 @@ class ClientRig {
   static constexpr uint64_t kData = 0x1000000;           // client memory for strings, buffers
   static constexpr uint64_t kConsoleUnit = 0x71000000;
   static constexpr uint64_t kTimebaseFrequency = 512000000;
-  // boot/main.cc gives CAS QEMU's FDT_MAX_SIZE (2 MiB); a quarter of it keeps each input fast and
-  // still holds any answer the fuzzer writes.
-  static constexpr uint64_t kCasBufferSize = 512u << 10;
+  // boot/main.cc gives CAS QEMU's FDT_MAX_SIZE (2 MiB); the answer is moved and checked in the
+  // whole buffer, so a smaller one keeps each input fast, and still holds any answer a fuzzer
+  // writes (libFuzzer's inputs stay below it unless -max_len says otherwise).
+  static constexpr uint64_t kCasBufferSize = 64u << 10;
 
   // Guest RAM is mapped once; each rig drops the pages the last input touched, so every input
   // starts from zeroed RAM (pages reappear, zeroed, as they are touched).
@@ -72,12 +76,37 @@ class ClientRig {
     return ram;
   }
 
-  // Builds the rig on `tree_blob` (a dtc fixture); false when the tree cannot be prepared, which
-  // is a fixture error.
-  explicit ClientRig(const std::vector<uint8_t>& tree_blob)
-      : arena_memory_(8u << 20),
-        arena_(reinterpret_cast<uintptr_t>(arena_memory_.data()),
-               reinterpret_cast<uintptr_t>(arena_memory_.data()) + arena_memory_.size()),
+  // The firmware arena the live tree grows in, reused by every rig.
+  static constexpr size_t kArenaSize = 8u << 20;
+  static uint8_t* ArenaMemory() {
+    static uint8_t* memory = new uint8_t[kArenaSize];
+    return memory;
+  }
+
+  // The disk of a rig built with_disk: /pci@800000020000000/scsi@2 (alias "disk"), kDiskBlocks
+  // blocks of 512 bytes whose every byte is its offset's low byte plus its block number;
+  // partition N (1 to 4) is blocks [16 N, 16 N + 16).
+  static constexpr uint64_t kDiskBlocks = 256;
+  static lib::Result<void, dev::IoError> ReadDisk(void*, uint64_t lba, uint32_t count,
+                                                  uint64_t buffer) {
+    // `buffer` is a real address: on the host, the firmware's bounce buffer itself.
+    auto* out = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer));
+    for (uint64_t i = 0; i < uint64_t{count} * 512; ++i) {
+      out[i] = static_cast<uint8_t>(i + lba + i / 512);
+    }
+    return lib::Ok<dev::IoError>();
+  }
+  static bool FindPartition(const dev::BlockDevice&, uint32_t number, of::Extent& extent) {
+    if (number < 1 || number > 4) return false;
+    extent = of::Extent{16 * uint64_t{number}, 16};
+    return true;
+  }
+
+  // Builds the rig on `tree_blob` (a dtc fixture that has /rtas rtas-size and
+  // /vdevice/vty@71000000); aborts when that cannot be done, which is a fixture error.
+  explicit ClientRig(const std::vector<uint8_t>& tree_blob, bool with_disk = false)
+      : arena_(reinterpret_cast<uintptr_t>(ArenaMemory()),
+               reinterpret_cast<uintptr_t>(ArenaMemory()) + kArenaSize),
         memory_(reinterpret_cast<uintptr_t>(Ram()), kRamSize),
         claims_(kRamSize),
         rtas_image_(MinimalRtasImage()) {
@@ -102,6 +131,24 @@ class ClientRig {
     rtas_inputs_.token_count = 2;
     rtas_inputs_.timebase_frequency = kTimebaseFrequency;
     of::ClientConfig config;
+    if (with_disk) {
+      const of::Phandle pci = tree_.FindDevice("/pci@800000020000000");
+      auto node = pci == 0 ? lib::Result<of::Phandle, lib::fdt::FdtError>(
+                                 lib::Err(lib::fdt::FdtError::kNotFound))
+                           : tree_.AddNode(pci, "scsi@2", 0);
+      auto aliases = tree_.AddNode(tree_.Root(), "aliases", 0);
+      const char path[] = "/pci@800000020000000/scsi@2";
+      if (node.is_error() || aliases.is_error() ||
+          tree_.SetProperty(aliases.value(), "disk", path, sizeof(path)).is_error()) {
+        std::abort();
+      }
+      disk_device_.block_size = 512;
+      disk_device_.blocks = kDiskBlocks;
+      disk_device_.read = ReadDisk;
+      disks_[0] = of::Disk{node.value(), &disk_device_};
+      config.disks = lib::Span<const of::Disk>(disks_, 1);
+      config.hooks.find_partition = FindPartition;
+    }
     config.console_unit = kConsoleUnit;
     config.timebase_frequency = kTimebaseFrequency;
     config.cas_buffer_size = kCasBufferSize;
@@ -117,7 +164,6 @@ class ClientRig {
   uint8_t* Host(uint64_t address) { return Ram() + address; }
 
  private:
-  std::vector<uint8_t> arena_memory_;
   lib::Arena arena_;
   lib::GuestMemory memory_;
   of::ClaimMap claims_;
@@ -125,7 +171,50 @@ class ClientRig {
   const uint32_t rtas_tokens_[2] = {0x2003, 0x2007};
   rtas::InstantiateInputs rtas_inputs_{};
   of::Tree tree_;
+  dev::BlockDevice disk_device_;
+  of::Disk disks_[1];
   std::unique_ptr<of::ClientInterface> client_;
 };
+
+// The live tree's index agrees with its blob: every node of the blob has a distinct nonzero
+// phandle that leads back to it, the Child/Peer walk visits the blob's nodes in depth-first
+// order with the right parents, and every node has a path. A tree that fails
+// this after an operation that reported success would misroute every later client call.
+inline void CheckTree(const of::Tree& tree) {
+  const void* blob = tree.blob();
+  if (lib::fdt::CheckBlob(blob, fdt_totalsize(blob)).is_error()) Violation("tree blob invalid");
+  std::vector<of::Phandle> in_blob;
+  for (int offset = 0; offset >= 0; offset = fdt_next_node(blob, offset, nullptr)) {
+    const of::Phandle phandle = fdt_get_phandle(blob, offset);
+    if (phandle == 0 || tree.OffsetOf(phandle) != offset || tree.PhandleAt(offset) != phandle) {
+      Violation("a node's phandle does not lead back to it");
+    }
+    in_blob.push_back(phandle);
+  }
+  if (tree.node_count() != in_blob.size()) Violation("node count differs from the blob");
+  std::vector<of::Phandle> walked;
+  std::vector<of::Phandle> stack{tree.Root()};
+  while (!stack.empty()) {
+    const of::Phandle node = stack.back();
+    stack.pop_back();
+    walked.push_back(node);
+    if (walked.size() > in_blob.size()) Violation("the Child/Peer walk does not end");
+    std::vector<of::Phandle> children;
+    for (of::Phandle child = tree.Child(node); child != 0; child = tree.Peer(child)) {
+      if (tree.Parent(child) != node) Violation("a child's parent is another node");
+      children.push_back(child);
+      if (children.size() > in_blob.size()) Violation("a child list does not end");
+    }
+    stack.insert(stack.end(), children.rbegin(), children.rend());
+  }
+  if (walked != in_blob) Violation("the Child/Peer walk differs from the blob's order");
+  // Path look-ups walk the same Child/Peer lists, so they need no check of their own (and the
+  // hypervisor's names may repeat, or hold ':' or upper-case unit addresses, which a look-up reads
+  // differently from the name [IEEE 1275 4.3.1]); every path must still be writable.
+  for (of::Phandle node : in_blob) {
+    char path[1024];
+    if (tree.Path(node, path, sizeof(path)).is_error()) Violation("a node has no path");
+  }
+}
 
 }  // namespace fuzz

@@ -2,3 +2,12 @@
 # tests/fuzz/NAME_fuzz.cc (fuzz.cmake); its seed inputs are tests/fuzz/corpus/NAME/, the inputs of
 # crashes found and fixed tests/fuzz/regressions/NAME/. docs/testing.md, "Fuzzing".
 tern_fuzz_target(boot_fdt LIBS tern_of tern_drc tern_bootmgr tern_dev)
+tern_fuzz_target(cas_vector LIBS tern_of)
+tern_fuzz_target(cas_answer LIBS tern_of)
+tern_fuzz_target(client_interface LIBS tern_of)
+tern_fuzz_target(rtas_dump LIBS tern_rtas SOURCES ${TERN_ROOT}/tools/rtas-dump.cc)
+tern_fuzz_target(rtas_dispatch LIBS tern_rtas)
+tern_fuzz_target(fdt_records LIBS tern_drc)
+tern_fuzz_target(partitions LIBS tern_bootmgr)
+tern_fuzz_target(elf LIBS tern_bootmgr)
+tern_fuzz_target(scsi LIBS tern_dev)

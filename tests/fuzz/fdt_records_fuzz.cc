@@ -1,0 +1,89 @@
+// drc::FdtToRecords (drc/fdt-records.cc): a DRC's fragment as a host returns it through
+// KVMPPC_H_DRC_FDT, converted into the snapshot records the configure-connector walk serves the
+// OS from. The fragment and the output are exact-size heap buffers (AddressSanitizer catches any
+// access past them), and records it accepts must be well formed and fit the OS's 4 KiB work area
+// (drc/walker.h: names from kDataOffset on; a property's value after its name), since the walk
+// copies each one there. Input: the output capacity (2 bytes), then the fragment.
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "drc/fdt-records.h"
+#include "drc/walk-slot.h"
+#include "drc/walker.h"
+#include "lib/be.h"
+#include "tests/fuzz/fuzz-support.h"
+
+namespace {
+
+// Walks the records in [records, records + size); aborts on a malformed stream or one that does
+// not fit the work area.
+void CheckRecords(const uint8_t* records, uint32_t size) {
+  uint32_t at = 0;
+  int depth = 0;
+  int nodes = 0;
+  while (at < size) {
+    const uint8_t tag = records[at];
+    if (tag == drc::kNode) {
+      if (size - at < 3) fuzz::Violation("NODE record cut short");
+      const uint32_t name_size = lib::LoadBe16(records + at + 1);
+      if (name_size == 0 || name_size > size - at - 3) fuzz::Violation("NODE name out of bounds");
+      if (records[at + 3 + name_size - 1] != 0) fuzz::Violation("NODE name not terminated");
+      if (drc::kDataOffset + name_size > drc::kWorkAreaSize) {
+        fuzz::Violation("NODE name does not fit the work area");
+      }
+      if (depth == 0 && nodes > 0) fuzz::Violation("a second top-level node");
+      ++depth;
+      ++nodes;
+      at += 3 + name_size;
+    } else if (tag == drc::kProperty) {
+      if (size - at < 7) fuzz::Violation("PROP record cut short");
+      if (depth == 0) fuzz::Violation("PROP outside a node");
+      const uint32_t name_size = lib::LoadBe16(records + at + 1);
+      const uint32_t length = lib::LoadBe32(records + at + 3);
+      if (name_size == 0 || name_size > size - at - 7 || length > size - at - 7 - name_size) {
+        fuzz::Violation("PROP out of bounds");
+      }
+      if (records[at + 7 + name_size - 1] != 0) fuzz::Violation("PROP name not terminated");
+      if (uint64_t{drc::kDataOffset} + name_size + length > drc::kWorkAreaSize) {
+        fuzz::Violation("PROP does not fit the work area");
+      }
+      at += 7 + name_size + length;
+    } else if (tag == drc::kEnd) {
+      if (depth == 0) fuzz::Violation("END without a node");
+      --depth;
+      ++at;
+    } else {
+      fuzz::Violation("unknown record tag");
+    }
+  }
+  if (depth != 0 || nodes == 0) fuzz::Violation("records do not close the fragment");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz::Input input(data, size);
+  const uint32_t capacity = input.U16();
+  const std::vector<uint8_t> fragment_bytes = input.Rest();
+  const uint32_t fragment_size = static_cast<uint32_t>(fragment_bytes.size());
+  std::unique_ptr<uint8_t[]> fragment(new uint8_t[fragment_size + 1]);
+  std::copy(fragment_bytes.begin(), fragment_bytes.end(), fragment.get());
+  std::unique_ptr<uint8_t[]> out(new uint8_t[capacity + 1]);
+  auto records = drc::FdtToRecords(fragment.get(), fragment_size, out.get(), capacity);
+  if (records.is_ok()) {
+    if (records.value() > capacity) fuzz::Violation("records larger than the output");
+    CheckRecords(out.get(), records.value());
+  }
+  return 0;
+}
+
+void fuzz::MakeSeeds(Seeds& seeds) {
+  // dtc's output for the fixtures: a root holding the fragment node, as a host returns it.
+  for (const char* name : {"drc-cpu-core", "drc-pci-bridge", "drc-deep", "drc-tree"}) {
+    std::vector<uint8_t> seed;
+    PutU16(seed, 16384);
+    PutBytes(seed, Fixture(name));
+    seeds.Add(name, seed);
+  }
+}
