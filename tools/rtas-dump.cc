@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cinttypes>
 #include <cstring>
+#include <optional>
 
 #include "drc/walk-slot.h"
 #include "lib/be.h"
@@ -23,7 +24,7 @@ struct Segment {
 };
 
 struct Dump {
-  std::vector<uint8_t> data;
+  const std::vector<uint8_t>& data;  // the file, not copied: a dump-guest-memory core is GiBs
   std::vector<Segment> segments;
 
   // Host pointer for [address, address + size), or nullptr when the dump does not hold it.
@@ -35,6 +36,17 @@ struct Dump {
       }
     }
     return nullptr;
+  }
+
+  // A copy of the T at `address` (the dump's bytes need not be aligned for T), or nothing when
+  // the dump does not hold all of it.
+  template <class T>
+  std::optional<T> Load(uint64_t address) const {
+    const uint8_t* bytes = At(address, sizeof(T));
+    if (bytes == nullptr) return std::nullopt;
+    T value;
+    std::memcpy(&value, bytes, sizeof(T));
+    return value;
   }
 };
 
@@ -61,7 +73,7 @@ ElfKind ParseElf(Dump& dump, std::FILE* err) {
   const uint16_t phnum = Be16(&d[56]);
   for (uint16_t i = 0; i < phnum; ++i) {
     const uint64_t at = phoff + uint64_t{i} * phentsize;
-    if (at + 56 > d.size()) break;
+    if (at < phoff || at > d.size() || d.size() - at < 56) break;
     const uint8_t* ph = &d[at];
     if (lib::LoadBe32(ph) != 1) continue;  // PT_LOAD
     const uint64_t offset = lib::LoadBe64(ph + 8);
@@ -85,16 +97,18 @@ std::vector<uint64_t> Find(const Dump& dump, const char (&magic)[9]) {
   return found;
 }
 
+// Prints the image whose header is at `address` (the caller found it there).
 void PrintImage(const Dump& dump, uint64_t address, std::FILE* out) {
-  const uint8_t* p = dump.At(address, sizeof(rtas::ImageHeader));
-  const auto& header = *reinterpret_cast<const rtas::ImageHeader*>(p);
+  const auto found = dump.Load<rtas::ImageHeader>(address);
+  if (!found) return;
+  const rtas::ImageHeader& header = *found;
   std::fprintf(out,
                "RTAS image at 0x%" PRIx64 ": header v%u, %u bytes, %u in memory, entry +0x%x\n",
                address, header.version.value(), header.file_size.value(),
                header.memory_size.value(), header.entry.value());
-  const uint8_t* c = dump.At(address + header.config.value(), sizeof(rtas::ImageConfig));
-  if (c == nullptr) return;
-  const auto& config = *reinterpret_cast<const rtas::ImageConfig*>(c);
+  const auto config_found = dump.Load<rtas::ImageConfig>(address + header.config.value());
+  if (!config_found) return;
+  const rtas::ImageConfig& config = *config_found;
   std::fprintf(out,
                "  area base 0x%" PRIx64 ", RAM top 0x%" PRIx64 ", console 0x%" PRIx64
                ", state at +0x%x (%u bytes), %u services\n",
@@ -105,30 +119,47 @@ void PrintImage(const Dump& dump, uint64_t address, std::FILE* out) {
 
 // Prints the region at `address`; true when it passed its checks.
 bool PrintState(const Dump& dump, uint64_t address, std::FILE* out) {
-  const uint8_t* p = dump.At(address, sizeof(rtas::StateHeader));
-  const auto& header = *reinterpret_cast<const rtas::StateHeader*>(p);
+  const auto found = dump.Load<rtas::StateHeader>(address);
+  if (!found) {
+    std::fprintf(out, "state region at 0x%" PRIx64 ": the dump does not hold its header\n",
+                 address);
+    return false;
+  }
+  const rtas::StateHeader& header = *found;
   const uint32_t size = header.region_size.value();
-  const uint8_t* region = dump.At(address, size);
+  const uint8_t* in_dump = dump.At(address, size);
   std::fprintf(out,
                "state region at 0x%" PRIx64
                ": layout v%u, %u bytes, generation %u, "
                "checksum 0x%08x, instantiated %u time(s)\n",
                address, header.layout_version.value(), size, header.generation.value(),
                header.checksum.value(), header.instantiations.value());
-  if (region == nullptr) {
+  if (in_dump == nullptr) {
     std::fprintf(out, "  the dump does not hold the whole region\n");
     return false;
   }
+  // An aligned copy: rtas/state-region.cc reads the header in place, as the RTAS image's own
+  // region is aligned; a dump's bytes need not be (an ELF segment can start anywhere).
+  const std::vector<uint8_t> copy(in_dump, in_dump + size);
+  const uint8_t* region = copy.data();
   auto checked = rtas::CheckStateRegion(lib::Span<const uint8_t>(region, size));
   std::fprintf(out, "  checks: %s\n",
                checked.is_ok() ? "ok" : rtas::StateErrorName(checked.error()));
   if (checked.is_error()) return false;
 
+  // The checks put every slot and the statistics inside the region; a slot smaller than a walk
+  // slot (drc/walk-slot.h) is not one tern writes, and is not decoded.
   const uint32_t slots = header.slot_count.value();
   uint32_t used = 0;
-  for (uint32_t i = 0; i < slots; ++i) {
-    const uint8_t* slot = region + header.slots_offset.value() + i * header.slot_size.value();
-    const auto& walk = *reinterpret_cast<const drc::WalkSlot*>(slot);
+  if (slots > 0 && header.slot_size.value() < sizeof(drc::WalkSlot)) {
+    std::fprintf(out, "  %u walk slots of %u bytes, smaller than a walk slot: not shown\n", slots,
+                 header.slot_size.value());
+  }
+  for (uint32_t i = 0; i < slots && header.slot_size.value() >= sizeof(drc::WalkSlot); ++i) {
+    drc::WalkSlot walk;
+    std::memcpy(&walk,
+                region + header.slots_offset.value() + uint64_t{i} * header.slot_size.value(),
+                sizeof(walk));
     if (walk.state.value() == static_cast<uint32_t>(drc::WalkState::kFree)) continue;
     ++used;
     std::fprintf(out, "  slot %u: DRC 0x%08x %s, cookie 0x%08x, last use %u\n", i,
@@ -145,13 +176,14 @@ bool PrintState(const Dump& dump, uint64_t address, std::FILE* out) {
   std::fprintf(out, "  walk slots: %u of %u in use\n", used, slots);
 
   const auto services = rtas::Services();
-  const auto* stats =
-      reinterpret_cast<const rtas::ServiceStats*>(region + header.stats_offset.value());
   std::fprintf(out, "  calls by service (calls, last status):\n");
   for (uint32_t i = 0; i < header.stats_count.value() && i < services.size(); ++i) {
-    if (stats[i].calls.value() == 0) continue;
-    std::fprintf(out, "    %-34s %8u %6d\n", services[i].name, stats[i].calls.value(),
-                 static_cast<int32_t>(stats[i].last_status.value()));
+    rtas::ServiceStats stats;
+    std::memcpy(&stats, region + header.stats_offset.value() + uint64_t{i} * sizeof(stats),
+                sizeof(stats));
+    if (stats.calls.value() == 0) continue;
+    std::fprintf(out, "    %-34s %8u %6d\n", services[i].name, stats.calls.value(),
+                 static_cast<int32_t>(stats.last_status.value()));
   }
   return true;
 }
@@ -160,8 +192,7 @@ bool PrintState(const Dump& dump, uint64_t address, std::FILE* out) {
 
 int PrintRtasArea(const std::vector<uint8_t>& bytes, const Options& options, std::FILE* out,
                   std::FILE* err) {
-  Dump dump;
-  dump.data = bytes;
+  Dump dump{bytes, {}};
   switch (ParseElf(dump, err)) {
     case ElfKind::kNotElf:
       dump.segments.push_back(Segment{options.start, 0, dump.data.size()});
@@ -180,26 +211,23 @@ int PrintRtasArea(const std::vector<uint8_t>& bytes, const Options& options, std
   }
   // The image inside tern.bin (the firmware copy at 0) is not an instantiated area.
   std::erase_if(images, [&](uint64_t a) {
-    const uint8_t* h = dump.At(a, sizeof(rtas::ImageHeader));
-    if (h == nullptr) return true;
-    const auto& header = *reinterpret_cast<const rtas::ImageHeader*>(h);
-    const uint8_t* c = dump.At(a + header.config.value(), sizeof(rtas::ImageConfig));
-    return c == nullptr || reinterpret_cast<const rtas::ImageConfig*>(c)->area_base.value() == 0;
+    const auto header = dump.Load<rtas::ImageHeader>(a);
+    if (!header) return true;
+    const auto config = dump.Load<rtas::ImageConfig>(a + header->config.value());
+    return !config || config->area_base.value() == 0;
   });
   // The magic also occurs as data (the constant inside the RTAS code): a region starts with a
   // 64-byte header. One that an image's configuration names is always taken.
   std::erase_if(states, [&](uint64_t a) {
-    const uint8_t* h = dump.At(a, sizeof(rtas::StateHeader));
-    return h == nullptr || reinterpret_cast<const rtas::StateHeader*>(h)->header_size.value() !=
-                               sizeof(rtas::StateHeader);
+    const auto header = dump.Load<rtas::StateHeader>(a);
+    return !header || header->header_size.value() != sizeof(rtas::StateHeader);
   });
   for (uint64_t image : images) {
     PrintImage(dump, image, out);
-    const auto& header =
-        *reinterpret_cast<const rtas::ImageHeader*>(dump.At(image, sizeof(rtas::ImageHeader)));
-    const auto& config = *reinterpret_cast<const rtas::ImageConfig*>(
-        dump.At(image + header.config.value(), sizeof(rtas::ImageConfig)));
-    const uint64_t state = config.area_base.value() + config.state_offset.value();
+    // Kept above: both the header and the configuration are in the dump.
+    const auto header = dump.Load<rtas::ImageHeader>(image);
+    const auto config = dump.Load<rtas::ImageConfig>(image + header->config.value());
+    const uint64_t state = config->area_base.value() + config->state_offset.value();
     if (dump.At(state, 8) != nullptr &&
         std::find(states.begin(), states.end(), state) == states.end()) {
       states.push_back(state);
