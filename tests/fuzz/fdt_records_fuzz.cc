@@ -4,7 +4,11 @@
 // access past them), and records it accepts must be well formed and fit the OS's 4 KiB work area
 // (drc/walker.h: names from kDataOffset on; a property's value after its name), since the walk
 // copies each one there. Input: the output capacity (2 bytes), then the fragment.
+#include <libfdt.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <memory>
 #include <vector>
 
@@ -78,7 +82,39 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   return 0;
 }
 
+namespace {
+
+// A fragment as a host returns it (docs/host-abi.md): an unnamed root holding the DRC's node, here
+// with a name of `name_length` characters and one property of `value_length` bytes.
+std::vector<uint8_t> Fragment(size_t name_length, size_t value_length) {
+  std::vector<uint8_t> blob(16384);
+  void* fdt = blob.data();
+  const std::string name(name_length, 'n');
+  const std::vector<uint8_t> value(value_length, 0x5a);
+  if (fdt_create(fdt, static_cast<int>(blob.size())) != 0 || fdt_finish_reservemap(fdt) != 0 ||
+      fdt_begin_node(fdt, "") != 0 || fdt_begin_node(fdt, name.c_str()) != 0 ||
+      fdt_property_u32(fdt, "ibm,my-drc-index", 0x10000008) != 0 ||
+      fdt_property(fdt, "blob", value.data(), static_cast<int>(value.size())) != 0 ||
+      fdt_begin_node(fdt, "l2-cache@2008") != 0 || fdt_end_node(fdt) != 0 ||
+      fdt_end_node(fdt) != 0 || fdt_end_node(fdt) != 0 || fdt_finish(fdt) != 0) {
+    std::abort();
+  }
+  blob.resize(fdt_totalsize(fdt));
+  return blob;
+}
+
+}  // namespace
+
 void fuzz::MakeSeeds(Seeds& seeds) {
+  // Names and values near the 4 KiB work area's limits.
+  std::vector<uint8_t> seed;
+  PutU16(seed, 16384);
+  PutBytes(seed, Fragment(4000, 16));
+  seeds.Add("long-node-name", seed);
+  seed.clear();
+  PutU16(seed, 16384);
+  PutBytes(seed, Fragment(14, 4000));
+  seeds.Add("big-property", seed);
   // dtc's output for the fixtures: a root holding the fragment node, as a host returns it.
   for (const char* name : {"drc-cpu-core", "drc-pci-bridge", "drc-deep", "drc-tree"}) {
     std::vector<uint8_t> seed;
