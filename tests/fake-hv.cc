@@ -23,7 +23,7 @@ HcallReturn FakeHypervisor::Dispatch(uint64_t opcode,
                                      const uint64_t (&args)[lib::hv::kMaxHcallArgs]) {
   Call call{opcode, {}};
   for (int i = 0; i < lib::hv::kMaxHcallArgs; ++i) call.args[i] = args[i];
-  calls.push_back(call);
+  if (record_calls) calls.push_back(call);
   if (auto it = overrides.find(opcode); it != overrides.end()) return it->second(call);
   switch (opcode) {
     case lib::hv::H_PUT_TERM_CHAR: return PutTermChar(call);

@@ -51,12 +51,14 @@ inline std::vector<uint8_t> MinimalRtasImage() {
 
 class ClientRig {
  public:
-  static constexpr uint64_t kRamSize = 64ull << 20;
-  static constexpr uint64_t kFirmwareEnd = 0x400000;
-  static constexpr uint64_t kStackBottom = 0x300000;
-  static constexpr uint64_t kStackTop = 0x310000;
+  // A small machine: a client may write or read all of guest RAM in one call, and each input
+  // must stay fast. The firmware's footprint as boot/main.cc protects it, scaled down.
+  static constexpr uint64_t kRamSize = 8ull << 20;
+  static constexpr uint64_t kFirmwareEnd = 0x100000;
+  static constexpr uint64_t kStackBottom = 0xc0000;
+  static constexpr uint64_t kStackTop = 0xd0000;
   static constexpr uint64_t kBlock = kStackTop - 0x100;  // prom_args on the client stack
-  static constexpr uint64_t kData = 0x1000000;           // client memory for strings, buffers
+  static constexpr uint64_t kData = 0x400000;            // client memory for strings, buffers
   static constexpr uint64_t kConsoleUnit = 0x71000000;
   static constexpr uint64_t kTimebaseFrequency = 512000000;
   // boot/main.cc gives CAS QEMU's FDT_MAX_SIZE (2 MiB); the answer is moved and checked in the
@@ -110,7 +112,13 @@ class ClientRig {
         memory_(reinterpret_cast<uintptr_t>(Ram()), kRamSize),
         claims_(kRamSize),
         rtas_image_(MinimalRtasImage()) {
-    tests::FakeHypervisor::Get().Reset();
+    tests::FakeHypervisor& hv = tests::FakeHypervisor::Get();
+    hv.Reset();
+    // The console takes everything and keeps nothing: a client may write all of RAM to it.
+    hv.record_calls = false;
+    hv.overrides[lib::hv::H_PUT_TERM_CHAR] = [](const tests::FakeHypervisor::Call&) {
+      return lib::hv::HcallReturn{lib::hv::HcallStatus::kSuccess, {}};
+    };
     if (madvise(Ram(), kRamSize, MADV_DONTNEED) != 0) std::abort();
     if (!memory_.Protect(0, kStackBottom) ||
         !memory_.Protect(kStackTop, kFirmwareEnd - kStackTop) ||

@@ -168,9 +168,9 @@ void fuzz::MakeSeeds(Seeds& seeds) {
     s.Call("instance-to-path", {0x49000000, value, 256}, 1);
     s.Call("instance-to-package", {0x49000000}, 1);
     s.Call("setprop", {root + 1, s.String("linux,initrd-start"), value, 8}, 1);
-    s.Call("claim", {0x2000000, 0x10000, 0}, 1);
+    s.Call("claim", {0x600000, 0x10000, 0}, 1);
     s.Call("claim", {0, 0x10000, 0x10000}, 1);
-    s.Call("release", {0x2000000, 0x10000}, 0);
+    s.Call("release", {0x600000, 0x10000}, 0);
     s.Call("milliseconds", {}, 1);
     s.Call("test", {s.String("finddevice")}, 1);
     seeds.Add("prom-init", s.Build());
@@ -202,7 +202,7 @@ void fuzz::MakeSeeds(Seeds& seeds) {
   {  // instantiate-rtas, then quiesce.
     SeedBuilder s;
     s.Call("open", {s.String("/rtas")}, 1);
-    s.Call("call-method", {s.String("instantiate-rtas"), 0x49000002, 0x3000000}, 2);
+    s.Call("call-method", {s.String("instantiate-rtas"), 0x49000002, 0x700000}, 2);
     s.Call("quiesce", {}, 0);
     seeds.Add("rtas-quiesce", s.Build());
   }
