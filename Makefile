@@ -9,6 +9,9 @@ LIBFDT_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tern
 LIBFDT_SRC ?= $(LIBFDT_CACHE)/libfdt
 GUEST_KIT ?= $(LIBFDT_CACHE)/guest
 DISK_KIT ?= $(LIBFDT_CACHE)/disk
+# make fuzz: seconds per fuzz target; the fuzz targets are built with clang++ (libFuzzer).
+FUZZ_SECONDS ?= 60
+CLANGXX ?= clang++
 # make run: the guest's memory and CPUs, and what to boot (default: the guest kit, Debian's
 # ppc64el kernel with a busybox initramfs).
 MEMORY ?= 1G
@@ -38,7 +41,7 @@ DOCS := $(wildcard docs/*.md)
 # (the default when linux-source-6.1 is installed), no download.
 LIBFDT_TARBALL ?=
 
-export CLANG LLD OBJCOPY QEMU
+export CLANG CLANGXX LLD OBJCOPY QEMU
 
 IMAGE := $(BUILD)/tern.bin
 RTAS_DUMP := $(BUILD)/tools/tern-rtas-dump
@@ -80,7 +83,7 @@ FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
 .PHONY: all firmware tools help deps-build deps-test deps-run deps-bench deps-package libfdt \
 	guest-kit disk-kit test host-tests run bench install install-firmware install-tools \
-	install-docs uninstall deb clean version-check
+	install-docs uninstall deb clean version-check fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 help:
@@ -90,6 +93,8 @@ help:
 	@echo '                MEMORY=$(MEMORY) SMP=$(SMP); KERNEL=... INITRD=... APPEND=... boot your own;'
 	@echo '                DISK=disk.img boots an installed disk (virtio-blk, GRUB from its PReP partition)'
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
+	@echo 'make fuzz       run every libFuzzer target for FUZZ_SECONDS=$(FUZZ_SECONDS) s each and print a table'
+	@echo '                (exec/s, coverage, crashes; crash inputs in $(FUZZ_BUILD)/<target>/crashes)'
 	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk boot, hot-add latency, image'
 	@echo '                and RTAS sizes, configure-connector instructions (callgrind); progress on'
 	@echo '                the terminal, results.json, results.md and results.png in $(BUILD)/bench;'
@@ -102,7 +107,7 @@ help:
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
-	@echo 'Variables: CLANG=$(CLANG) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
+	@echo 'Variables: CLANG=$(CLANG) CLANGXX=$(CLANGXX) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
 
 all: firmware tools
@@ -111,9 +116,9 @@ tools: $(RTAS_DUMP)
 
 # Host tools, built with clang in C++ mode from the same sources as the firmware. CPPFLAGS,
 # CXXFLAGS and LDFLAGS come from the environment (dpkg-buildflags in a package build).
-RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc $(call module_sources,dump)
-$(RTAS_DUMP): $(RTAS_DUMP_SOURCES) rtas/layout.h rtas/state-region.h rtas/services.h \
-		drc/walk-slot.h drc/snapshot-records.h $(BUILD)/version.h | deps-build
+RTAS_DUMP_SOURCES := tools/tern-rtas-dump.cc tools/rtas-dump.cc $(call module_sources,dump)
+$(RTAS_DUMP): $(RTAS_DUMP_SOURCES) tools/rtas-dump.h rtas/layout.h rtas/state-region.h \
+		rtas/services.h drc/walk-slot.h drc/snapshot-records.h $(BUILD)/version.h | deps-build
 	@mkdir -p $(@D)
 	@echo "  HOSTCXX $@"
 	@$(CLANG) --driver-mode=g++ -std=c++20 -O2 -Wall -Wextra -Werror -I. -fno-builtin \
@@ -222,14 +227,28 @@ guest-kit: | deps-run
 disk-kit: guest-kit | deps-test
 	tools/disk-kit.sh --guest-kit $(GUEST_KIT) $(DISK_KIT)
 
-# Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt).
-host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit disk-kit | deps-test
+# The libFuzzer targets (tests/fuzz): the same CMake project configured with clang and
+# TERN_FUZZ=ON in $(BUILD)/fuzz, optimized (fuzzing wants executions per second).
+FUZZ_BUILD := $(BUILD)/fuzz
+fuzz-build: $(LIBFDT_SRC)/libfdt.h | deps-test
+	cmake -S tests -B $(FUZZ_BUILD) -DTERN_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		-DCMAKE_C_COMPILER=$(CLANG) -DCMAKE_CXX_COMPILER=$(CLANGXX) \
+		-DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) >/dev/null
+	cmake --build $(FUZZ_BUILD) -j$$(nproc) -- --no-print-directory
+
+fuzz: fuzz-build
+	tools/fuzz.sh --build $(FUZZ_BUILD) --seconds $(FUZZ_SECONDS)
+
+# Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt); the
+# fuzz targets' smoke tests (label fuzz) run the binaries of $(FUZZ_BUILD).
+host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit disk-kit fuzz-build | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
 		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DDISK_KIT=$(abspath $(DISK_KIT)) \
 		-DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
 		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) \
-		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) -DCC_CLIENT=$(abspath $(CC_CLIENT)) >/dev/null
+		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) -DCC_CLIENT=$(abspath $(CC_CLIENT)) \
+		-DFUZZ_BUILD=$(abspath $(FUZZ_BUILD)) >/dev/null
 	cmake --build $(BUILD)/host -j$$(nproc) -- --no-print-directory
 
 test: deps-test host-tests

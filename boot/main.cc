@@ -309,10 +309,11 @@ extern "C" [[noreturn]] void tern_main(uint64_t fdt_address) {
   const void* hv_tree = reinterpret_cast<const void*>(static_cast<uintptr_t>(fdt_address));
 
   // The console comes first so that every later failure can be reported. Unit 0 selects the
-  // lowest vty when the tree does not name one (QEMU's vty_lookup).
+  // lowest vty when the tree does not name one (QEMU's vty_lookup), or is not valid (Boot says
+  // why on that console).
   uint64_t console_unit = 0;
-  if (fdt_address != 0 && (fdt_address & 7) == 0 && fdt_check_header(hv_tree) == 0) {
-    console_unit = of::FindConsoleUnit(hv_tree).value_or(0);
+  if (fdt_address != 0 && (fdt_address & 7) == 0) {
+    console_unit = of::EarlyConsoleUnit(hv_tree, boot::kMaxFdtSize);
   }
   lib::ConsoleAttachVty(console_unit);
   lib::Printf("\ntern %s: pseries firmware\n", TERN_VERSION_STRING);

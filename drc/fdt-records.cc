@@ -14,6 +14,7 @@ const char* FragmentErrorName(FragmentError error) {
     case FragmentError::kMalformed: return "malformed device-tree fragment";
     case FragmentError::kTooLarge: return "fragment larger than the snapshot room";
     case FragmentError::kPropertyTooLarge: return "property larger than the 4 KiB work area";
+    case FragmentError::kNameTooLarge: return "node name larger than the 4 KiB work area";
   }
   return "fragment error";
 }
@@ -50,6 +51,10 @@ lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t s
           lib::StrLengthMax(reinterpret_cast<const char*>(s + at), structure_size - at));
       if (at + length >= structure_size || root_done || length >= 0xffff) {
         return Err(FragmentError::kMalformed);
+      }
+      // The walk writes the name, NUL included, into the work area from kDataOffset on.
+      if (depth > 0 && kDataOffset + length + 1 > kWorkAreaSize) {
+        return Err(FragmentError::kNameTooLarge);
       }
       // The blob's root node is the unnamed container; its one child is the fragment.
       if (depth > 0) AppendNode(records, s + at, length + 1);

@@ -12,11 +12,14 @@ enum class FragmentError {
   kMalformed,         // not a valid FDT, or not exactly one top-level node
   kTooLarge,          // the records do not fit the output
   kPropertyTooLarge,  // a property does not fit the OS's 4 KiB work area after its name
+  kNameTooLarge,      // a node's name does not fit the OS's 4 KiB work area
 };
 
 const char* FragmentErrorName(FragmentError error);
 
-// Writes the records for the tree in `fdt` (`size` bytes) to `out`; returns their size.
+// Writes the records for the tree in `fdt` (`size` bytes) to `out`; returns their size. Every
+// record fits the OS's work area where the walk copies it (drc/walker.h: from kDataOffset on, a
+// node's name; a property's name, then its value).
 lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t size, uint8_t* out,
                                                   uint32_t capacity);
 

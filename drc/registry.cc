@@ -52,8 +52,8 @@ Result<size_t, FdtError> ReadArrays(const void* blob, int node, DrcVisitor visit
       domains.value().count != count || domains.value().size != 4 * size_t{count}) {
     return Err(FdtError::kBadValue);
   }
-  // Two passes: the strings are checked before anything is visited.
-  for (int pass = 0; pass < 2; ++pass) {
+  // Two passes: the strings are checked before anything is visited (one without a visitor).
+  for (int pass = 0; pass < (visit == nullptr ? 1 : 2); ++pass) {
     size_t name_at = 0;
     size_t type_at = 0;
     for (uint32_t i = 0; i < count; ++i) {
@@ -76,7 +76,7 @@ Result<size_t, FdtError> ReadInfo(const void* blob, int node, DrcVisitor visit, 
   auto info = ReadCounted(blob, node, "ibm,drc-info");
   if (info.is_error()) return Err(info.error());
   size_t total = 0;
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = 0; pass < (visit == nullptr ? 1 : 2); ++pass) {
     size_t at = 0;
     total = 0;
     for (uint32_t group = 0; group < info.value().count; ++group) {
@@ -92,12 +92,15 @@ Result<size_t, FdtError> ReadInfo(const void* blob, int node, DrcVisitor visit, 
       const uint32_t increment = lib::LoadBe32(cells + 12);
       const uint32_t domain = lib::LoadBe32(cells + 16);
       at += 20;
-      for (uint32_t i = 0; i < elements; ++i, ++total) {
-        if (pass == 1) {
+      // A group is 20 bytes whatever it counts: the count is bounded here, not by the property.
+      if (elements > kMaxConnectorsPerNode - total) return Err(FdtError::kBadValue);
+      if (pass == 1) {
+        for (uint32_t i = 0; i < elements; ++i) {
           visit(context, DrcEntry{index_start + i * increment, type.value(), prefix.value(),
                                   int64_t{suffix_start} + i, domain});
         }
       }
+      total += elements;
     }
   }
   return total;
@@ -145,12 +148,23 @@ Result<size_t, FdtError> ReadConnectors(const void* blob, int node, lib::Span<Dr
 }
 
 Result<DrcCensus, FdtError> CountConnectors(const void* blob) {
+  auto declares = [blob](int node) {
+    return lib::fdt::HasProperty(blob, node, "ibm,drc-info") ||
+           lib::fdt::HasProperty(blob, node, "ibm,drc-indexes");
+  };
+  // The counts first, without visiting (a count costs no more than the property's size): the
+  // whole tree may declare at most kMaxConnectorsPerNode connectors too.
+  size_t declared = 0;
+  for (int node = 0; node >= 0; node = fdt_next_node(blob, node, nullptr)) {
+    if (!declares(node)) continue;
+    auto count = VisitConnectors(blob, node, nullptr, nullptr);
+    if (count.is_error()) return Err(count.error());
+    declared += count.value();
+    if (declared > kMaxConnectorsPerNode) return Err(FdtError::kBadValue);
+  }
   DrcCensus census;
   for (int node = 0; node >= 0; node = fdt_next_node(blob, node, nullptr)) {
-    if (!lib::fdt::HasProperty(blob, node, "ibm,drc-info") &&
-        !lib::fdt::HasProperty(blob, node, "ibm,drc-indexes")) {
-      continue;
-    }
+    if (!declares(node)) continue;
     ++census.nodes;
     auto total = VisitConnectors(
         blob, node,

@@ -19,9 +19,16 @@ struct DrcEntry {
   uint32_t power_domain = 0;  // 0xffffffff: live insertion
 };
 
+// Most connectors one node, and the whole tree, may declare. ibm,drc-info states a count per group
+// in 20 bytes, so the property's size does not bound it; QEMU's largest list, the memory LMBs, has
+// maxmem / 256 MiB entries (16384 for 4 TiB).
+inline constexpr uint32_t kMaxConnectorsPerNode = 1u << 20;
+
 // Calls visit(context, entry) for each connector declared on node `node` and returns how many it
 // declares. ibm,drc-info wins when both forms are present. Malformed properties (counts that
-// disagree, strings running off the end) are errors, found before any entry is visited.
+// disagree, strings running off the end, more than kMaxConnectorsPerNode connectors: kBadValue)
+// are errors, found before any entry is visited. With `visit` null nothing is visited: the count
+// alone, checked the same way.
 using DrcVisitor = void (*)(void* context, const DrcEntry& entry);
 lib::Result<size_t, lib::fdt::FdtError> VisitConnectors(const void* blob, int node,
                                                         DrcVisitor visit, void* context);
@@ -40,7 +47,7 @@ struct DrcCensus {
   uint32_t nodes = 0;  // nodes that declare connectors
 };
 
-// Counts every connector in the tree by type.
+// Counts every connector in the tree by type; more than kMaxConnectorsPerNode in all is kBadValue.
 lib::Result<DrcCensus, lib::fdt::FdtError> CountConnectors(const void* blob);
 
 }  // namespace drc

@@ -82,6 +82,23 @@ uint32_t NewCookie(Region& region, uint32_t slot_index) {
   return cookie == 0 ? 1 : cookie;
 }
 
+// Checks every slot but `keep` (the caller's, checked when its call began and changed since): one
+// that fails its checksum or whose room lies outside the data area is dropped with a message, so
+// that no room is ever computed from a value nobody committed. Run before anything reads other
+// walks' rooms (a new walk, a room that grows).
+void DropCorruptSlots(Region& region, uint32_t keep) {
+  for (uint32_t i = 0; i < region.slot_count(); ++i) {
+    if (i == keep) continue;
+    WalkSlot& slot = region.slot(i);
+    const bool intact = rtas::CheckSlot(region.bytes, i).is_ok();
+    if (intact && (StateOf(slot) == WalkState::kFree || SlotFitsRegion(region, slot))) continue;
+    lib::Printf("tern-rtas: configure-connector: walk slot %u is corrupt (%s): dropped\n", i,
+                intact ? "room outside the data area" : "checksum mismatch");
+    (void)ChangeState(slot, WalkState::kFree);
+    rtas::CommitSlot(region.bytes, i);
+  }
+}
+
 struct Gap {
   uint32_t offset;
   uint32_t size;
@@ -159,6 +176,7 @@ bool EnsureRoom(Region& region, uint32_t index, uint32_t needed, uint32_t limit)
   if (needed > limit) return false;
   const uint32_t want =
       lib::Min(limit, lib::Max(needed, lib::Max(2 * slot.snapshot_capacity.value(), 4096u)));
+  DropCorruptSlots(region, index);  // the other walks' rooms are read below
   Gap gap = LargestGap(region, index);
   if (gap.size < needed) {
     Compact(region);
@@ -188,19 +206,10 @@ uint32_t OldestWalk(Region& region) {
 
 // Takes a slot for a new sequence on `drc_index`: its old one, a free one, or the least recently
 // used (recycled with a message). The walk starts with no room; records get room as they come
-// (EnsureRoom). Every slot is checked first: one that fails its checksum or whose room lies outside
-// the data area is dropped with a message, so no room is ever computed from a value nobody
-// committed.
+// (EnsureRoom). Every slot is checked first (DropCorruptSlots).
 uint32_t TakeSlot(Region& region, uint32_t drc_index) {
   const uint32_t count = region.slot_count();
-  for (uint32_t i = 0; i < count; ++i) {
-    WalkSlot& slot = region.slot(i);
-    const bool intact = rtas::CheckSlot(region.bytes, i).is_ok();
-    if (intact && (StateOf(slot) == WalkState::kFree || SlotFitsRegion(region, slot))) continue;
-    lib::Printf("tern-rtas: configure-connector: walk slot %u is corrupt (%s): dropped\n", i,
-                intact ? "room outside the data area" : "checksum mismatch");
-    (void)ChangeState(slot, WalkState::kFree);
-  }
+  DropCorruptSlots(region, count);
   uint32_t chosen = count;
   for (uint32_t i = 0; i < count && chosen == count; ++i) {
     const WalkSlot& slot = region.slot(i);

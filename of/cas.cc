@@ -236,6 +236,17 @@ void CollectRemaps(MergeState& state, Phandle node, int source) {
 }  // namespace
 
 Result<void, CasError> MergeCasTree(Tree& tree, const void* update) {
+  // The root's #address-cells and #size-cells describe /memory@0's reg, which tern rewrites
+  // (available) after the merge: an answer must keep them within what boot accepted (1 or 2;
+  // of/machine-info.cc ReadMemory).
+  const char* const kRootCells[] = {"#address-cells", "#size-cells"};
+  for (const char* cells : kRootCells) {
+    if (!lib::fdt::HasProperty(update, 0, cells)) continue;
+    auto value = lib::fdt::PropertyU32(update, 0, cells);
+    if (value.is_error() || value.value() < 1 || value.value() > 2) {
+      return Err(CasError::kBadAnswer);
+    }
+  }
   MergeState state{tree, update, {}, 0};
   CollectRemaps(state, tree.Root(), 0);
   TERN_TRY(MergeStructure(state, tree.Root(), 0, 0));

@@ -46,7 +46,8 @@ lib::Result<CasVectorInfo, CasError> CheckCasVector(const lib::GuestMemory& memo
 // absent from the update are removed, the firmware's /chosen is kept whole; nodes new in it are
 // added with the hypervisor's phandle when that is free), then every property of the update; a
 // phandle the update uses for another node than tern's is remapped in interrupt-parent
-// properties anywhere in the tree.
+// properties anywhere in the tree. An update whose root #address-cells or #size-cells is not 1
+// or 2 is kBadAnswer, refused before anything changes.
 lib::Result<void, CasError> MergeCasTree(Tree& tree, const void* update);
 
 }  // namespace of

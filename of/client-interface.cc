@@ -363,7 +363,10 @@ uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
     }
   }
   (void)client.claims().Release(buffer.value(), size);
-  (void)client.UpdateAvailable();
+  if (auto available = client.UpdateAvailable(); available.is_error()) {
+    lib::Printf("tern: cannot publish /memory@0 available after CAS: %s\n",
+                lib::fdt::FdtErrorName(available.error()));
+  }
   return result;
 }
 
@@ -624,8 +627,13 @@ bool ClientInterface::IsConsole(uint32_t ihandle) const {
 Result<void, FdtError> ClientInterface::UpdateAvailable() {
   const Phandle memory = tree_.FindDevice("/memory@0");
   if (memory == 0) return Ok<FdtError>();
+  // The root's cells are the hypervisor's (boot checked them, a CAS answer may replace them) or
+  // the client's (setprop): a value outside 1..2 fits neither `reg` nor the buffer below.
   const uint32_t address_cells = lib::fdt::AddressCells(tree_.blob(), 0);
   const uint32_t size_cells = lib::fdt::SizeCells(tree_.blob(), 0);
+  if (address_cells < 1 || address_cells > 2 || size_cells < 1 || size_cells > 2) {
+    return Err(FdtError::kBadNCells);
+  }
   auto reg = tree_.GetProperty(memory, "reg");
   if (reg.is_error() || reg.value().size() < 4 * (address_cells + size_cells)) {
     return Err(FdtError::kBadValue);

@@ -166,4 +166,9 @@ Result<uint64_t, FdtError> FindConsoleUnit(const void* blob) {
   return uint64_t{lib::fdt::PropertyU32(blob, node.value(), "reg").value()};
 }
 
+uint64_t EarlyConsoleUnit(const void* blob, size_t max_size) {
+  if (lib::fdt::CheckBlob(blob, max_size).is_error()) return 0;
+  return FindConsoleUnit(blob).value_or(0);
+}
+
 }  // namespace of

@@ -45,4 +45,10 @@ lib::Result<uint64_t, FdtError> FindConsoleUnit(const void* blob);
 // The node offset of that virtual terminal.
 lib::Result<int, FdtError> FindConsoleNode(const void* blob);
 
+// The console unit tern_main attaches before anything else, from the hypervisor's tree as it
+// arrived: the tree passes lib::fdt::CheckBlob (at most `max_size` bytes) first, since libfdt's
+// look-ups trust the structure block that fdt_check_header leaves unchecked (its alignment, its
+// tags, its end). 0 (QEMU's "the first vty") when the tree is invalid or names no console.
+uint64_t EarlyConsoleUnit(const void* blob, size_t max_size);
+
 }  // namespace of

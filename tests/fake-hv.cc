@@ -23,7 +23,7 @@ HcallReturn FakeHypervisor::Dispatch(uint64_t opcode,
                                      const uint64_t (&args)[lib::hv::kMaxHcallArgs]) {
   Call call{opcode, {}};
   for (int i = 0; i < lib::hv::kMaxHcallArgs; ++i) call.args[i] = args[i];
-  calls.push_back(call);
+  if (record_calls) calls.push_back(call);
   if (auto it = overrides.find(opcode); it != overrides.end()) return it->second(call);
   switch (opcode) {
     case lib::hv::H_PUT_TERM_CHAR: return PutTermChar(call);
@@ -74,22 +74,25 @@ HcallReturn FakeHypervisor::GetTermChar(const Call& call) {
 }
 
 HcallReturn FakeHypervisor::Rtas(const Call& call) {
-  auto* cells =
-      reinterpret_cast<lib::Be32*>(rtas_guest_base + static_cast<uintptr_t>(call.args[0]));
-  const uint32_t token = cells[0].value();
-  const uint32_t nargs = cells[1].value();
-  const uint32_t nret = cells[2].value();
+  // Cells are read and written byte-wise: like QEMU's ldl_be_phys, alignment-agnostic.
+  auto* block = reinterpret_cast<uint8_t*>(rtas_guest_base + static_cast<uintptr_t>(call.args[0]));
+  auto cell = [block](uint32_t i) { return block + 4 * uintptr_t{i}; };
+  const uint32_t token = lib::LoadBe32(cell(0));
+  const uint32_t nargs = lib::LoadBe32(cell(1));
+  const uint32_t nret = lib::LoadBe32(cell(2));
   auto it = rtas_services.find(token);
   if (it == rtas_services.end()) {
-    if (nret > 0) cells[3 + nargs] = lib::Be32(static_cast<uint32_t>(-3));
+    if (nret > 0) lib::StoreBe32(cell(3 + nargs), static_cast<uint32_t>(-3));
     return HcallReturn{HcallStatus::kParameter, {}};
   }
   std::vector<uint32_t> args(nargs);
-  for (uint32_t i = 0; i < nargs; ++i) args[i] = cells[3 + i].value();
+  for (uint32_t i = 0; i < nargs; ++i) args[i] = lib::LoadBe32(cell(3 + i));
   std::vector<uint32_t> rets(nret > 0 ? nret - 1 : 0);
   const int32_t status = it->second(args, rets);
-  if (nret > 0) cells[3 + nargs] = lib::Be32(static_cast<uint32_t>(status));
-  for (size_t i = 0; i < rets.size(); ++i) cells[3 + nargs + 1 + i] = lib::Be32(rets[i]);
+  if (nret > 0) lib::StoreBe32(cell(3 + nargs), static_cast<uint32_t>(status));
+  for (size_t i = 0; i < rets.size(); ++i) {
+    lib::StoreBe32(cell(3 + nargs + 1 + static_cast<uint32_t>(i)), rets[i]);
+  }
   return HcallReturn{HcallStatus::kSuccess, {}};
 }
 

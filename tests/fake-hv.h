@@ -46,6 +46,7 @@ class FakeHypervisor {
   uintptr_t rtas_guest_base = 0;
   std::map<uint64_t, Handler> overrides;  // by opcode
   std::vector<Call> calls;
+  bool record_calls = true;  // false: `calls` stays empty (fuzz targets make millions)
 
  private:
   lib::hv::HcallReturn PutTermChar(const Call& call);

@@ -20,6 +20,10 @@
 #                             Recommends of qemu-system-ppc, so --no-install-recommends leaves it out
 #   cpio, gzip [run]          build the guest kit's initramfs (tools/guest-kit.sh)
 #   cmake, g++ [test]         the CTest project in tests/ (GoogleTest, ASan, UBSan)
+#   libclang-rt-dev [test]    clang's runtime libraries: libFuzzer and clang's ASan/UBSan, for the
+#                             fuzz targets (tests/fuzz, built with clang++ -fsanitize=fuzzer). Only
+#                             a Recommends of clang (through libclang-common-14-dev), so
+#                             --no-install-recommends leaves it out
 #   libgtest-dev [test]       GoogleTest's headers and sources
 #   device-tree-compiler [test] dtc compiles the .dts fixtures
 #   clang-format [test]       the format check (CTest clang_format)
@@ -43,7 +47,8 @@
 #
 # QEMU=/path/to/qemu-system-ppc64 in the environment replaces the qemu-system-ppc package (seabios
 # is still installed: Debian's QEMU 10 from bookworm-backports, unpacked by tools/fetch-qemu10.sh,
-# reads the same /usr/share/seabios). CLANG, LLD and OBJCOPY likewise replace clang, lld and llvm.
+# reads the same /usr/share/seabios). CLANG, CLANGXX, LLD and OBJCOPY likewise replace clang, lld
+# and llvm.
 set -euo pipefail
 
 mode=${1:-build}
@@ -70,10 +75,19 @@ need_run() {
   need_command cpio cpio
   need_command gzip gzip
 }
+# libFuzzer's runtime in clang's runtime directory (clang itself is checked by need_build).
+need_fuzzer_runtime() {
+  local clang=${CLANG:-clang} dir
+  command -v "$clang" >/dev/null 2>&1 || return 0
+  dir=$("$clang" --print-runtime-dir 2>/dev/null) || dir=
+  [ -n "$dir" ] && [ -e "$dir/libclang_rt.fuzzer-$(uname -m).a" ] || missing+=(libclang-rt-dev)
+}
 need_test() {
   need_run
   need_command cmake cmake
   need_command c++ g++
+  need_command "${CLANGXX:-clang++}" clang
+  need_fuzzer_runtime
   need_file /usr/include/gtest/gtest.h libgtest-dev
   need_command dtc device-tree-compiler
   need_command clang-format clang-format

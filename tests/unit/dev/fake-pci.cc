@@ -402,13 +402,14 @@ void FakeVirtioDevice::Complete(uint16_t head, uint32_t written, UsedFault fault
   const uint16_t size = queue_size;
   uint8_t* used = Ram(queue_device, 6 + 8 * size);
   if (used == nullptr) return;
-  uint32_t id = head;
-  if (fault == UsedFault::kBadId) id = size + 3u;
-  if (fault == UsedFault::kBadLength) written += 4096;
+  UsedEntry entry{head, written, static_cast<uint16_t>(fault == UsedFault::kTwoUsed ? 2 : 1)};
+  if (fault == UsedFault::kBadId) entry.id = size + 3u;
+  if (fault == UsedFault::kBadLength) entry.length += 4096;
+  if (tamper_used) tamper_used(entry);
   uint8_t* element = used + 4 + 8 * (used_index_ % size);
-  lib::StoreLe32(element, id);
-  lib::StoreLe32(element + 4, written);
-  used_index_ = static_cast<uint16_t>(used_index_ + (fault == UsedFault::kTwoUsed ? 2 : 1));
+  lib::StoreLe32(element, entry.id);
+  lib::StoreLe32(element + 4, entry.length);
+  used_index_ = static_cast<uint16_t>(used_index_ + entry.advance);
   lib::StoreLe16(used + 2, used_index_);
 }
 
@@ -425,7 +426,7 @@ FakeVirtioBlk::FakeVirtioBlk(lib::GuestMemory& ram, std::vector<uint8_t> image, 
 std::vector<uint8_t> FakeVirtioBlk::DeviceConfig() {
   // struct virtio_blk_config, up to blk_size.
   std::vector<uint8_t> blk_config(24);
-  StoreLe(&blk_config[0], 8, disk.size() / 512);
+  StoreLe(&blk_config[0], 8, capacity_sectors != 0 ? capacity_sectors : disk.size() / 512);
   StoreLe(&blk_config[12], 4, queue_max - 2);  // seg_max
   StoreLe(&blk_config[20], 4, blk_size);
   return blk_config;
@@ -468,6 +469,7 @@ void FakeVirtioBlk::Serve(uint16_t head, const std::vector<Descriptor>& chain) {
       at += chain[i].length;
     }
   }
+  if (tamper_status) tamper_status(result);
   if (completion != Completion::kNoStatus) *status_byte = result;
   UsedFault fault = UsedFault::kNone;
   if (completion == Completion::kBadId) fault = UsedFault::kBadId;

@@ -15,6 +15,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -97,8 +98,19 @@ class FakeVirtioDevice : public FakeFunction {
   uint64_t MmioRead(int bar, uint64_t offset, uint32_t size) override;
   void MmioWrite(int bar, uint64_t offset, uint32_t size, uint64_t value) override;
 
+  // What Complete puts into the used ring: the entry's id and length, and how far the used index
+  // moves.
+  struct UsedEntry {
+    uint32_t id;
+    uint32_t length;
+    uint16_t advance;
+  };
+
   // Knobs.
   uint64_t offered = kVersion1;
+  // Changes every used-ring entry before it is published (fuzz targets: any entry a device could
+  // write), after the UsedFault of the completion.
+  std::function<void(UsedEntry&)> tamper_used;
   uint16_t queue_max = 256;
   uint16_t notify_off = 0;             // the served queue's queue_notify_off
   uint64_t stall_ticks = 0;            // how far the time base jumps for a request never answered
@@ -167,6 +179,8 @@ class FakeVirtioBlk : public FakeVirtioDevice {
   // Knobs.
   uint32_t blk_size = 512;
   Completion completion = Completion::kNormal;
+  uint64_t capacity_sectors = 0;  // what the device reports; 0: the image's size
+  std::function<void(uint8_t& status)> tamper_status;  // changes each request's status byte
 
   // What the driver did.
   std::vector<uint64_t> sectors;  // of each request, in order

@@ -81,6 +81,25 @@ TEST(FdtToRecords, RefusesWhatCannotBeServed) {
   auto big = Fragment(4072);
   EXPECT_EQ(drc::FdtToRecords(big.data(), static_cast<uint32_t>(big.size()), out.data(), n).error(),
             drc::FragmentError::kPropertyTooLarge);
+  // 20 + the node's name and its NUL must fit 4096 too: 4075 characters do, 4076 do not (the
+  // walk copied a longer name past the work area; found by the fdt_records fuzz target).
+  for (const size_t length : {size_t{4075}, size_t{4076}, size_t{0xfffe}}) {
+    std::vector<uint8_t> blob(80 * 1024);
+    void* fdt = blob.data();
+    ASSERT_EQ(fdt_create(fdt, static_cast<int>(blob.size())), 0);
+    ASSERT_EQ(fdt_finish_reservemap(fdt), 0);
+    ASSERT_EQ(fdt_begin_node(fdt, ""), 0);
+    ASSERT_EQ(fdt_begin_node(fdt, std::string(length, 'n').c_str()), 0);
+    ASSERT_EQ(fdt_end_node(fdt), 0);
+    ASSERT_EQ(fdt_end_node(fdt), 0);
+    ASSERT_EQ(fdt_finish(fdt), 0);
+    auto records = drc::FdtToRecords(blob.data(), fdt_totalsize(fdt), out.data(), n);
+    if (length == 4075) {
+      EXPECT_TRUE(records.is_ok());
+    } else {
+      EXPECT_EQ(records.error(), drc::FragmentError::kNameTooLarge) << length;
+    }
+  }
   auto good = Fragment();
   EXPECT_EQ(
       drc::FdtToRecords(good.data(), static_cast<uint32_t>(good.size()), out.data(), 40).error(),

@@ -4,6 +4,9 @@
 #include <libfdt.h>
 
 #include <string>
+#include <vector>
+
+#include "lib/be.h"
 
 #include "tests/test-data.h"
 
@@ -45,6 +48,36 @@ TEST(Registry, ExpandsDrcInfo) {
   EXPECT_EQ(Str(entries[4].name), "C");
   EXPECT_EQ(entries[4].name_suffix, 0x20 + 4);
   EXPECT_EQ(Str(entries[4].type), "28");
+}
+
+// A group of ibm,drc-info states its element count in one cell: 2^32 - 1 connectors in 20 bytes
+// meant 4 billion visits at boot (found by the boot_fdt fuzz target as a 25-s timeout).
+TEST(Registry, DrcInfoCountsAreBounded) {
+  auto blob = tests::LoadDtb("drc-tree.dtb");
+  std::vector<uint8_t> tree(blob.size() + 256);
+  ASSERT_EQ(fdt_open_into(blob.data(), tree.data(), static_cast<int>(tree.size())), 0);
+  const int phb = fdt_path_offset(tree.data(), "/pci@800000020000001");
+  const auto* info =
+      static_cast<const uint8_t*>(fdt_getprop(tree.data(), phb, "ibm,drc-info", nullptr));
+  ASSERT_NE(info, nullptr);
+  // <1>, "28", "C", <start suffix elements increment domain>: elements at byte 4 + 3 + 2 + 8.
+  std::vector<uint8_t> value(info, info + 4 + 3 + 2 + 20);
+  drc::DrcEntry entries[1];
+  for (const uint32_t elements :
+       {drc::kMaxConnectorsPerNode, drc::kMaxConnectorsPerNode + 1, 0xffffffffu}) {
+    lib::StoreBe32(value.data() + 4 + 3 + 2 + 8, elements);
+    ASSERT_EQ(
+        fdt_setprop(tree.data(), phb, "ibm,drc-info", value.data(), static_cast<int>(value.size())),
+        0);
+    auto count = drc::ReadConnectors(tree.data(), phb, entries);
+    if (elements == drc::kMaxConnectorsPerNode) {
+      EXPECT_EQ(count.value(), elements);
+      // The other nodes' connectors put the tree over the same bound.
+      EXPECT_EQ(drc::CountConnectors(tree.data()).error(), FdtError::kBadValue);
+    } else {
+      EXPECT_EQ(count.error(), FdtError::kBadValue) << elements;
+    }
+  }
 }
 
 TEST(Registry, MalformedArraysAreErrors) {

@@ -1995,3 +1995,30 @@ TEST(WalkerErrors, OnlyDefinedFirstStepErrorsArePassedOn) {
 }
 
 }  // namespace
+
+namespace {
+
+// Regression (fuzz target state_region): a walk whose room grew read the other walks' rooms
+// without checking them, so another slot re-checksummed with a room far outside the region made
+// the compaction write there. The other slots are checked whenever their rooms are read.
+TEST(WalkerCorruption, AnotherSlotWithARoomOutsideTheRegionIsDroppedNotUsed) {
+  Guest guest(kRam, kRtasBase, 1);
+  guest.qemu->AddDrc(0x20000006, WideFragment(3, 4000), DrcState::kLogicalUnisolate);
+  OsWalk walk = OsWalk::On(guest, kWorkArea, 0x20000006);
+  EXPECT_EQ(walk.Step(), -2);  // the node: 4 KiB of room taken
+  drc::WalkSlot& other = guest.Slot(5);
+  other.drc_index = lib::Be32(0x10000008);
+  other.state = lib::Be32(static_cast<uint32_t>(drc::WalkState::kServing));
+  other.snapshot_offset = lib::Be32(0xfff00000);
+  other.snapshot_capacity = lib::Be32(0x80000);
+  other.snapshot_size = lib::Be32(0x1000);
+  rtas::CommitSlot(guest.State(), 5);  // as if the OS wrote it and its checksum
+  ConsoleCapture console;
+  walk.Run();  // the properties need more room: the walk's room grows
+  ExpectCorrectWalk(walk, *guest.qemu, 0x20000006);
+  EXPECT_TRUE(console.Has("walk slot 5 is corrupt (room outside the data area): dropped"))
+      << console.text;
+  EXPECT_EQ(guest.SlotsInUse(), 0);
+}
+
+}  // namespace

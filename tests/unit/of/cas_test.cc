@@ -317,6 +317,27 @@ TEST_F(MergeTest, XicsControllerIsReplacedByXiveWithTheSamePhandle) {
   tests::ExpectConsistent(tree());
 }
 
+// /memory@0's reg is read with the root's cells when tern rewrites `available` after the merge:
+// an answer that sets them outside 1..2 (0x40000000 cells once overflowed that rewrite; 3 shifted
+// a 64-bit value by 64) is refused whole (found by the cas_answer fuzz target).
+TEST_F(MergeTest, RootCellsOutsideOneAndTwoAreRefusedBeforeAnythingChanges) {
+  std::vector<uint8_t> before(tree().capacity());
+  ASSERT_TRUE(tree().Flatten(before.data(), before.size()).is_ok());
+  for (const char* name : {"#address-cells", "#size-cells"}) {
+    for (uint32_t cells : {0u, 3u, 0x40000000u}) {
+      std::vector<uint8_t> answer = Editable(answer_);
+      ASSERT_EQ(fdt_setprop_u32(answer.data(), 0, name, cells), 0);
+      EXPECT_EQ(Merge(answer).error(), CasError::kBadAnswer) << name << " " << cells;
+      std::vector<uint8_t> after(tree().capacity());
+      ASSERT_TRUE(tree().Flatten(after.data(), after.size()).is_ok());
+      EXPECT_EQ(before, after) << name << " " << cells;
+    }
+  }
+  std::vector<uint8_t> one_cell = Editable(answer_);
+  ASSERT_EQ(fdt_setprop(one_cell.data(), 0, "#size-cells", "\0\0", 2), 0);  // not a cell
+  EXPECT_EQ(Merge(one_cell).error(), CasError::kBadAnswer);
+}
+
 TEST_F(MergeTest, NodesAreAddedAndRemovedOthersKeepTheirPhandles) {
   ASSERT_TRUE(Merge(answer_).is_ok());
   // The nvram is no longer in the answer.

@@ -758,6 +758,18 @@ TEST_F(ClientTest, AvailableListsWhatIsNotClaimed) {
   EXPECT_EQ(Available(), (Ranges{{kFirmwareEnd, kRamSize - kFirmwareEnd}}));
 }
 
+// A client can set the root's #address-cells too (setprop): `available` is then left alone rather
+// than written with cells it cannot hold.
+TEST_F(ClientTest, AvailableIsNotRewrittenWithRootCellsOutsideOneAndTwo) {
+  const Ranges before = Available();
+  const lib::Be32 huge(0x40000000);
+  ASSERT_TRUE(tree().SetProperty(tree().Root(), "#address-cells", &huge, 4).is_ok());
+  EXPECT_EQ(client().UpdateAvailable().error(), lib::fdt::FdtError::kBadNCells);
+  const lib::Be32 two(2);
+  ASSERT_TRUE(tree().SetProperty(tree().Root(), "#address-cells", &two, 4).is_ok());
+  EXPECT_EQ(Available(), before);
+}
+
 TEST_F(ClientTest, ClaimExactAddressesAndAlignedRanges) {
   // alloc_up's exact claims right above the kernel.
   EXPECT_EQ(Ret("claim", {0x1000000, 0x100000, 0}), 0x1000000u);

@@ -1,0 +1,162 @@
+// The hypervisor's boot device tree through every step of boot/main.cc and boot/disk.cc that the
+// host build runs: tern_main's console discovery (of::EarlyConsoleUnit), lib::fdt::CheckBlob, the
+// live tree (of::Tree::Init), the machine summary, the DRC registry, the claims of the reserve map,
+// the RTAS tokens and area plan, the PHBs and vscsi adapters the disk scan reads, QEMU's boot
+// order, and /chosen prepared for the client. Input: the FDT blob.
+#include <libfdt.h>
+
+#include <cstring>
+#include <vector>
+
+#include "bootmgr/boot-order.h"
+#include "dev/pci.h"
+#include "dev/vscsi.h"
+#include "drc/registry.h"
+#include "lib/arena.h"
+#include "lib/fdt.h"
+#include "lib/guest-memory.h"
+#include "of/claims.h"
+#include "of/client-interface.h"
+#include "of/machine-info.h"
+#include "of/tree.h"
+#include "rtas/host-call.h"
+#include "rtas/instantiate.h"
+#include "rtas/services.h"
+#include "tests/fake-hv.h"
+#include "tests/fuzz/client-rig.h"
+#include "tests/fuzz/fuzz-support.h"
+
+namespace {
+
+constexpr size_t kMaxFdtSize = 2u << 20;  // boot/main.cc: QEMU's FDT_MAX_SIZE
+constexpr size_t kTreeSlack = 64u << 10;  // boot/main.cc
+
+// Config space with nothing plugged in: every read answers all ones, as a PHB does for an empty
+// slot, so the scan reads each PHB node and enumerates nothing.
+dev::PciConfigAccess EmptyBus() {
+  dev::PciConfigAccess access;
+  access.read = [](void*, uint64_t, uint32_t,
+                   uint32_t size) -> lib::Result<uint32_t, dev::PciError> {
+    return size == 4 ? 0xffffffffu : (size == 2 ? 0xffffu : 0xffu);
+  };
+  access.write = [](void*, uint64_t, uint32_t, uint32_t,
+                    uint32_t) -> lib::Result<void, dev::PciError> {
+    return lib::Ok<dev::PciError>();
+  };
+  return access;
+}
+
+lib::StringView ChosenString(const of::Tree& tree, const char* name) {
+  const int chosen = tree.OffsetOf(tree.FindDevice("/chosen"));
+  if (chosen < 0) return lib::StringView();
+  return lib::fdt::PropertyString(tree.blob(), chosen, name).value_or(lib::StringView());
+}
+
+void Boot(const void* hv_tree) {
+  if (lib::fdt::CheckBlob(hv_tree, kMaxFdtSize).is_error()) return;
+  static std::vector<uint8_t> arena_memory(16u << 20);
+  lib::Arena arena(reinterpret_cast<uintptr_t>(arena_memory.data()),
+                   reinterpret_cast<uintptr_t>(arena_memory.data()) + arena_memory.size());
+  of::Tree tree;
+  if (tree.Init(hv_tree, arena, kTreeSlack).is_error()) return;
+  auto info = of::ReadMachineInfo(tree.blob());
+  if (info.is_error()) return;
+  (void)drc::CountConnectors(tree.blob());
+
+  const uint64_t client_top = lib::Min<uint64_t>(info.value().rma_bytes, 4ull << 30);
+  of::ClaimMap claims(client_top);
+  (void)claims.Claim(0, 0x400000, 0);
+  for (int i = 0; i < fdt_num_mem_rsv(tree.blob()); ++i) {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    if (fdt_get_mem_rsv(tree.blob(), i, &start, &size) == 0 && size != 0) {
+      (void)claims.Claim(start, size, 0);
+    }
+  }
+  if (claims.IsFree(info.value().kernel.start, info.value().kernel.size)) {
+    (void)claims.Claim(info.value().kernel.start, info.value().kernel.size, 0);
+  }
+
+  // The disk scan's reading of the tree (boot/disk.cc FindDisks).
+  if (dev::FindRtasPciConfig(tree.blob()).is_ok()) {
+    static dev::PciBus bus;
+    dev::ScanPhbs(tree.blob(), EmptyBus(), bus);
+  }
+  dev::VscsiNode vscsi[4];
+  (void)dev::FindVscsiNodes(tree.blob(), vscsi, 4);
+  of::Phandle disks[4] = {};
+  size_t disk_count = 0;
+  for (int node = fdt_next_node(tree.blob(), -1, nullptr); node >= 0 && disk_count < 4;
+       node = fdt_next_node(tree.blob(), node, nullptr)) {
+    auto type = lib::fdt::PropertyString(tree.blob(), node, "device_type");
+    if (type.is_ok() && type.value() == lib::StringView("block")) {
+      disks[disk_count++] = tree.PhandleAt(node);
+    }
+  }
+  (void)bootmgr::PlanBootOrder(tree, ChosenString(tree, "qemu,boot-list"),
+                               ChosenString(tree, "qemu,boot-device"),
+                               lib::Span<const of::Phandle>(disks, disk_count));
+
+  // boot/main.cc PrepareRtas.
+  static const std::vector<uint8_t> image = fuzz::MinimalRtasImage();
+  static uint32_t tokens[rtas::kMaxServices];
+  rtas::InstantiateInputs rtas_inputs{};
+  bool have_rtas = false;
+  const of::Phandle rtas_node = tree.FindDevice("/rtas");
+  if (rtas_node != 0) {
+    auto size = lib::fdt::PropertyU32(tree.blob(), tree.OffsetOf(rtas_node), "rtas-size");
+    auto plan = size.is_ok() ? rtas::PlanArea({image.data(), image.size()}, size.value())
+                             : lib::Result<rtas::AreaPlan, rtas::InstantiateError>(
+                                   lib::Err(rtas::InstantiateError::kBadImage));
+    if (plan.is_ok()) {
+      const auto services = rtas::Services();
+      for (size_t i = 0; i < services.size(); ++i) {
+        tokens[i] = rtas::LookupToken(tree.blob(), services[i].name).value_or(0);
+      }
+      rtas_inputs.image = {image.data(), image.size()};
+      rtas_inputs.plan = plan.value();
+      rtas_inputs.ram_top = client_top;
+      rtas_inputs.tokens = tokens;
+      rtas_inputs.token_count = static_cast<uint32_t>(services.size());
+      (void)lib::fdt::PropertyListContains(tree.blob(), tree.OffsetOf(rtas_node),
+                                           "qemu,hypertas-functions", "hcall-drc-fdt");
+      have_rtas = true;
+    }
+  }
+
+  auto console = of::FindConsoleNode(tree.blob());
+  of::ClientConfig config;
+  config.console_unit = console.is_ok() ? of::FindConsoleUnit(tree.blob()).value() : 0;
+  config.timebase_frequency = info.value().timebase_frequency;
+  config.rtas = have_rtas ? &rtas_inputs : nullptr;
+  config.cas_buffer_size = kMaxFdtSize;
+  lib::GuestMemory memory(0, 0);  // Prepare reaches no client memory
+  of::ClientInterface client(tree, memory, claims, config);
+  (void)client.Prepare(console.is_ok() ? tree.PhandleAt(console.value()) : 0);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  tests::FakeHypervisor::Get().Reset();
+  // The tree in guest memory: at least a header's worth of bytes is always there.
+  std::vector<uint8_t> blob(lib::Max<size_t>(size, sizeof(fdt_header)));
+  if (size > 0) std::memcpy(blob.data(), data, size);
+  // tern_main: the console is looked up before anything else. Up to kMaxFdtSize the bytes after
+  // the input are guest RAM (zero here); a larger tree's tail is not there, and tern must not
+  // read it.
+  if (fdt_check_header(blob.data()) == 0) {
+    const size_t total = fdt_totalsize(blob.data());
+    if (total > blob.size() && total <= kMaxFdtSize) blob.resize(total);
+  }
+  (void)of::EarlyConsoleUnit(blob.data(), kMaxFdtSize);
+  Boot(blob.data());
+  return 0;
+}
+
+void fuzz::MakeSeeds(Seeds& seeds) {
+  for (const char* name : {"of-tree", "cas-initial", "dev-pseries", "drc-tree", "smp-numa",
+                           "single-cpu", "boot-disks", "drc-pci-bridge"}) {
+    seeds.Add(name, Fixture(name));
+  }
+}

@@ -1,0 +1,140 @@
+// ELF load plans (bootmgr/elf.cc): the image in a PReP partition, whatever it holds, through
+// PlanElfLoad and, for a plan it accepts, LoadElfSegments into guest RAM. The image is an
+// exact-size heap buffer; a plan must keep every segment inside the image, below the memory limit,
+// clear of the forbidden ranges and of each other, with the entry in a segment. Input: the memory
+// limit's MiB (1 byte, at most 63), then the image.
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "bootmgr/elf.h"
+#include "lib/be.h"
+#include "lib/guest-memory.h"
+#include "tests/fuzz/fuzz-support.h"
+
+namespace {
+
+constexpr uint64_t kRamSize = 64ull << 20;
+// As boot/disk.cc forbids them: the firmware below 2 MiB, and the buffer the image was read into.
+constexpr bootmgr::AddressRange kForbidden[] = {{0, 0x200000}, {0x3000000, 0x800000}};
+
+uint8_t* Ram() {
+  static uint8_t* ram = [] {
+    void* mapped = mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mapped == MAP_FAILED) std::abort();
+    return static_cast<uint8_t*>(mapped);
+  }();
+  return ram;
+}
+
+bool Overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size) {
+  return a_size != 0 && b_size != 0 && a < b + b_size && b < a + a_size;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzz::Input input(data, size);
+  const uint64_t limit = static_cast<uint64_t>(input.U8() % 64) << 20;
+  const std::vector<uint8_t> bytes = input.Rest();
+  std::unique_ptr<uint8_t[]> image(new uint8_t[bytes.size() + 1]);
+  std::copy(bytes.begin(), bytes.end(), image.get());
+  const lib::Span<const uint8_t> image_span(image.get(), bytes.size());
+  auto plan = bootmgr::PlanElfLoad(image_span, limit, kForbidden);
+  if (plan.is_error()) return 0;
+  const bootmgr::LoadPlan& p = plan.value();
+  if (p.segment_count == 0 || p.segment_count > bootmgr::kMaxLoadSegments) {
+    fuzz::Violation("segment count out of range");
+  }
+  bool entry_inside = false;
+  for (uint32_t i = 0; i < p.segment_count; ++i) {
+    const bootmgr::LoadSegment& s = p.segments[i];
+    if (s.file_offset > bytes.size() || s.filesz > bytes.size() - s.file_offset) {
+      fuzz::Violation("a segment's file bytes outside the image");
+    }
+    if (s.filesz > s.memsz || s.paddr > limit || s.memsz > limit - s.paddr) {
+      fuzz::Violation("a segment outside the memory limit");
+    }
+    for (const bootmgr::AddressRange& f : kForbidden) {
+      if (Overlap(s.paddr, s.memsz, f.start, f.size)) fuzz::Violation("a forbidden range loaded");
+    }
+    for (uint32_t j = 0; j < i; ++j) {
+      if (Overlap(s.paddr, s.memsz, p.segments[j].paddr, p.segments[j].memsz)) {
+        fuzz::Violation("segments overlap");
+      }
+    }
+    if (p.entry_paddr >= s.paddr && p.entry_paddr - s.paddr < s.filesz) entry_inside = true;
+  }
+  if (!entry_inside) fuzz::Violation("the entry is in no segment's file bytes");
+  if (madvise(Ram(), kRamSize, MADV_DONTNEED) != 0) std::abort();
+  lib::GuestMemory memory(reinterpret_cast<uintptr_t>(Ram()), limit);
+  (void)bootmgr::LoadElfSegments(p, image_span, memory);
+  return 0;
+}
+
+namespace {
+
+// A GRUB-shaped core.elf: ELF32 big-endian, EM_PPC, entry 0x200000, a text PT_LOAD and a bss one.
+std::vector<uint8_t> Elf32() {
+  std::vector<uint8_t> elf(52 + 2 * 32 + 256);
+  const uint8_t ident[] = {0x7f, 'E', 'L', 'F', 1, 2, 1, 0};
+  std::copy(std::begin(ident), std::end(ident), elf.begin());
+  lib::StoreBe16(&elf[16], 2);   // ET_EXEC
+  lib::StoreBe16(&elf[18], 20);  // EM_PPC
+  lib::StoreBe32(&elf[20], 1);
+  lib::StoreBe32(&elf[24], 0x200000);  // e_entry
+  lib::StoreBe32(&elf[28], 52);        // e_phoff
+  lib::StoreBe16(&elf[40], 52);
+  lib::StoreBe16(&elf[42], 32);
+  lib::StoreBe16(&elf[44], 2);
+  for (int i = 0; i < 2; ++i) {
+    uint8_t* ph = &elf[52 + 32 * i];
+    lib::StoreBe32(ph, 1);  // PT_LOAD
+    lib::StoreBe32(ph + 4, i == 0 ? 116 : 0);
+    lib::StoreBe32(ph + 8, i == 0 ? 0x200000 : 0x210000);
+    lib::StoreBe32(ph + 12, i == 0 ? 0x200000 : 0x210000);
+    lib::StoreBe32(ph + 16, i == 0 ? 256 : 0);
+    lib::StoreBe32(ph + 20, i == 0 ? 256 : 0x1000);
+    lib::StoreBe32(ph + 24, 7);
+  }
+  return elf;
+}
+
+// An ELF64 little-endian EM_PPC64 image with p_paddr != p_vaddr.
+std::vector<uint8_t> Elf64() {
+  std::vector<uint8_t> elf(64 + 56 + 128);
+  const uint8_t ident[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};
+  std::copy(std::begin(ident), std::end(ident), elf.begin());
+  lib::StoreLe16(&elf[16], 3);   // ET_DYN
+  lib::StoreLe16(&elf[18], 21);  // EM_PPC64
+  lib::StoreLe32(&elf[20], 1);
+  lib::StoreLe64(&elf[24], 0xc000000000400010ull);
+  lib::StoreLe64(&elf[32], 64);
+  lib::StoreLe32(&elf[48], 2);  // ELFv2
+  lib::StoreLe16(&elf[52], 64);
+  lib::StoreLe16(&elf[54], 56);
+  lib::StoreLe16(&elf[56], 1);
+  uint8_t* ph = &elf[64];
+  lib::StoreLe32(ph, 1);
+  lib::StoreLe32(ph + 4, 7);
+  lib::StoreLe64(ph + 8, 120);
+  lib::StoreLe64(ph + 16, 0xc000000000400000ull);
+  lib::StoreLe64(ph + 24, 0x400000);
+  lib::StoreLe64(ph + 32, 128);
+  lib::StoreLe64(ph + 40, 0x2000);
+  return elf;
+}
+
+}  // namespace
+
+void fuzz::MakeSeeds(Seeds& seeds) {
+  std::vector<uint8_t> seed{48};
+  PutBytes(seed, Elf32());
+  seeds.Add("grub-core-elf32", seed);
+  seed = {48};
+  PutBytes(seed, Elf64());
+  seeds.Add("elf64-le", seed);
+}
