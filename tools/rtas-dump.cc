@@ -72,6 +72,17 @@ ElfKind ParseElf(Dump& dump, std::FILE* err) {
   const uint64_t phoff = lib::LoadBe64(&d[32]);
   const uint16_t phentsize = Be16(&d[54]);
   const uint16_t phnum = Be16(&d[56]);
+  // Elf64_Phdr is 56 bytes; QEMU's dump-guest-memory writes one PT_LOAD per RAM block, a few at
+  // most. More segments than kMaxSegments (or overlapping program headers) are not a dump of a
+  // guest, and would make every look-up below scan them all.
+  constexpr uint16_t kMaxSegments = 1024;
+  if (phentsize != 56 || phnum > kMaxSegments) {
+    std::fprintf(err,
+                 "tern-rtas-dump: not a guest memory dump: %u program headers of %u bytes "
+                 "(at most %u of 56)\n",
+                 phnum, phentsize, kMaxSegments);
+    return ElfKind::kUnsupported;
+  }
   for (uint16_t i = 0; i < phnum; ++i) {
     const uint64_t at = phoff + uint64_t{i} * phentsize;
     if (at < phoff || at > d.size() || d.size() - at < 56) break;
@@ -87,14 +98,19 @@ ElfKind ParseElf(Dump& dump, std::FILE* err) {
   return ElfKind::kCore;
 }
 
-// Guest addresses of every 8-aligned occurrence of `magic` in the dump.
+// Guest addresses of the 8-aligned occurrences of `magic` in the dump, at most kMaxFound: a guest
+// has one RTAS area (two images and regions at most, with the firmware's own copy), and every
+// occurrence is decoded below.
+constexpr size_t kMaxFound = 64;
 std::vector<uint64_t> Find(const Dump& dump, const char (&magic)[9]) {
   std::vector<uint64_t> found;
   for (const Segment& s : dump.segments) {
-    for (size_t i = 0; i + 8 <= s.size; i += 8) {
+    for (size_t i = 0; i + 8 <= s.size && found.size() < kMaxFound; i += 8) {
       if (std::memcmp(&dump.data[s.offset + i], magic, 8) == 0) found.push_back(s.guest + i);
     }
   }
+  std::sort(found.begin(), found.end());
+  found.erase(std::unique(found.begin(), found.end()), found.end());
   return found;
 }
 
