@@ -243,7 +243,7 @@ class PciDevice:
         if bus:
             self.arguments["bus"] = bus
         if multifunction:
-            self.arguments["multifunction"] = "on"
+            self.arguments["multifunction"] = True  # QEMU 10's QMP wants a JSON boolean
         if kind == "net":
             self.mac = f"52:54:00:74:{slot:02x}:{function + 0x10 * phb:02x}"
             self.arguments.update(driver="virtio-net-pci", mac=self.mac, romfile="")
@@ -258,8 +258,11 @@ class PciDevice:
         self.drc = drc_name(phb, chassis, slot, function)
 
     def cold_args(self):
+        def option(value):
+            return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) \
+                else value
         words = [f"{self.arguments['driver']}"] + [
-            f"{key}={value}" for key, value in self.arguments.items() if key != "driver"]
+            f"{key}={option(value)}" for key, value in self.arguments.items() if key != "driver"]
         return ["-device", ",".join(words)]
 
     def check_works(self, vm):
