@@ -494,6 +494,8 @@ def scenario_dimm(opts):
     through tern), MemTotal grows by the DIMM; device_del takes it out again; a re-add works."""
     vm = HotplugGuest(opts, "tern", ["-m", "1G,slots=4,maxmem=4G"])
     before = mem_total_kib(vm)
+    online_blocks = "grep -l 1 /sys/devices/system/memory/memory*/online | wc -l"
+    blocks_before = int(vm.sh(online_blocks))
     for round_name in ("add", "re-add"):
         if round_name == "add":
             vm.qmp("object-add", **{"qom-type": "memory-backend-ram", "id": "mem1",
@@ -502,19 +504,22 @@ def scenario_dimm(opts):
         vm.qmp("device_add", driver="pc-dimm", id="dimm1", memdev="mem1")
         grown = wait_mem_total(vm, before + 1048576 * 95 // 100, before + 1048576,
                                f"after the DIMM's {round_name}")
+        blocks = int(vm.sh(online_blocks))
         print(f"DIMM {round_name}: MemTotal {before} -> {grown} KiB in "
-              f"{time.monotonic() - started:.1f} s")
-        blocks = vm.sh("cat /sys/devices/system/memory/memory*/online | sort | uniq -c")
+              f"{time.monotonic() - started:.1f} s; memory blocks online {blocks_before} -> "
+              f"{blocks}")
         vm.qmp("device_del", id="dimm1")
         vm.guest.wait_event("DEVICE_DELETED", device="dimm1", timeout=TIMEOUT)
         after = wait_mem_total(vm, before, before, "after the DIMM's removal")
-        print(f"DIMM removed: MemTotal {after} KiB; memory blocks online before: {blocks.split()}")
+        print(f"DIMM removed: MemTotal {after} KiB, memory blocks online "
+              f"{int(vm.sh(online_blocks))}")
     # 4 LMBs of 256 MiB per add, each a walk of a node, its properties and the end.
     vm.check_walks(at_least=2 * 4 * 3)
     vm.finish()
 
 
 NVDIMM_UUID = "5f8a6c3e-7d21-4b9a-9e0f-3c2d1b4a5e60"
+QEMU_REFUSES_NVDIMM_HOTPLUG = "NVDIMM hotplug not supported for this machine"
 QEMU_REFUSES_NVDIMM_UNPLUG = "nvdimm device hot unplug is not supported yet."
 
 
@@ -539,6 +544,12 @@ def scenario_nvdimm(opts):
         kind, value = vm.guest.qmp_try("device_add", driver="spapr-nvdimm", id="nv1",
                                        memdev="nvmem1", uuid=NVDIMM_UUID,
                                        **{"label-size": 128 << 10})
+        if kind == "error" and QEMU_REFUSES_NVDIMM_HOTPLUG in value.get("desc", ""):
+            # Only QEMU's own refusal is a skip (hw/ppc/spapr_nvdimm.c: machine types before
+            # QEMU 5.1); 7.2 and 10.0 take the hot-add and refuse only the removal.
+            print(f"SKIP: this QEMU refuses NVDIMM hotplug: {value['desc']}")
+            vm.guest.kill()
+            return SKIP
         vm.expect(kind == "return", f"QMP device_add spapr-nvdimm: {value}")
         match = vm.poll("dmesg | grep 'pseries-pmem: Successfully added'",
                         r"Successfully added (\S+), drc index: ([0-9a-f]+)",
@@ -567,6 +578,7 @@ def scenario_nvdimm(opts):
     print(f"{node}: {len(hot)} properties hot-plugged equal cold-plugged but for "
           f"{exempted(hot, cold[node])}")
     expect(not problems, "hot-plugged and cold-plugged nodes differ:\n" + "\n".join(problems), None)
+    return 0
 
 
 SCENARIOS = {
