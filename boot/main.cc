@@ -9,6 +9,8 @@
 #include "boot/client.h"
 #include "boot/halt.h"
 #include "boot/disk.h"
+#include "dev/pci-bridge.h"
+#include "dev/pci.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
 #include "lib/be.h"
@@ -190,6 +192,19 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
   return true;
 }
 
+// The PCI-to-PCI bridges QEMU numbered but described only in part, completed so that the OS
+// scans behind them (dev/pci-bridge.h); on every boot, as the OS probes PCI from the tree.
+void CompletePciBridges(of::Tree& tree) {
+  auto tokens = dev::FindRtasPciConfig(tree.blob());
+  if (tokens.is_error()) return;  // no config access: no PCI for the OS either
+  dev::RtasPciConfig rtas_pci = tokens.value();
+  const dev::BridgeCount count = dev::CompleteBridgeNodes(tree, rtas_pci.Access());
+  if (count.completed > 0) {
+    lib::Printf("tern: pci: %d bridge node%s completed for the OS\n", count.completed,
+                count.completed == 1 ? "" : "s");
+  }
+}
+
 [[noreturn]] void Boot(const void* hv_tree, uint64_t fdt_address) {
   auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
   if (checked.is_error()) {
@@ -228,6 +243,7 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
     lib::Printf("tern: the dynamic-reconfiguration properties are malformed: %s\n",
                 lib::fdt::FdtErrorName(census.error()));
   }
+  CompletePciBridges(tree);
   if (info.has_kernel) {
     if (!CheckClientRange("kernel", info.kernel, info.rma_bytes) ||
         (info.has_initrd && !CheckClientRange("initrd", info.initrd, info.rma_bytes))) {

@@ -110,12 +110,6 @@ constexpr uint64_t k4GiB = uint64_t{1} << 32;
 // Bus address 0 reads as "not assigned" to some OSes; no BAR is placed there.
 constexpr uint64_t kLowestBusAddress = 0x1000;
 
-bool IsPhbNode(const void* fdt, int node) {
-  auto type = lib::fdt::PropertyString(fdt, node, "device_type");
-  return type.is_ok() && type.value() == "pci" &&
-         lib::fdt::PropertyListContains(fdt, node, "compatible", "IBM,Logical_PHB");
-}
-
 void NodePath(const void* fdt, int node, char (&path)[kPciPathMax]) {
   if (fdt_get_path(fdt, node, path, sizeof(path)) != 0) path[0] = '\0';
 }
@@ -147,6 +141,12 @@ lib::Result<void, PciError> AddWindow(PciPhb& phb, uint32_t space, uint64_t pci_
 }
 
 }  // namespace
+
+bool IsPhbNode(const void* fdt, int node) {
+  auto type = lib::fdt::PropertyString(fdt, node, "device_type");
+  return type.is_ok() && type.value() == "pci" &&
+         lib::fdt::PropertyListContains(fdt, node, "compatible", "IBM,Logical_PHB");
+}
 
 lib::Result<PciPhb, PciError> ParsePhb(const void* fdt, int node) {
   const int parent = fdt_parent_offset(fdt, node);

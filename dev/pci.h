@@ -150,6 +150,10 @@ struct PciBus {
   int device_count = 0;
 };
 
+// Whether node `node` of `fdt` is a PHB as QEMU describes one: device_type "pci", compatible
+// "IBM,Logical_PHB".
+bool IsPhbNode(const void* fdt, int node);
+
 // Reads PHB node `node` of `fdt`: BUID, windows, config-space type. Windows are checked: each
 // inside 64-bit arithmetic, the 32-bit one below 4 GiB of bus space.
 lib::Result<PciPhb, PciError> ParsePhb(const void* fdt, int node);

@@ -19,8 +19,9 @@ Measures (--list prints their names, --only NAME,... runs some):
   disk-virtio-blk   no -kernel: QEMU start to GRUB's first line and to the root mounted from the
   disk-spapr-vscsi  disk kit's MBR disk (tern and SLOF; VOF boots no disk)
   hotplug-cpu       device_add of a CPU core until the guest lists it online
-  hotplug-pci       a PCI device, and a 1 GiB DIMM: "not yet" (no measure function)
-  hotplug-dimm
+  hotplug-pci       device_add of a virtio-net-pci, drmgr in the guest, until its interface exists
+                    (tern and SLOF)
+  hotplug-dimm      device_add of a 1 GiB pc-dimm until MemTotal has grown (tern and SLOF)
   bios-size         the -bios image: tern.bin, QEMU's slof.bin and vof.bin
   rtas-resident     guest memory tern's RTAS image takes (rtas.bin + .bss + stack)
   walk              instructions per configure-connector walk and per call, per fragment kind
@@ -77,8 +78,10 @@ MEASURES = [
              ("root", "disk boot, spapr-vscsi: to mounted root", "s")],
             functools.partial(disk.disk_boot_seconds, bus="spapr-vscsi"), ("tern", "slof")),
     Measure("hotplug-cpu", one("hot-add: CPU core", "ms"), hotplug.cpu_core_hot_add_ms),
-    Measure("hotplug-pci", one("hot-add: PCI device", "ms"), None),
-    Measure("hotplug-dimm", one("hot-add: 1 GiB DIMM", "ms"), None),
+    Measure("hotplug-pci", one("hot-add: PCI device (virtio-net, drmgr)", "ms"),
+            hotplug.pci_device_hot_add_ms, ("tern", "slof")),
+    Measure("hotplug-dimm", one("hot-add: 1 GiB DIMM", "ms"), hotplug.dimm_hot_add_ms,
+            ("tern", "slof")),
     Measure("bios-size", one("-bios image size", "bytes"), sizes.bios_image_bytes, repeat=False),
     Measure("rtas-resident", one("RTAS resident size (rtas.bin + .bss + stack)", "bytes"),
             sizes.rtas_resident_bytes, ("tern",), repeat=False, uses_qemu=False),
@@ -247,7 +250,7 @@ def main():
     unknown = (selected or set()) - {measure.name for measure in MEASURES}
     if unknown:
         parser.error(f"unknown measures: {', '.join(sorted(unknown))} (--list names them)")
-    needs = {"--kit": (opts.kit, ("boot-kernel", "hotplug-cpu")),
+    needs = {"--kit": (opts.kit, ("boot-kernel", "hotplug-cpu", "hotplug-pci", "hotplug-dimm")),
              "--disks": (opts.disks, ("disk-virtio-blk", "disk-spapr-vscsi")),
              "--libfdt": (opts.libfdt, ("walk",))}
     for flag, (value, names) in needs.items():

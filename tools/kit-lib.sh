@@ -27,3 +27,28 @@ download() {
   (cd "$dir" && apt-get "${apt_opts[@]}" download "$@" >&2) ||
     die "apt-get download $* failed (check the network and Debian's sources in /etc/apt)"
 }
+
+# module_closure TREE MODULE...: prints the paths (relative to TREE, an unpacked
+# /lib/modules/<release>) of the MODULEs and of every module they depend on (each module's
+# `depends=` in its .modinfo), dependencies before dependants: the order to insmod them in. Names
+# compare with '-' as '_', as the kernel compares them. Fails on a module TREE does not have.
+module_closure() {
+  local tree=$1 path name
+  shift
+  declare -A closure_path=() closure_seen=()
+  while IFS= read -r path; do
+    name=${path##*/}
+    name=${name%.ko}
+    closure_path[${name//-/_}]=$path
+  done < <(cd "$tree" && find kernel -name '*.ko')
+  closure_visit() {
+    local key=${1//-/_} dependency deps
+    [ -z "${closure_seen[$key]:-}" ] || return 0
+    closure_seen[$key]=1
+    [ -n "${closure_path[$key]:-}" ] || die "the kernel package has no module $1"
+    deps=$(tr '\0' '\n' <"$tree/${closure_path[$key]}" | sed -n 's/^depends=//p' | head -1)
+    for dependency in ${deps//,/ }; do closure_visit "$dependency"; done
+    echo "${closure_path[$key]}"
+  }
+  for name in "$@"; do closure_visit "$name"; done
+}

@@ -22,6 +22,8 @@ class Guest:
         self.monitor_path = None
         self.qmp_path = None
         self.qmp_file = None
+        self.qmp_events = []  # QMP events received so far, oldest first (wait_event takes them)
+        self.shell_commands = 0
         if qmp:
             self.qmp_dir = tempfile.TemporaryDirectory()
             self.qmp_path = os.path.join(self.qmp_dir.name, "qmp.sock")
@@ -51,15 +53,17 @@ class Guest:
         with self.lock:
             return self.output.decode("utf-8", "replace").replace("\r\n", "\n")
 
-    def wait_for(self, pattern, timeout=TIMEOUT):
+    def wait_for(self, pattern, timeout=TIMEOUT, start=0, flags=0):
+        """The first match of `pattern` (re `flags`) in the output from offset `start` on; fails
+        after `timeout` seconds or when QEMU ended without it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = re.search(pattern, self.text())
+            match = re.search(pattern, self.text()[start:], flags)
             if match:
                 return match
             if self.process.poll() is not None:
                 self.reader.join(timeout=5)
-                match = re.search(pattern, self.text())
+                match = re.search(pattern, self.text()[start:], flags)
                 if match:
                     return match
                 break
@@ -89,20 +93,24 @@ class Guest:
                 answer += connection.recv(4096)
         return answer.decode("utf-8", "replace")
 
-    def qmp(self, command, **arguments):
-        """Runs a QMP command (qmp=True) and returns its "return" value; fails on an error."""
+    def _qmp_connect(self):
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(self.qmp_path):
+            if time.monotonic() > deadline:
+                self.fail("the QMP socket never appeared")
+            time.sleep(0.05)
+        self.qmp_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.qmp_socket.connect(self.qmp_path)
+        self.qmp_socket.settimeout(TIMEOUT)
+        self.qmp_file = self.qmp_socket.makefile("rw")
+        json.loads(self.qmp_file.readline())  # the greeting
+        self.qmp("qmp_capabilities")
+
+    def qmp_try(self, command, **arguments):
+        """Runs a QMP command (qmp=True); returns ("return", value) or ("error", error dict).
+        Events that arrive meanwhile are kept in qmp_events."""
         if self.qmp_file is None:
-            deadline = time.monotonic() + TIMEOUT
-            while not os.path.exists(self.qmp_path):
-                if time.monotonic() > deadline:
-                    self.fail("the QMP socket never appeared")
-                time.sleep(0.05)
-            self.qmp_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            self.qmp_socket.connect(self.qmp_path)
-            self.qmp_socket.settimeout(TIMEOUT)
-            self.qmp_file = self.qmp_socket.makefile("rw")
-            json.loads(self.qmp_file.readline())  # the greeting
-            self.qmp("qmp_capabilities")
+            self._qmp_connect()
         request = {"execute": command}
         if arguments:
             request["arguments"] = arguments
@@ -111,10 +119,64 @@ class Guest:
         while True:
             reply = json.loads(self.qmp_file.readline())
             if "event" in reply:
+                self.qmp_events.append(reply)
                 continue
             if "error" in reply:
-                self.fail(f"QMP {command}: {reply['error']}")
-            return reply.get("return")
+                return "error", reply["error"]
+            return "return", reply.get("return")
+
+    def qmp(self, command, **arguments):
+        """Runs a QMP command (qmp=True) and returns its "return" value; fails on an error."""
+        kind, value = self.qmp_try(command, **arguments)
+        if kind == "error":
+            self.fail(f"QMP {command}: {value}")
+        return value
+
+    def wait_event(self, name, timeout=TIMEOUT, **data):
+        """Waits for the QMP event `name` whose data has the items `data` (for example
+        wait_event("DEVICE_DELETED", device="net1")), removes it from qmp_events and returns it."""
+        if self.qmp_file is None:
+            self._qmp_connect()
+
+        def matches(event):
+            return event["event"] == name and all(
+                event.get("data", {}).get(key) == value for key, value in data.items())
+
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.qmp_events:
+                if matches(event):
+                    self.qmp_events.remove(event)
+                    return event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.fail(f"no QMP event {name} {data} within {timeout} s")
+            self.qmp_socket.settimeout(remaining)
+            try:
+                line = self.qmp_file.readline()
+            except socket.timeout:
+                line = ""
+            finally:
+                self.qmp_socket.settimeout(TIMEOUT)
+            if line:
+                reply = json.loads(line)
+                if "event" in reply:
+                    self.qmp_events.append(reply)
+
+    def shell(self, command, timeout=TIMEOUT):
+        """Runs `command` in the guest's interactive shell on the console (busybox sh) and returns
+        (exit status, output with stdout and stderr). The output goes through a file, so the
+        console's echo of the command line never mixes with it; the markers around it are computed
+        by the shell ($((...))), so the echoed command line never matches them. Kernel messages
+        on the console can still interleave: lower the console log level first."""
+        self.shell_commands += 1
+        n = self.shell_commands
+        start = len(self.text())
+        self.send(f'{{ {command}; }} >/tmp/.tern-out 2>&1; echo "=S=$((0+{n}))=$?="; '
+                  f'cat /tmp/.tern-out; echo "=E=$((0+{n}))="\r'.encode())
+        match = self.wait_for(rf"=S={n}=(\d+)=\n(.*?)=E={n}=\n", timeout=timeout, start=start,
+                              flags=re.S)
+        return int(match.group(1)), match.group(2)
 
     def core_type(self):
         """The CPU core type this machine hot-plugs (power9_v2.0-spapr-cpu-core on QEMU 7.2's

@@ -553,12 +553,20 @@ void FakePlatform::Plug(Phb& phb, uint8_t device, uint8_t function, FakeFunction
   phb.functions[static_cast<uint8_t>(device << 3 | function)] = &fake;
 }
 
+void FakePlatform::PlugBehindBridge(Phb& phb, uint8_t bus, uint8_t device, uint8_t function,
+                                    FakeFunction& fake) {
+  phb.behind_bridges[static_cast<uint16_t>(bus << 8 | device << 3 | function)] = &fake;
+}
+
 // QEMU hw/ppc/spapr_pci.c: spapr_pci_find_dev, rtas_pci_cfgaddr.
 FakeFunction* FakePlatform::Find(uint64_t buid, uint32_t config_address, uint32_t& reg) {
   reg = ((config_address >> 20) & 0xf00) | (config_address & 0xff);
   for (auto& phb : phbs) {
     if (phb->buid != buid) continue;
-    if (((config_address >> 16) & 0xff) != 0) return nullptr;  // only bus 0 is populated
+    if (((config_address >> 16) & 0xff) != 0) {
+      auto behind = phb->behind_bridges.find(static_cast<uint16_t>(config_address >> 8));
+      return behind == phb->behind_bridges.end() ? nullptr : behind->second;
+    }
     auto it = phb->functions.find(static_cast<uint8_t>(config_address >> 8));
     return it == phb->functions.end() ? nullptr : it->second;
   }

@@ -207,6 +207,9 @@ class FakePlatform {
     Window mem32;
     Window mem64;
     std::map<uint8_t, FakeFunction*> functions;  // by devfn
+    // Functions behind bridges, by bus << 8 | devfn: config space only (no MMIO routing); the
+    // bridges' bus-number registers are not consulted, as a test sets them to what it wants.
+    std::map<uint16_t, FakeFunction*> behind_bridges;
   };
 
   // Installs the RTAS services and the CI load/store handlers into `hv`.
@@ -217,6 +220,8 @@ class FakePlatform {
   // 0x210000000000 + index * 1 TiB.
   Phb& AddQemuPhb(uint32_t index);
   void Plug(Phb& phb, uint8_t device, uint8_t function, FakeFunction& fake);
+  void PlugBehindBridge(Phb& phb, uint8_t bus, uint8_t device, uint8_t function,
+                        FakeFunction& fake);
 
   std::vector<std::unique_ptr<Phb>> phbs;
   int config_reads = 0;
