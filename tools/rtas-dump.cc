@@ -263,6 +263,15 @@ int PrintRtasArea(const std::vector<uint8_t>& bytes, const Options& options, std
     const auto header = dump.Load<rtas::StateHeader>(a);
     return !header || header->header_size.value() != sizeof(rtas::StateHeader);
   });
+  // Inside an image (its code, data, .bss and stack: memory_size from its header), the magic is
+  // the RTAS's own data, e.g. a header copied to its stack while checking it, not a region.
+  std::erase_if(states, [&](uint64_t a) {
+    for (uint64_t image : images) {
+      const auto header = dump.Load<rtas::ImageHeader>(image);
+      if (header && a >= image && a - image < header->memory_size.value()) return true;
+    }
+    return false;
+  });
   for (uint64_t image : images) {
     PrintImage(dump, image, out);
     // Kept above: both the header and the configuration are in the dump.
