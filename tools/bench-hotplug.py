@@ -116,7 +116,7 @@ KINDS = {
     "cpu": (["tern", "slof", "vof"], ["-m", "1G", "-smp", "1,maxcpus=4"], cpu_seconds,
             "CPU hot-add to online"),
     "pci": (["tern", "slof"], ["-m", "1G"], pci_seconds,
-            "virtio-net-pci hot-add (device_add, drmgr) to its interface"),
+            "virtio-net-pci hot-add (device_add, QEMU's event, drmgr) to its interface"),
     "dimm": (["tern", "slof"], ["-m", "1G,slots=4,maxmem=4G"], dimm_seconds,
              "1 GiB pc-dimm hot-add to MemTotal grown"),
 }
