@@ -11,7 +11,8 @@
 #
 # What each package is for (the mode that first needs it in brackets):
 #   clang, lld, llvm [build]  compiler, linker (ld.lld) and llvm-objcopy for the big-endian image;
-#                             clang also builds tern-rtas-dump on the host
+#                             clang also builds tern-rtas-dump on the host; llvm-readelf
+#                             finds the libraries drmgr needs for the guest kit [run]
 #   xz-utils [build]          unpacks linux-source-6.1's tarball, where libfdt's sources come from
 #   apt [build]               apt-get download of linux-source-6.1 (and, for run, the guest kit)
 #   qemu-system-ppc [run]     qemu-system-ppc64, the pseries machine (QEMU=... replaces it)

@@ -47,9 +47,9 @@ COLD_PLUG_ONLY = {
     # QEMU's fragment for configure-connector has none.
     "phandle": "the firmware's handle of a boot-time node",
 }
-# What SLOF adds to the nodes of cold-plugged PCI devices besides (its PCI enumeration in
-# board-qemu/slof/pci-phb.fs and the device support in slof/fs/pci-properties.fs and
-# slof/fs/devices/pci-class_*.fs): the same two, and its own.
+# What SLOF has on the nodes of cold-plugged PCI devices besides: the same two, and what its PCI
+# setup and drivers add (SLOF board-qemu/slof/pci-phb.fs, slof/fs/pci-properties.fs,
+# board-qemu/slof/virtio-net.fs, board-qemu/slof/fdt.fs).
 SLOF_COLD_PLUG_ONLY = {
     **COLD_PLUG_ONLY,
     "assigned-addresses": "the BARs SLOF assigned at boot",
@@ -301,7 +301,7 @@ def pci_add(vm, devices):
     order of QEMU's events, hw/ppc/spapr_pci.c: spapr_pci_plug)."""
     for device in devices:
         vm.qmp("device_add", **device.arguments)
-    for device in sorted(devices, key=lambda d: d.drc):
+    for device in sorted(devices, key=lambda d: int(d.drc[1:])):
         vm.drmgr(f"-c pci -a -s {device.drc} -n -V")
 
 
@@ -390,6 +390,60 @@ def scenario_bridge(opts):
         blk = PciDevice("blk", "blk6", "bridge1", 6, chassis=1, disk=disk,
                         node_parent=node_parent, extra={"vectors": 0})
         pci_scenario(opts, [net, blk], base_args=bridge)
+
+
+# What tern adds to the node of a bridge present at boot (dev/pci-bridge.h); a hot-added bridge's
+# node is QEMU's configure-connector answer as it is, as it is on SLOF.
+BRIDGE_COLD_PLUG_ONLY = {
+    **COLD_PLUG_ONLY,
+    **{name: "tern completes the nodes of bridges present at boot" for name in (
+        "device_type", "bus-range", "ranges", "#interrupt-cells", "interrupt-map-mask",
+        "interrupt-map")},
+}
+QEMU_REFUSES_BRIDGE_UNPLUG = "PCI: Hot unplug of PCI bridges not supported"
+
+
+def scenario_bridge_hotplug(opts):
+    """Hot-adds a pci-bridge and a device behind it; QEMU refuses the bridge's removal."""
+    bridge_node = f"{PHB0}/pci@5"
+    bridge_drc = drc_name(0, 0, 5)
+    device = PciDevice("net", "net1", "bridge2", 1, chassis=2, node_parent=bridge_node)
+    vm = HotplugGuest(opts, "tern", [])
+    vm.qmp("device_add", driver="pci-bridge", id="bridge2", chassis_nr=2, addr="5")
+    vm.drmgr(f"-c pci -a -s {bridge_drc} -n -V")
+    bridge = vm.pci_device(bridge_node)
+    # Linux's rescan took it for a bridge (config space) and numbered the bus behind it.
+    bus = vm.poll(f"ls {bridge}/pci_bus", r"^(\S+)$", f"no bus behind {bridge}").group(1)
+    print(f"bridge2: {bridge} is a bridge to PCI bus {bus}")
+    hot_bridge = vm.dt_node(bridge_node)
+    hot = {}
+    for round_name in ("add", "re-add"):
+        pci_add(vm, [device])
+        sysfs = device.check_works(vm)
+        node = vm.dt_node(device.node)
+        vm.expect(not hot or node == hot, f"{device.node} differs after the re-add:\n" +
+                  "\n".join(compare_nodes(node, hot, "re-add", exempt={})))
+        hot = node
+        pci_remove(vm, [device])
+        device.check_gone(vm, sysfs)
+        print(f"{device.ident} behind the hot-added bridge: {round_name}ed, works, removed")
+    kind, value = vm.guest.qmp_try("device_del", id="bridge2")
+    vm.expect(kind == "error" and value.get("desc") == QEMU_REFUSES_BRIDGE_UNPLUG,
+              f"QMP device_del of the bridge: {kind} {value}")
+    print(f"bridge removal: QEMU refuses it: {value['desc']}")
+    vm.check_walks(at_least=3 * 10)
+    vm.finish()
+    cold = cold_nodes(opts, "tern", ["-device", "pci-bridge,id=bridge2,chassis_nr=2,addr=5",
+                                     *device.cold_args()], [bridge_node, device.node])
+    child = device.node[len(bridge_node) + 1:] + "/"
+    cold_bridge = {p: v for p, v in cold[bridge_node].items() if not p.startswith(child)}
+    problems = compare_nodes(hot_bridge, cold_bridge, bridge_node, BRIDGE_COLD_PLUG_ONLY)
+    problems += compare_nodes(hot, cold[device.node], device.node)
+    for node, hot_properties, cold_properties in ((bridge_node, hot_bridge, cold_bridge),
+                                                  (device.node, hot, cold[device.node])):
+        print(f"{node}: {len(hot_properties)} properties hot-plugged equal cold-plugged but for "
+              f"{exempted(hot_properties, cold_properties)}")
+    expect(not problems, "hot-plugged and cold-plugged nodes differ:\n" + "\n".join(problems), None)
 
 
 def scenario_multifunction(opts):
@@ -594,6 +648,11 @@ SCENARIOS = {
                "its slot 5 and virtio-blk-pci without MSI-X (vectors=0, so INTx through the "
                "bridge) into slot 6, connectors C296 and C304 of the bridge's own DRCs: both "
                "work, removed, added again; nodes compared with cold plug", scenario_bridge),
+    "bridge-hotplug": ("a pci-bridge hot-added (chassis_nr=2, at 00:05.0, connector C40): drmgr adds "
+                       "it and Linux's rescan numbers its bus; virtio-net-pci hot-added behind it "
+                       "(C520) works, is removed and added again; QEMU refuses the bridge's "
+                       "removal (asserted word for word); both nodes compared with cold plug",
+                       scenario_bridge_hotplug),
     "multifunction": ("slot 6 with virtio-blk-pci as function 1 (added first, as QEMU requires) "
                       "and virtio-net-pci as function 0 (multifunction=on): drmgr adds both "
                       "connectors, both work; removed (function 1 first) and added again; both "
