@@ -69,6 +69,9 @@ int CopyNode(const void* source, int offset, void* out, Phandle& next_phandle, i
     int length = 0;
     const void* value = fdt_getprop_by_offset(source, property, &property_name, &length);
     if (value == nullptr) return length;
+    // libfdt returns the blob's 32-bit length as an int: 2^31 and more come back negative (found
+    // by the boot_fdt fuzz target in a tree that passed its checks).
+    if (length < 0) return -FDT_ERR_BADSTRUCTURE;
     if (lib::StrCompare(property_name, "phandle") == 0 ||
         lib::StrCompare(property_name, "linux,phandle") == 0) {
       has_phandle = true;  // fdt_get_phandle reads either
