@@ -1275,9 +1275,6 @@ TEST(WalkerLimits, FragmentsUpToTheLimitAreServedLargerOnesRefused) {
 // walk is past any fragment tern could serve, never an endless -2.
 TEST(WalkerLimits, AHostWalkThatNeverEndsIsAHardwareError) {
   Guest guest(kRam, kRtasBase, kManySteps);
-  guest.context->source = drc::FragmentSource{
-      [](void*, uint32_t, bool, uint64_t) { return RtasStatus::kNextChild; }, nullptr};
-  std::vector<uint8_t> page(kPage, 0);
   ConsoleCapture console;
   // The host's answer names "x" at offset 20 of the scratch work area on every step.
   guest.context->source.context = guest.ram.data() + guest.Scratch();
