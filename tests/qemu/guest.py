@@ -22,6 +22,7 @@ class Guest:
         self.monitor_path = None
         self.qmp_path = None
         self.qmp_file = None
+        self.events = []  # QMP events read while waiting for replies
         if qmp:
             self.qmp_dir = tempfile.TemporaryDirectory()
             self.qmp_path = os.path.join(self.qmp_dir.name, "qmp.sock")
@@ -111,10 +112,33 @@ class Guest:
         while True:
             reply = json.loads(self.qmp_file.readline())
             if "event" in reply:
+                self.events.append(reply)
                 continue
             if "error" in reply:
                 self.fail(f"QMP {command}: {reply['error']}")
             return reply.get("return")
+
+    def wait_event(self, name, timeout=TIMEOUT):
+        """Waits for the QMP event `name` (qmp=True, after a first qmp() call) and returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.events:
+                if event.get("event") == name:
+                    self.events.remove(event)
+                    return event
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.fail(f"no QMP {name} event within {timeout} s")
+            self.qmp_socket.settimeout(remaining)
+            try:
+                line = self.qmp_file.readline()
+            except OSError:
+                self.fail(f"no QMP {name} event within {timeout} s")
+            if not line:
+                self.fail(f"QMP closed without a {name} event")
+            reply = json.loads(line)
+            if "event" in reply:
+                self.events.append(reply)
 
     def core_type(self):
         """The CPU core type this machine hot-plugs (power9_v2.0-spapr-cpu-core on QEMU 7.2's
