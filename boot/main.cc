@@ -251,9 +251,15 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
   of::AddressRange claimed_room;
   if (tree_room > arena.remaining()) {
     const uint64_t size = lib::AlignUp(tree_room, kTreeRoomAlign);
+    // Kept clear too, for the search only: QEMU's copy, and where a disk's boot loader is staged.
     const bool copy_claimed = claims.Claim(fdt_address, fdt_size, 0).is_ok();
+    const of::AddressRange staging =
+        info.has_kernel ? of::AddressRange{} : LoaderStaging(info.rma_bytes);
+    const bool staging_claimed =
+        staging.size != 0 && claims.Claim(staging.start, staging.size, 0).is_ok();
     auto start = HighestFree(claims, Address(__arena_end), size, kTreeRoomAlign);
     if (copy_claimed) (void)claims.Release(fdt_address, fdt_size);
+    if (staging_claimed) (void)claims.Release(staging.start, staging.size);
     if (start.is_error() || claims.Claim(start.value(), size, 0).is_error()) {
       lib::Printf(
           "tern: no room for the device tree: its %llu KiB need %llu KiB of firmware memory,"
