@@ -305,12 +305,12 @@ bool LoadPartition(of::ClientInterface& client, const dev::BlockDevice& disk,
                    const bootmgr::Partition& partition, const of::MachineInfo& info,
                    uint64_t firmware_end, const char* path, LoadedClient& loaded) {
   const uint64_t limit = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(2));
-  if (limit < (64u << 20)) {
+  if (LoaderStaging(info.rma_bytes).size == 0) {
     lib::Printf("tern: %s: cannot boot: %llu MiB of real-mode memory is too little\n", path,
                 static_cast<unsigned long long>(limit >> 20));
     return false;
   }
-  const uint64_t staging = (limit - (40u << 20)) & ~uint64_t{0xffff};
+  const uint64_t staging = LoaderStaging(info.rma_bytes).start;
   const uint64_t image_bytes =
       lib::Min<uint64_t>(kLoaderStagingBytes, partition.block_count * uint64_t{disk.block_size});
   of::ClaimMap& claims = client.claims();
@@ -396,6 +396,12 @@ lib::StringView ChosenString(const of::Tree& tree, const char* name) {
 }
 
 }  // namespace
+
+of::AddressRange LoaderStaging(uint64_t rma_bytes) {
+  const uint64_t limit = lib::Min<uint64_t>(rma_bytes, lib::GiB(2));
+  if (limit < (64u << 20)) return of::AddressRange{};
+  return of::AddressRange{(limit - (40u << 20)) & ~uint64_t{0xffff}, kLoaderStagingBytes};
+}
 
 bool LoadFromDisks(of::Tree& tree, of::ClientInterface& client, const of::MachineInfo& info,
                    uint64_t firmware_end, LoadedClient& loaded) {

@@ -29,6 +29,9 @@ void QuiesceDisks();
 // Where the image of a boot partition is read before its segments are copied: below QEMU's FDT,
 // in the 40 MiB QEMU leaves to the firmware under min(RMA, 2 GiB) (hw/ppc/spapr.c: FW_OVERHEAD).
 inline constexpr uint64_t kLoaderStagingBytes = 32u << 20;
+// That area for real-mode memory of `rma_bytes`: 64 KiB-aligned, 40 MiB below min(RMA, 2 GiB);
+// empty under 64 MiB, where no partition is booted. The live tree is kept out of it.
+of::AddressRange LoaderStaging(uint64_t rma_bytes);
 
 struct LoadedClient {
   uint64_t entry = 0;  // a real address

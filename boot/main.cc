@@ -7,10 +7,11 @@
 #include <libfdt.h>
 
 #include "boot/client.h"
-#include "boot/halt.h"
 #include "boot/disk.h"
 #include "dev/pci-bridge.h"
 #include "dev/pci.h"
+#include "boot/halt.h"
+#include "boot/layout.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
 #include "lib/be.h"
@@ -18,6 +19,7 @@
 #include "lib/fdt.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
+#include "lib/string.h"
 #include "of/claims.h"
 #include "of/client-interface.h"
 #include "of/machine-info.h"
@@ -48,6 +50,8 @@ using lib::fdt::FdtError;
 constexpr size_t kMaxFdtSize = lib::MiB(2);
 // Room for properties and nodes the OS and CAS add to the live tree before it must grow.
 constexpr size_t kTreeSlack = lib::KiB(64);
+// Alignment of the live tree's room when it is claimed from real-mode memory.
+constexpr uint64_t kTreeRoomAlign = lib::MiB(1);
 
 constinit lib::Arena arena;
 
@@ -87,6 +91,12 @@ void PrintSummary(const of::MachineInfo& info, uint64_t fdt_address, size_t fdt_
   lib::Halt();
 }
 
+// The end of every hostile-configuration refusal: the reason is printed, QEMU exits (-no-reboot).
+[[noreturn]] void PowerOffAfterRefusal(const void* tree) {
+  lib::Printf("tern: powering off\n");
+  PowerOff(tree);
+}
+
 // The live tree (it moves as it grows), for the client interface's power-off and reset-all.
 constinit const of::Tree* live_tree = nullptr;
 
@@ -97,19 +107,33 @@ void Reboot() {
   lib::Printf("tern: system-reboot did not reboot the machine\n");
 }
 
-// The kernel and initrd QEMU loaded must lie in real-mode memory above the firmware.
-bool CheckClientRange(const char* what, const of::AddressRange& range, uint64_t rma_bytes) {
-  const uint64_t firmware_end = Address(__arena_end);
-  if (range.size == 0 || !lib::RangeInside(range.start, range.size, firmware_end, rma_bytes)) {
-    lib::Printf(
-        "tern: %s at 0x%llx (%llu bytes) is not inside real-mode memory above the firmware"
-        " [0x%llx, 0x%llx)\n",
-        what, static_cast<unsigned long long>(range.start),
-        static_cast<unsigned long long>(range.size), static_cast<unsigned long long>(firmware_end),
-        static_cast<unsigned long long>(rma_bytes));
-    return false;
+// [start, end) of a range for the refusal messages.
+void PrintRange(const char* what, const of::AddressRange& range) {
+  lib::Printf(" %s [0x%llx, 0x%llx)", what, static_cast<unsigned long long>(range.start),
+              static_cast<unsigned long long>(range.start + range.size));
+}
+
+// Refuses a -kernel or -initrd that cannot be booted (boot/layout.h), naming the problem and the
+// ranges involved, and powers off.
+void CheckPayloadOrPowerOff(const of::MachineInfo& info, const RealModeLayout& layout,
+                            const void* tree) {
+  auto checked = CheckPayload(info, layout);
+  if (checked.is_ok()) return;
+  lib::Printf("tern: cannot boot: %s\ntern:", PayloadErrorName(checked.error()));
+  PrintRange("kernel", info.kernel);
+  lib::Printf(" (%llu bytes),", static_cast<unsigned long long>(info.kernel.size));
+  if (info.has_initrd) {
+    PrintRange("initrd", info.initrd);
+    lib::Printf(" (%llu bytes),", static_cast<unsigned long long>(info.initrd.size));
   }
-  return true;
+  PrintRange("device tree", layout.device_tree);
+  lib::Printf(",");
+  PrintRange("real-mode memory above the firmware",
+             of::AddressRange{layout.firmware_end, layout.rma_bytes > layout.firmware_end
+                                                       ? layout.rma_bytes - layout.firmware_end
+                                                       : 0});
+  lib::Printf("\n");
+  PowerOffAfterRefusal(tree);
 }
 
 // Claims what is in use before the client may claim anything: the firmware, the hypervisor's
@@ -167,6 +191,9 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
     int length = 0;
     const void* value = fdt_getprop_by_offset(tree.blob(), property, &name, &length);
     if (value == nullptr || length != 4) continue;
+    // rtas-size reaches 0x2000 with a few hundred CPUs (QEMU hw/ppc/spapr.c: it grows with
+    // maxcpus); it is not a token.
+    if (lib::StrCompare(name, "rtas-size") == 0) continue;
     const uint32_t token = lib::LoadBe32(value);
     if (token >= 0x2000 && token < 0x3000 && rtas::FindService(name) < 0) {
       lib::Printf("tern: RTAS: %s (token 0x%x) is not in tern's table; it is forwarded\n", name,
@@ -214,26 +241,75 @@ void CompletePciBridges(of::Tree& tree) {
     lib::Halt();
   }
   const size_t fdt_size = checked.value();
+  SetHaltTree(hv_tree);
 
-  // The hypervisor's copy sits in memory the OS will reuse: the live tree is the firmware's own.
-  of::Tree tree;
-  if (auto built = tree.Init(hv_tree, arena, kTreeSlack); built.is_error()) {
-    lib::Printf("tern: cannot build the device tree: %s\n", lib::fdt::FdtErrorName(built.error()));
-    lib::Halt();
-  }
-  SetHaltTree(tree.blob());
-
-  auto info_result = of::ReadMachineInfo(tree.blob());
+  // info.model points into the hypervisor's copy: it is printed before any client runs.
+  auto info_result = of::ReadMachineInfo(hv_tree);
   if (info_result.is_error()) {
     lib::Printf("tern: the device tree does not describe a usable machine: %s\n",
                 lib::fdt::FdtErrorName(info_result.error()));
     lib::Halt();
   }
   const of::MachineInfo info = info_result.value();
+
+  // Client addresses are 32-bit real addresses inside the RMA.
+  const uint64_t client_top = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(4));
+  of::ClaimMap claims(client_top);
+  ClaimInUse(claims, hv_tree, info);
+
+  // The hypervisor's copy sits in memory the OS will reuse: the live tree is the firmware's own,
+  // in the arena below 0x200000 when it fits there with room to grow, else in a range claimed at
+  // the top of real-mode memory, clear of the payload and of the copy it is made from.
+  const uint64_t tree_room = TreeRoomBytes(of::Tree::InitFootprint(hv_tree, kTreeSlack));
+  lib::Arena* tree_arena = &arena;
+  lib::Arena high_arena;
+  of::AddressRange claimed_room;
+  if (tree_room > arena.remaining()) {
+    const uint64_t size = lib::AlignUp(tree_room, kTreeRoomAlign);
+    // Kept clear too, for the search only: QEMU's copy, and where a disk's boot loader is staged.
+    const bool copy_claimed = claims.Claim(fdt_address, fdt_size, 0).is_ok();
+    const of::AddressRange staging =
+        info.has_kernel ? of::AddressRange{} : LoaderStaging(info.rma_bytes);
+    const bool staging_claimed =
+        staging.size != 0 && claims.Claim(staging.start, staging.size, 0).is_ok();
+    auto start = HighestFree(claims, Address(__arena_end), size, kTreeRoomAlign);
+    if (copy_claimed) (void)claims.Release(fdt_address, fdt_size);
+    if (staging_claimed) (void)claims.Release(staging.start, staging.size);
+    if (start.is_error() || claims.Claim(start.value(), size, 0).is_error()) {
+      lib::Printf(
+          "tern: no room for the device tree: its %llu KiB need %llu KiB of firmware memory,"
+          " more than the %llu KiB below 0x200000, and real-mode memory has no free %llu MiB\n",
+          static_cast<unsigned long long>((fdt_size + 1023) / 1024),
+          static_cast<unsigned long long>(tree_room / 1024),
+          static_cast<unsigned long long>(arena.remaining() / 1024),
+          static_cast<unsigned long long>(size >> 20));
+      PowerOffAfterRefusal(hv_tree);
+    }
+    claimed_room = of::AddressRange{start.value(), size};
+    high_arena = lib::Arena(static_cast<uintptr_t>(start.value()),
+                            static_cast<uintptr_t>(start.value() + size));
+    tree_arena = &high_arena;
+  }
+
+  of::Tree tree;
+  if (auto built = tree.Init(hv_tree, *tree_arena, kTreeSlack); built.is_error()) {
+    lib::Printf("tern: cannot build the device tree: %s\n", lib::fdt::FdtErrorName(built.error()));
+    PowerOffAfterRefusal(hv_tree);
+  }
+  SetHaltTree(tree.blob());
+
   PrintSummary(info, fdt_address, fdt_size);
   lib::Printf("tern: image %llu KiB, %u nodes, arena %llu KiB free\n",
               static_cast<unsigned long long>(Address(__image_end) / 1024), tree.node_count(),
               static_cast<unsigned long long>(arena.remaining() / 1024));
+  if (claimed_room.size != 0) {
+    lib::Printf(
+        "tern: the device tree needs %llu KiB with room to grow, more than the arena: it lives in"
+        " [0x%llx, 0x%llx), claimed\n",
+        static_cast<unsigned long long>(tree_room / 1024),
+        static_cast<unsigned long long>(claimed_room.start),
+        static_cast<unsigned long long>(claimed_room.end()));
+  }
 
   if (auto census = drc::CountConnectors(tree.blob()); census.is_ok()) {
     const drc::DrcCensus& c = census.value();
@@ -245,10 +321,9 @@ void CompletePciBridges(of::Tree& tree) {
   }
   CompletePciBridges(tree);
   if (info.has_kernel) {
-    if (!CheckClientRange("kernel", info.kernel, info.rma_bytes) ||
-        (info.has_initrd && !CheckClientRange("initrd", info.initrd, info.rma_bytes))) {
-      PowerOff(tree.blob());
-    }
+    const RealModeLayout layout{Address(__arena_end), info.rma_bytes,
+                                of::AddressRange{fdt_address, fdt_size}};
+    CheckPayloadOrPowerOff(info, layout, tree.blob());
     lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
                 static_cast<unsigned long long>(info.kernel.start),
                 static_cast<unsigned long long>(info.kernel.size),
@@ -260,15 +335,12 @@ void CompletePciBridges(of::Tree& tree) {
     }
   }
 
-  // Client addresses are 32-bit real addresses inside the RMA.
-  const uint64_t client_top = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(4));
   lib::GuestMemory memory(0, client_top);
   // The client may write through the interface only into its own memory and the client stack.
   (void)memory.Protect(0, Address(__client_stack_bottom));
   (void)memory.Protect(Address(__client_stack_top),
                        Address(__arena_end) - Address(__client_stack_top));
-  of::ClaimMap claims(client_top);
-  ClaimInUse(claims, tree.blob(), info);
+  if (claimed_room.size != 0) (void)memory.Protect(claimed_room.start, claimed_room.size);
 
   of::ClientConfig config;
   // Without -kernel, the disks: QEMU's -kernel wins over every disk, as with SLOF.

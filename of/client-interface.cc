@@ -207,6 +207,12 @@ CiStatus Write(ClientInterface& client, CiCall& call) {
     call.rets[0] = kError;
     return CiStatus::kSuccess;
   }
+  if (client.console_discards()) {
+    const bool readable =
+        call.args[2] == 0 || client.memory().Map(call.args[1], call.args[2], false).is_ok();
+    call.rets[0] = readable ? call.args[2] : kError;
+    return CiStatus::kSuccess;
+  }
   char chunk[256];
   uint64_t address = call.args[1];
   uint32_t remaining = call.args[2];
@@ -267,6 +273,10 @@ CiStatus Read(ClientInterface& client, CiCall& call) {
     return CiStatus::kSuccess;
   }
   if (!client.IsConsole(call.args[0])) return CiStatus::kSuccess;
+  if (client.console_discards()) {
+    call.rets[0] = static_cast<uint32_t>(-2);  // nothing available, ever
+    return CiStatus::kSuccess;
+  }
   // Characters the hypervisor gave beyond what the last read wanted wait for the next one.
   ClientInterface::InputBuffer& input = client.input();
   if (input.count == 0) {
@@ -675,19 +685,18 @@ Result<void, FdtError> ClientInterface::PublishRtasSize() {
 }
 
 Result<void, FdtError> ClientInterface::Prepare(Phandle console) {
-  console_package_ = console;
+  console_discards_ = console == 0;
+  console_package_ = console_discards_ ? tree_.Root() : console;
   const Phandle chosen = tree_.FindDevice("/chosen");
   if (chosen == 0) return Err(FdtError::kNotFound);
-  if (console != 0) {
-    // Two instances: Linux closes stdin before quiesce and keeps writing to stdout after it.
-    const uint32_t out = Open(console);
-    const uint32_t in = Open(console);
-    if (out == 0 || in == 0) return Err(FdtError::kNoSpace);
-    const lib::Be32 out_cell(out);
-    const lib::Be32 in_cell(in);
-    TERN_TRY(tree_.SetProperty(chosen, "stdout", &out_cell, sizeof(out_cell)));
-    TERN_TRY(tree_.SetProperty(chosen, "stdin", &in_cell, sizeof(in_cell)));
-  }
+  // Two instances: Linux closes stdin before quiesce and keeps writing to stdout after it.
+  const uint32_t out = Open(console_package_);
+  const uint32_t in = Open(console_package_);
+  if (out == 0 || in == 0) return Err(FdtError::kNoSpace);
+  const lib::Be32 out_cell(out);
+  const lib::Be32 in_cell(in);
+  TERN_TRY(tree_.SetProperty(chosen, "stdout", &out_cell, sizeof(out_cell)));
+  TERN_TRY(tree_.SetProperty(chosen, "stdin", &in_cell, sizeof(in_cell)));
   TERN_TRY(PublishRtasSize());
   return UpdateAvailable();
 }

@@ -64,7 +64,9 @@ class ClientInterface {
       : tree_(tree), memory_(memory), claims_(claims), config_(config) {}
 
   // Opens the console for /chosen stdout and stdin (Linux requires stdout) and publishes
-  // /memory@0 available.
+  // /memory@0 available. Without a console (0: the machine has no vty, QEMU -nodefaults) the
+  // instances are of the root node and discard what is written: Linux's prom_init stops with
+  // "cannot find stdout" when /chosen has none (arch/powerpc/kernel/prom_init.c, prom_init_stdout).
   lib::Result<void, FdtError> Prepare(Phandle console);
 
   // Handles the argument block at guest address `block`.
@@ -82,6 +84,8 @@ class ClientInterface {
   bool Close(uint32_t ihandle);
   Phandle PackageOf(uint32_t ihandle) const;
   bool IsConsole(uint32_t ihandle) const;
+  // True when the console instances write nowhere and read nothing (no vty).
+  bool console_discards() const { return console_discards_; }
 
   // An open disk: its device, the blocks the instance covers and its byte position in them.
   struct DiskInstance {
@@ -126,6 +130,7 @@ class ClientInterface {
   ClientConfig config_;
   Instance instances_[kMaxInstances] = {};
   Phandle console_package_ = 0;
+  bool console_discards_ = false;
   bool quiesced_ = false;
   uint32_t instantiations_ = 0;
   InputBuffer input_ = {};

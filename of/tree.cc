@@ -97,19 +97,40 @@ int CopyNode(const void* source, int offset, void* out, Phandle& next_phandle, i
   return fdt_end_node(out);
 }
 
+// Index entries Reindex allocates for `count` nodes: room for half as many again.
+uint32_t IndexCapacity(uint32_t count) {
+  return count + count / 2 + 16;
+}
+
+// The blob Init allocates for `source`: room for a phandle and a name on every node, then the
+// slack. Sets `nodes` to the number of nodes.
+size_t InitCapacity(const void* source, size_t slack, uint32_t& nodes) {
+  size_t added = 64;
+  nodes = 0;
+  for (int node = 0; node >= 0; node = fdt_next_node(source, node, nullptr)) {
+    added += PropertyBytes(4) + PropertyBytes(NodeName(source, node).size() + 1);
+    ++nodes;
+  }
+  return lib::AlignUp(fdt_totalsize(source) + added + slack, 8);
+}
+
 }  // namespace
+
+size_t Tree::InitFootprint(const void* source, size_t slack) {
+  uint32_t nodes = 0;
+  const size_t capacity = InitCapacity(source, slack, nodes);
+  // Two index arrays, each 8-aligned.
+  const size_t index = IndexCapacity(nodes) * (sizeof(NodeEntry) + sizeof(HandleEntry)) + 16;
+  return capacity + 8 + index;
+}
 
 Result<void, FdtError> Tree::Init(const void* source, lib::Arena& arena, size_t slack) {
   arena_ = &arena;
   uint32_t max_phandle = 0;
   if (int rc = fdt_find_max_phandle(source, &max_phandle); rc != 0) return Err(FromLibfdt(rc));
 
-  // Room for a phandle and a name on every node, then the slack.
-  size_t added = 64;
-  for (int node = 0; node >= 0; node = fdt_next_node(source, node, nullptr)) {
-    added += PropertyBytes(4) + PropertyBytes(NodeName(source, node).size() + 1);
-  }
-  const size_t capacity = lib::AlignUp(fdt_totalsize(source) + added + slack, 8);
+  uint32_t nodes = 0;
+  const size_t capacity = InitCapacity(source, slack, nodes);
   void* buffer = arena.Allocate(capacity, 8);
   if (buffer == nullptr) return Err(FdtError::kNoSpace);
 
@@ -137,7 +158,7 @@ Result<void, FdtError> Tree::Reindex() {
   uint32_t count = 0;
   for (int node = 0; node >= 0; node = fdt_next_node(blob_, node, nullptr)) ++count;
   if (count > index_capacity_) {
-    const uint32_t capacity = count + count / 2 + 16;
+    const uint32_t capacity = IndexCapacity(count);
     auto* nodes = static_cast<NodeEntry*>(arena_->Allocate(capacity * sizeof(NodeEntry), 8));
     auto* handles = static_cast<HandleEntry*>(arena_->Allocate(capacity * sizeof(HandleEntry), 8));
     if (nodes == nullptr || handles == nullptr) return Err(FdtError::kNoSpace);
@@ -329,6 +350,15 @@ Result<void, FdtError> Tree::SetProperty(Phandle node, const char* name, const v
     if (size != 4 || lib::LoadBe32(value) != node) return Err(FdtError::kBadPhandle);
   }
   if (size > 0x7fffffff) return Err(FdtError::kBadValue);
+  // A value of the existing length is written in place: no offset moves, so the index stands.
+  // CAS answers rewrite every property, nearly all with the value they have; with thousands of
+  // nodes a re-index per property would take minutes.
+  int length = 0;
+  if (void* current = fdt_getprop_w(blob_, offset, name, &length);
+      current != nullptr && static_cast<size_t>(length) == size) {
+    if (size > 0) lib::MemMove(current, value, size);
+    return Ok<FdtError>();
+  }
   return Modify([&] { return fdt_setprop(blob_, offset, name, value, static_cast<int>(size)); },
                 PropertyBytes(size) + lib::StrLength(name) + 1);
 }

@@ -27,6 +27,9 @@ class Tree {
   // Copies `blob` (already validated with lib::fdt::CheckBlob) into memory from `arena`, adding
   // phandle and name properties, with `slack` bytes of room to grow.
   lib::Result<void, FdtError> Init(const void* blob, lib::Arena& arena, size_t slack);
+  // Bytes Init(blob, arena, slack) takes from `arena`: the copy with its additions and slack, and
+  // the node index (alignment included). Growing the tree later takes more.
+  static size_t InitFootprint(const void* blob, size_t slack);
 
   const void* blob() const { return blob_; }
   size_t capacity() const { return capacity_; }

@@ -5,13 +5,15 @@ Usage: boot_test.py --qemu QEMU --image tern.bin --payload DIR/trap.elf SCENARIO
 
 Every scenario boots tern on its own; --help lists them.
 """
+import gzip
 import os
 import re
+import struct
 import sys
 import tempfile
 import time
 
-from guest import Guest, expect, run_scenarios
+from guest import SKIP, Guest, expect, run_scenarios
 
 
 BANNER = r"tern (\S+): pseries firmware\n"
@@ -140,6 +142,153 @@ def scenario_rtas_two_bases(opts):
     expect("RTAS-CLIENT: malformed status -3" in text, "a malformed block did not get -3", guest)
 
 
+# --- Hostile configurations -------------------------------------------------------------------
+
+MiB = 1 << 20
+TRAP = 0x7fe00008  # `trap`
+
+
+def write_elf(path, segments):
+    """A 64-bit big-endian PowerPC ELF executable: one PT_LOAD per (paddr, filesz, memsz), each
+    starting with a trap. QEMU loads a pseries -kernel segment at (paddr & 0x0fffffff) + 0x400000
+    (hw/ppc/spapr.c, translate_kernel_address)."""
+    data_offset = 0x10000
+    offsets = []
+    for _, filesz, _ in segments:
+        offsets.append(data_offset)
+        data_offset += (filesz + 0xffff) & ~0xffff
+    with open(path, "wb") as elf:
+        ident = b"\x7fELF" + bytes([2, 2, 1, 0]) + bytes(8)  # ELFCLASS64, ELFDATA2MSB, EV_CURRENT
+        elf.write(ident + struct.pack(">HHIQQQIHHHHHH", 2, 21, 1, segments[0][0], 64, 0, 2, 64,
+                                      56, len(segments), 64, 0, 0))
+        for (paddr, filesz, memsz), offset in zip(segments, offsets):
+            elf.write(struct.pack(">IIQQQQQQ", 1, 7, offset, paddr, paddr, filesz, memsz, 0x10000))
+        for (_, filesz, _), offset in zip(segments, offsets):
+            elf.seek(offset)
+            elf.write(struct.pack(">I", TRAP))
+        elf.truncate(data_offset)
+
+
+def qemu_refused(guest, message):
+    """True when QEMU itself exited with `message` before running tern."""
+    code, _ = guest.wait_exit()
+    return code != 0 and message in guest.text() and "pseries firmware" not in guest.text()
+
+
+def expect_refusal(guest, reason, ranges):
+    """tern names the problem and the ranges, powers off, and QEMU exits with 0."""
+    guest.wait_for(BANNER)
+    guest.wait_for(SUMMARY)
+    guest.wait_for(r"tern: cannot boot: " + re.escape(reason) + r"\n")
+    detail = guest.wait_for(r"tern: (kernel .*)\ntern: powering off\n")
+    expect(re.fullmatch(ranges, detail.group(1)) is not None,
+           f"ranges printed: {detail.group(1)!r}, expected /{ranges}/", guest)
+    code, seconds = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    expect("entering the kernel" not in guest.text(), "tern entered the kernel", guest)
+    print(f"refused and powered off after {seconds:.2f} s: {reason}")
+
+
+TOO_LARGE = "the kernel runs into the hypervisor's device tree: it is too large for this memory"
+
+
+def scenario_kernel_too_big(opts):
+    with tempfile.TemporaryDirectory() as directory:
+        # Larger than RAM: QEMU 7.2 and 10.0 load it all the same (what lies past RAM is dropped)
+        # and write their tree at RMA - 2 MiB, inside it.
+        larger = os.path.join(directory, "larger-than-ram.elf")
+        write_elf(larger, [(0, 4, 288 * MiB)])
+        guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "256M", "-kernel", larger])
+        expect_refusal(guest, TOO_LARGE,
+                       r"kernel \[0x400000, 0x12400000\) \(301989888 bytes\), device tree "
+                       r"\[0xfe00000, 0xfe[0-9a-f]{5}\), real-mode memory above the firmware "
+                       r"\[0x200000, 0x10000000\)")
+        # Inside RAM, but 4 KiB into where QEMU writes its tree: the kernel's end is overwritten.
+        reaching = os.path.join(directory, "reaching-the-tree.elf")
+        size = 0xfe00000 - 0x400000 + 0x1000
+        write_elf(reaching, [(0, 4, size)])
+        guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "256M", "-kernel", reaching])
+        expect_refusal(guest, TOO_LARGE,
+                       rf"kernel \[0x400000, 0xfe01000\) \({size} bytes\), device tree "
+                       r"\[0xfe00000, 0xfe[0-9a-f]{5}\), real-mode memory above the firmware "
+                       r"\[0x200000, 0x10000000\)")
+
+
+QEMU_ROM_OVERLAP = "Some ROM regions are overlapping"
+
+
+def scenario_initrd_overlap(opts):
+    with tempfile.TemporaryDirectory() as directory:
+        # QEMU puts the initrd after the kernel's memory size (the sum of its segments), so a
+        # kernel with a second segment 16 MiB up and a 20 MiB initrd overlap.
+        kernel = os.path.join(directory, "gap.elf")
+        write_elf(kernel, [(0, 4, 0x1000), (0x1000000, 4, 0x1000)])
+        initrd = os.path.join(directory, "initrd")
+        with open(initrd, "wb") as f:
+            f.truncate(20 * MiB)
+        guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", kernel,
+                                  "-initrd", initrd])
+        guest.wait_for(rf"{QEMU_ROM_OVERLAP}|pseries firmware")
+        if qemu_refused(guest, QEMU_ROM_OVERLAP):
+            text = guest.text()
+            expect(re.search(rf"{re.escape(initrd)} \(addresses 0x0*420000 - ", text) and
+                   re.search(rf"{re.escape(kernel)} ELF program header segment 1 \(addresses "
+                             r"0x0*1400000 - ", text),
+                   "QEMU named other overlapping regions", guest)
+            print(f"SKIP: this QEMU refuses the overlap itself: {QEMU_ROM_OVERLAP}")
+            return SKIP
+        expect_refusal(guest, "the initrd overlaps the kernel", r"kernel .*")
+        return 0
+
+
+QEMU_NOT_ELF = "The image is not ELF"
+
+
+def scenario_not_elf(opts):
+    with tempfile.TemporaryDirectory() as directory:
+        # A gzip-compressed "kernel", as a vmlinuz is.
+        kernel = os.path.join(directory, "vmlinuz")
+        with gzip.open(kernel, "wb") as f:
+            f.write(struct.pack(">I", TRAP) * 4096)
+        guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-kernel", kernel])
+        guest.wait_for(rf"{QEMU_NOT_ELF}|pseries firmware")
+        if qemu_refused(guest, f"error loading {kernel}: {QEMU_NOT_ELF}"):
+            print(f"SKIP: this QEMU refuses a -kernel that is not an ELF: {QEMU_NOT_ELF}")
+            return SKIP
+        guest.wait_for(r"tern: cannot boot: .*\n(.*\n)?tern: powering off\n")
+        code, _ = guest.wait_exit()
+        expect(code == 0, f"QEMU exited with {code}", guest)
+        return 0
+
+
+FDT_MAX_KIB = 2048  # QEMU's FDT_MAX_SIZE (include/hw/ppc/spapr.h): 2 MiB in 7.2 and 10.0
+BIG_TREE_TIMEOUT = 480  # QEMU creates 3072 vCPUs first: about a minute on an idle host
+
+
+def scenario_big_tree(opts):
+    # 3072 CPU cores (QEMU refuses 4096: "error creating device tree ... FDT_ERR_NOSPACE").
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", "-smp", "3072"])
+    guest.wait_for(BANNER, timeout=BIG_TREE_TIMEOUT)
+    summary = guest.wait_for(SUMMARY)
+    fdt_kib = int(re.search(r"FDT (\d+) KiB", summary.group(0)).group(1))
+    fdt_address = int(re.search(r"FDT \d+ KiB at 0x([0-9a-f]+)", summary.group(0)).group(1), 16)
+    room = guest.wait_for(r"tern: the device tree needs (\d+) KiB with room to grow, more than "
+                          r"the arena: it lives in \[0x([0-9a-f]+), 0x([0-9a-f]+)\), claimed\n")
+    guest.wait_for(r"tern: no kernel to boot .*\ntern: powering off\n")
+    code, seconds = guest.wait_exit()
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    cpus = int(summary.group(4))
+    expect(cpus == 3072, f"the summary counts {cpus} CPUs", guest)
+    expect(fdt_kib >= 0.9 * FDT_MAX_KIB, f"the tree is only {fdt_kib} KiB", guest)
+    needed, start, end = int(room.group(1)), int(room.group(2), 16), int(room.group(3), 16)
+    expect(end - start >= needed * 1024, f"{end - start} bytes claimed for {needed} KiB", guest)
+    # Above the firmware, clear of QEMU's copy it was built from.
+    expect(start >= 0x200000 and end <= fdt_address,
+           f"room [{start:#x}, {end:#x}) vs QEMU's tree at {fdt_address:#x}", guest)
+    print(f"a {fdt_kib} KiB tree ({100 * fdt_kib / FDT_MAX_KIB:.1f} % of QEMU's limit) in "
+          f"[{start:#x}, {end:#x}); powered off after {seconds:.1f} s")
+
+
 SCENARIOS = {
     "banner": ("the plain `-M pseries -nographic -no-reboot -bios tern.bin`: banner, summary, "
                "power-off, and QEMU exits by itself with status 0", scenario_banner),
@@ -157,6 +306,19 @@ SCENARIOS = {
                        "calls get-time-of-day at each (and at the first again), gets -3 for a "
                        "malformed block, and powers the VM off through RTAS",
                        scenario_rtas_two_bases),
+    "kernel-too-big": ("-m 256M with a -kernel ELF of 288 MiB, then one whose end reaches where "
+                       "QEMU writes its tree: tern says the kernel is too large, prints the "
+                       "ranges and powers off (QEMU loads both)", scenario_kernel_too_big),
+    "initrd-overlap": ("a -kernel with a second segment 16 MiB up and a 20 MiB -initrd, which "
+                       "QEMU places over it: skipped (77) when QEMU itself refuses with \"Some ROM "
+                       "regions are overlapping\" naming the two (7.2 and 10.0 do); else tern "
+                       "must refuse the overlap and power off", scenario_initrd_overlap),
+    "not-elf": ("a gzip-compressed -kernel: skipped (77) when QEMU itself refuses with \"The "
+                "image is not ELF\" (7.2 and 10.0 do); else tern must refuse it and power off",
+                scenario_not_elf),
+    "big-tree": ("-smp 3072: QEMU's tree is over 90 % of its 2 MiB limit; tern builds its live "
+                 "copy in a claimed range at the top of real-mode memory below QEMU's copy, "
+                 "prints it and powers off", scenario_big_tree),
 }
 
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 
-from guest import SKIP, Guest, expect, run_scenarios
+from guest import SKIP, TIMEOUT, Guest, expect, run_scenarios
 
 KERNEL_ERRORS = re.compile(r"WARNING: CPU:|Oops|Kernel panic|BUG:|Call Trace:|tern: PANIC|"
                            r"tern: EXCEPTION|tern-rtas:|refused|failed: the CAS|FAILED!|"
@@ -41,19 +41,21 @@ def report(guest):
     return values
 
 
-def check_linux(opts, args, cpus, memory_mib, test="poweroff"):
+def check_linux(opts, args, cpus, memory_mib, test="poweroff", min_memory=0.85, timeout=TIMEOUT):
+    """Boots the kit on tern with `args`; returns the guest, ended. `min_memory` is the least
+    fraction of RAM MemTotal may be; `timeout` bounds the boot and the end each."""
     append = f"console=hvc0 tern.test={test}"
     guest = boot(opts, args, append)
-    guest.wait_for(r"tern \S+: pseries firmware")
-    guest.wait_for(r"TERN-GUEST: init-reached")
+    guest.wait_for(r"tern \S+: pseries firmware", timeout=timeout)
+    guest.wait_for(r"TERN-GUEST: init-reached", timeout=timeout)
     values = report(guest)
-    code, seconds = guest.wait_exit()
+    code, seconds = guest.wait_exit(timeout=timeout)
     expect(code == 0, f"QEMU exited with {code}", guest)
     online = int(values.get("cpus-online", "0"))
     memory_kib = int(values.get("mem-total-kib", "0"))
     expect(online == cpus, f"the kernel sees {online} CPUs online, expected {cpus}", guest)
     # MemTotal excludes the kernel image and early reservations: a few percent of RAM.
-    expect(0.85 * memory_mib * 1024 <= memory_kib <= memory_mib * 1024,
+    expect(min_memory * memory_mib * 1024 <= memory_kib <= memory_mib * 1024,
            f"MemTotal {memory_kib} KiB for {memory_mib} MiB of RAM", guest)
     expect(values.get("cmdline") == append, f"bootargs seen as '{values.get('cmdline')}'", guest)
     expect(values.get("rtas") == "yes", "no /proc/device-tree/rtas", guest)
@@ -61,6 +63,7 @@ def check_linux(opts, args, cpus, memory_mib, test="poweroff"):
     expect(not errors, "errors on the console:\n" + "\n".join(errors), guest)
     expect(f"TERN-GUEST: {test}" in guest.text(), f"the guest did not run {test}", guest)
     print(f"{cpus} CPUs, MemTotal {memory_kib} KiB; booted and ended in {seconds:.2f} s")
+    return guest
 
 
 def dt_dump(opts, args, firmware):
@@ -245,6 +248,84 @@ def scenario_cpu_hotplug(opts):
     expect(not errors, "errors on the console:\n" + "\n".join(errors), guest)
 
 
+# --- Hostile configurations -------------------------------------------------------------------
+
+def scenario_small_256m(opts):
+    # The kernel's own 40 MiB (text, data, bss) are a sixth of 256 MiB: MemTotal was 204096 KiB
+    # (80 %) on QEMU 7.2 and 10.0.
+    check_linux(opts, ["-m", "256M"], 1, 256, min_memory=0.75)
+
+
+SMP64_TIMEOUT = 420  # TCG brings 64 vCPUs up in about 45 s on an idle host
+
+
+def scenario_smp64(opts):
+    guest = check_linux(opts, ["-smp", "64,maxcpus=128", "-m", "2G"], 64, 2048,
+                        timeout=SMP64_TIMEOUT)
+    guest_text = guest.text()
+    expect(re.search(r"tern: \d+ hotplug connectors: 128 CPU,", guest_text) is not None,
+           "tern did not count 128 CPU connectors (maxcpus=128)", guest)
+    expect("smp: Brought up 1 node, 64 CPUs" in guest_text, "Linux did not bring up 64 CPUs", guest)
+
+
+def scenario_numa8(opts):
+    args = ["-m", "2G", "-smp", "8"]
+    for node in range(8):
+        args += ["-object", f"memory-backend-ram,id=m{node},size=256M",
+                 "-numa", f"node,memdev=m{node},cpus={node},nodeid={node}"]
+    guest = check_linux(opts, args, 8, 2048)
+    text = guest.text()
+    expect(re.search(r"tern: memory 2048 MiB in 8 ranges \(RMA 256 MiB\), 8 CPUs", text)
+           is not None, "tern's summary does not show 8 ranges and an RMA of 256 MiB", guest)
+    expect("numa: Partition configured for 8 NUMA nodes." in text, "Linux saw no 8 nodes", guest)
+    for node in range(8):
+        expect(f"numa: Node {node} CPUs: {node}" in text, f"CPU {node} is not on node {node}",
+               guest)
+
+
+def scenario_no_console(opts):
+    # No vty: nothing reaches a console, tern's lines and the kit's /init's included (its
+    # `exec </dev/console` fails, and the kernel panics as it does on SLOF). busybox's reboot as
+    # the initramfs' init proves that Linux reached userspace: tern itself resets the machine only
+    # when a client asks it to, and QEMU reports the reset as the shutdown's reason (-no-reboot).
+    kit = opts.kit
+    guest = Guest(opts.qemu, ["-bios", opts.image, "-nodefaults", "-m", "1G", "-S",
+                              "-kernel", os.path.join(kit, "vmlinux"),
+                              "-initrd", os.path.join(kit, "initramfs.cpio.gz"),
+                              "-append", "rdinit=/bin/reboot -- -f"], qmp=True)
+    guest.qmp("cont")
+    event = guest.wait_event("SHUTDOWN")
+    code, seconds = guest.wait_exit()
+    data = event.get("data", {})
+    expect(data.get("guest") is True and data.get("reason") == "guest-reset",
+           f"the machine ended with {data}, not the guest's reboot", guest)
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    expect("OS terminated" not in guest.text(), "the guest panicked", guest)
+    print(f"Linux rebooted from userspace without a console after {seconds:.2f} s")
+
+
+def scenario_big_tree(opts):
+    # 30 more PHBs (each node with 256 connectors and its interrupt-map) and three 120000-byte
+    # strings QEMU copies into the root node (host-serial, host-model, ibm,partition-name): a
+    # 635 KiB tree, more than the arena below 0x200000 holds with room to grow. Before tern moved
+    # such a tree, merging the CAS answer failed and Linux died in xics.
+    filler = "x" * 120000
+    args = ["-m", "2G", "-smp", "2", "-M", f"host-serial={filler}", "-M", f"host-model={filler}",
+            "-name", f"guest={filler}"]
+    for index in range(1, 31):
+        args += ["-device", f"spapr-pci-host-bridge,index={index}"]
+    guest = check_linux(opts, args, 2, 2048)
+    text = guest.text()
+    summary = re.search(r"FDT (\d+) KiB", text)
+    expect(summary is not None and int(summary.group(1)) > 600, "the tree is not over 600 KiB",
+           guest)
+    expect(re.search(r"tern: the device tree needs \d+ KiB with room to grow, more than the "
+                     r"arena: it lives in \[0x[0-9a-f]+, 0x[0-9a-f]+\), claimed", text)
+           is not None, "tern did not move the tree out of the arena", guest)
+    expect("tern: merging the CAS update failed" not in text and
+           "tern: H_UPDATE_DT refused" not in text, "tern could not handle the tree", guest)
+
+
 SCENARIOS = {
     "1cpu-1g": ("-smp 1 -m 1G", lambda o: check_linux(o, ["-smp", "1", "-m", "1G"], 1, 1024)),
     "smp4-2g": ("-smp 4 -m 2G (cores)",
@@ -253,6 +334,18 @@ SCENARIOS = {
             "TCG", scenario_smt),
     "small-512m": ("-m 512M", lambda o: check_linux(o, ["-m", "512M"], 1, 512)),
     "large-8g": ("-smp 2 -m 8G", lambda o: check_linux(o, ["-smp", "2", "-m", "8G"], 2, 8192)),
+    "small-256m": ("-m 256M: boots to init; MemTotal at least 75 % of RAM (the kernel is 40 MiB)",
+                   scenario_small_256m),
+    "smp64": ("-smp 64,maxcpus=128 -m 2G: tern counts 128 CPU connectors, Linux brings up 64 CPUs "
+              "(about 45 s under TCG)", scenario_smp64),
+    "numa8": ("eight NUMA nodes of 256 MiB with a CPU each: tern's summary shows 8 ranges and an "
+              "RMA of 256 MiB; Linux configures 8 nodes with CPU n on node n", scenario_numa8),
+    "no-console": ("-nodefaults, no vty: tern gives Linux a stdout that discards; the kernel boots "
+                   "to userspace, where busybox's reboot ends QEMU (QMP: SHUTDOWN, reason "
+                   "guest-reset)", scenario_no_console),
+    "big-tree": ("31 PHBs and three 120000-byte root properties, a 635 KiB tree: tern builds its "
+                 "live tree in claimed memory at the top of the RMA; CAS, setprop and quiesce "
+                 "work on it and Linux boots", scenario_big_tree),
     "reboot": ("`reboot -f` in the guest: RTAS system-reboot; with -no-reboot QEMU exits",
                lambda o: check_linux(o, ["-m", "1G"], 1, 1024, test="reboot")),
     "dt-vs-vof": ("the /proc/device-tree of the same kernel on tern and on VOF, which passes "

@@ -875,6 +875,30 @@ TEST_F(ClientTest, InstantiateRtasWithoutAnRtasImageIsRefused) {
   EXPECT_EQ(ReadRets(kBlock, 3, 2), (std::vector<uint32_t>{kError, 0}));
 }
 
+// QEMU -nodefaults: no vty. Linux's prom_init stops with "cannot find stdout" when /chosen has no
+// stdout, so tern gives it instances of the root node that swallow output and never have input.
+TEST_F(ClientTest, WithoutAConsoleStdoutIsARootInstanceThatDiscards) {
+  client_ = std::make_unique<of::ClientInterface>(tree(), memory_, claims_, config_);
+  ASSERT_TRUE(client_->Prepare(0).is_ok());
+  const uint32_t out = Stdout();
+  ASSERT_NE(out, 0u);
+  EXPECT_NE(GetProp(Find("/chosen"), "stdin"), "<-1>");
+  EXPECT_EQ(Ret("instance-to-package", {out}), tree().Root());
+  const uint64_t path = Buffer(16);
+  EXPECT_EQ(Ret("instance-to-path", {out, Address(path), 16}), 1u);
+  EXPECT_EQ(Bytes(path, 2), std::string("/\0", 2));
+  const std::string text = "Preparing to boot Linux\r\n";
+  EXPECT_EQ(Ret("write", {out, Address(PutBytes(text)), static_cast<uint32_t>(text.size())}),
+            text.size());
+  EXPECT_EQ(Ret("write", {out, Address(kRamSize - 2), 5}), kError);  // still checked
+  EXPECT_EQ(HcallsOf(lib::hv::H_PUT_TERM_CHAR), 0);
+  hv().terminal_input = {'x'};
+  EXPECT_EQ(Ret("read", {out, Address(Buffer(16)), 16}), 0xfffffffeu);  // -2: nothing, ever
+  EXPECT_EQ(HcallsOf(lib::hv::H_GET_TERM_CHAR), 0);
+  // Another instance that is not the console stays an error for write.
+  EXPECT_EQ(Ret("write", {Open("/rtas"), Address(PutBytes("x")), 1}), kError);
+}
+
 TEST_F(ClientTest, MethodsExistOnlyOnTheirPackage) {
   const uint32_t root = Open("/");
   const uint32_t rtas = Open("/rtas");

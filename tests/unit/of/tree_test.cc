@@ -341,6 +341,38 @@ TEST_F(TreeTest, SetPropertyCreatesReplacesAndGrowsValues) {
   tests::ExpectConsistent(tree());
 }
 
+// boot/main.cc sizes the live tree's memory with InitFootprint before building it: an arena of
+// exactly that size must hold Init, whatever QEMU's tree, and the estimate must not be loose.
+TEST(TreeFootprint, AnArenaOfTheFootprintHoldsInitForEveryQemuTree) {
+  std::ifstream manifest(std::string(TERN_CORPUS_DIR) + "/manifest.txt");
+  ASSERT_TRUE(manifest.good()) << "no corpus manifest in " << TERN_CORPUS_DIR;
+  int trees = 0;
+  for (std::string line; std::getline(manifest, line);) {
+    if (line.empty()) continue;
+    const std::string name = line.substr(0, line.find(' '));
+    SCOPED_TRACE(name);
+    auto source = tests::ReadFile(std::string(TERN_CORPUS_DIR) + "/" + name);
+    for (size_t slack : {size_t{0}, size_t{64 * 1024}}) {
+      const size_t footprint = of::Tree::InitFootprint(source.data(), slack);
+      // The arena's start is only 8-aligned, as the firmware's may be.
+      std::vector<uint8_t> memory(footprint + 8);
+      const uintptr_t start = (reinterpret_cast<uintptr_t>(memory.data()) + 7) & ~uintptr_t{7};
+      lib::Arena arena(start, start + footprint);
+      of::Tree tree;
+      auto built = tree.Init(source.data(), arena, slack);
+      ASSERT_TRUE(built.is_ok()) << lib::fdt::FdtErrorName(built.error()) << " slack " << slack;
+      EXPECT_LE(arena.used(), footprint);
+      EXPECT_GE(arena.used() + 64, footprint);
+      // One byte less than Init takes fails cleanly.
+      lib::Arena small(start, start + arena.used() - 1);
+      of::Tree too_big;
+      EXPECT_EQ(too_big.Init(source.data(), small, slack).error(), FdtError::kNoSpace);
+    }
+    ++trees;
+  }
+  EXPECT_GT(trees, 0);
+}
+
 TEST(TreeGrowth, SetPropertyGrowsTheBlobBeyondItsCapacityManyTimes) {
   auto dtb = tests::LoadDtb("of-tree.dtb");
   tests::TreeHolder holder(64u << 20);
