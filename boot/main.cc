@@ -8,10 +8,10 @@
 
 #include "boot/client.h"
 #include "boot/disk.h"
-#include "dev/pci-bridge.h"
-#include "dev/pci.h"
 #include "boot/halt.h"
 #include "boot/layout.h"
+#include "dev/pci-bridge.h"
+#include "dev/pci.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
 #include "lib/be.h"

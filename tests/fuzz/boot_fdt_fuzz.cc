@@ -1,14 +1,17 @@
 // The hypervisor's boot device tree through every step of boot/main.cc and boot/disk.cc that the
 // host build runs: tern_main's console discovery (of::EarlyConsoleUnit), lib::fdt::CheckBlob, the
-// live tree (of::Tree::Init), the machine summary, the DRC registry, the claims of the reserve map,
-// the RTAS tokens and area plan, the PHBs and vscsi adapters the disk scan reads, QEMU's boot
+// machine summary, the claims of the reserve map and payload, the live tree's room (its footprint,
+// the highest free range above the firmware) and copy (of::Tree::Init), the DRC registry, PCI
+// bridge completion, the payload checks (boot/layout.h), the RTAS tokens and area plan, the PHBs and vscsi adapters the disk scan reads, QEMU's boot
 // order, and /chosen prepared for the client. Input: the FDT blob.
 #include <libfdt.h>
 
 #include <cstring>
 #include <vector>
 
+#include "boot/layout.h"
 #include "bootmgr/boot-order.h"
+#include "dev/pci-bridge.h"
 #include "dev/pci.h"
 #include "dev/vscsi.h"
 #include "drc/registry.h"
@@ -52,30 +55,75 @@ lib::StringView ChosenString(const of::Tree& tree, const char* name) {
   return lib::fdt::PropertyString(tree.blob(), chosen, name).value_or(lib::StringView());
 }
 
+// The fixed part of tern's memory the tree room must stay above (boot/main.cc: __arena_end; the
+// firmware's arena ends at 0x200000), and the arena room the live tree may take from it.
+constexpr uint64_t kFirmwareEnd = 0x200000;
+constexpr uint64_t kArenaRoom = 1u << 20;
+constexpr uint64_t kTreeRoomAlign = 1u << 20;  // boot/main.cc
+// Where QEMU writes its tree (hw/ppc/spapr.c: min(RMA, 2 GiB) - FDT_MAX_SIZE).
+uint64_t HypervisorTreeAddress(uint64_t rma_bytes) {
+  const uint64_t top = lib::Min<uint64_t>(rma_bytes, 2ull << 30);
+  return top > kMaxFdtSize ? top - kMaxFdtSize : 0;
+}
+
+// boot/main.cc ClaimInUse.
+void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info) {
+  (void)claims.Claim(0, kFirmwareEnd, 0);
+  for (int i = 0; i < fdt_num_mem_rsv(tree); ++i) {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    if (fdt_get_mem_rsv(tree, i, &start, &size) == 0 && size != 0) {
+      (void)claims.Claim(start, size, 0);
+    }
+  }
+  if (claims.IsFree(info.kernel.start, info.kernel.size)) {
+    (void)claims.Claim(info.kernel.start, info.kernel.size, 0);
+  }
+  if (info.has_initrd && claims.IsFree(info.initrd.start, info.initrd.size)) {
+    (void)claims.Claim(info.initrd.start, info.initrd.size, 0);
+  }
+}
+
 void Boot(const void* hv_tree) {
-  if (lib::fdt::CheckBlob(hv_tree, kMaxFdtSize).is_error()) return;
+  auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
+  if (checked.is_error()) return;
+  const size_t fdt_size = checked.value();
+  auto info = of::ReadMachineInfo(hv_tree);
+  if (info.is_error()) return;
+  const uint64_t client_top = lib::Min<uint64_t>(info.value().rma_bytes, 4ull << 30);
+  of::ClaimMap claims(client_top);
+  ClaimInUse(claims, hv_tree, info.value());
+  const uint64_t fdt_address = HypervisorTreeAddress(info.value().rma_bytes);
+
+  // The live tree's room (boot/main.cc Boot): in the arena, or the highest free aligned range
+  // above the firmware, which must be free, aligned and inside client memory.
+  const uint64_t footprint = of::Tree::InitFootprint(hv_tree, kTreeSlack);
+  const uint64_t tree_room = boot::TreeRoomBytes(footprint);
+  if (tree_room > kArenaRoom) {
+    const uint64_t size = lib::AlignUp(tree_room, kTreeRoomAlign);
+    auto start = boot::HighestFree(claims, kFirmwareEnd, size, kTreeRoomAlign);
+    if (start.is_ok()) {
+      const uint64_t at = start.value();
+      if (at % kTreeRoomAlign != 0 || at < kFirmwareEnd || at > client_top ||
+          size > client_top - at || !claims.IsFree(at, size)) {
+        __builtin_trap();
+      }
+      if (claims.Claim(at, size, 0).is_error()) __builtin_trap();
+    }
+  }
+
   static std::vector<uint8_t> arena_memory(16u << 20);
   lib::Arena arena(reinterpret_cast<uintptr_t>(arena_memory.data()),
                    reinterpret_cast<uintptr_t>(arena_memory.data()) + arena_memory.size());
   of::Tree tree;
   if (tree.Init(hv_tree, arena, kTreeSlack).is_error()) return;
-  auto info = of::ReadMachineInfo(tree.blob());
-  if (info.is_error()) return;
+  // of::Tree::InitFootprint is what the room above is sized from.
+  if (arena.used() > footprint) __builtin_trap();
   (void)drc::CountConnectors(tree.blob());
-
-  const uint64_t client_top = lib::Min<uint64_t>(info.value().rma_bytes, 4ull << 30);
-  of::ClaimMap claims(client_top);
-  (void)claims.Claim(0, 0x400000, 0);
-  for (int i = 0; i < fdt_num_mem_rsv(tree.blob()); ++i) {
-    uint64_t start = 0;
-    uint64_t size = 0;
-    if (fdt_get_mem_rsv(tree.blob(), i, &start, &size) == 0 && size != 0) {
-      (void)claims.Claim(start, size, 0);
-    }
-  }
-  if (claims.IsFree(info.value().kernel.start, info.value().kernel.size)) {
-    (void)claims.Claim(info.value().kernel.start, info.value().kernel.size, 0);
-  }
+  (void)dev::CompleteBridgeNodes(tree, EmptyBus());
+  const boot::RealModeLayout layout{kFirmwareEnd, info.value().rma_bytes,
+                                    of::AddressRange{fdt_address, fdt_size}};
+  (void)boot::CheckPayload(info.value(), layout);
 
   // The disk scan's reading of the tree (boot/disk.cc FindDisks).
   if (dev::FindRtasPciConfig(tree.blob()).is_ok()) {
