@@ -2,8 +2,9 @@
 // host build runs: tern_main's console discovery (of::EarlyConsoleUnit), lib::fdt::CheckBlob, the
 // machine summary, the claims of the reserve map and payload, the live tree's room (its footprint,
 // the highest free range above the firmware) and copy (of::Tree::Init), the DRC registry, PCI
-// bridge completion, the payload checks (boot/layout.h), the RTAS tokens and area plan, the PHBs and vscsi adapters the disk scan reads, QEMU's boot
-// order, and /chosen prepared for the client. Input: the FDT blob.
+// bridge completion, the payload checks (boot/layout.h), the RTAS tokens and area plan, the PHBs
+// and vscsi adapters the disk scan reads, QEMU's boot order, and /chosen prepared for the client.
+// Input: the FDT blob.
 #include <libfdt.h>
 
 #include <cstring>
@@ -96,20 +97,19 @@ void Boot(const void* hv_tree) {
   const uint64_t fdt_address = HypervisorTreeAddress(info.value().rma_bytes);
 
   // The live tree's room (boot/main.cc Boot): in the arena, or the highest free aligned range
-  // above the firmware, which must be free, aligned and inside client memory.
+  // above the firmware, which must be free, aligned and inside client memory. The search runs for
+  // every tree (the seeds are far smaller than the arena); the room is claimed as tern would.
   const uint64_t footprint = of::Tree::InitFootprint(hv_tree, kTreeSlack);
   const uint64_t tree_room = boot::TreeRoomBytes(footprint);
-  if (tree_room > kArenaRoom) {
-    const uint64_t size = lib::AlignUp(tree_room, kTreeRoomAlign);
-    auto start = boot::HighestFree(claims, kFirmwareEnd, size, kTreeRoomAlign);
-    if (start.is_ok()) {
-      const uint64_t at = start.value();
-      if (at % kTreeRoomAlign != 0 || at < kFirmwareEnd || at > client_top ||
-          size > client_top - at || !claims.IsFree(at, size)) {
-        __builtin_trap();
-      }
-      if (claims.Claim(at, size, 0).is_error()) __builtin_trap();
+  const uint64_t room_size = lib::AlignUp(tree_room, kTreeRoomAlign);
+  if (auto start = boot::HighestFree(claims, kFirmwareEnd, room_size, kTreeRoomAlign);
+      start.is_ok()) {
+    const uint64_t at = start.value();
+    if (at % kTreeRoomAlign != 0 || at < kFirmwareEnd || at > client_top ||
+        room_size > client_top - at || !claims.IsFree(at, room_size)) {
+      __builtin_trap();
     }
+    if (tree_room > kArenaRoom && claims.Claim(at, room_size, 0).is_error()) __builtin_trap();
   }
 
   static std::vector<uint8_t> arena_memory(16u << 20);
