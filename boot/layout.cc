@@ -1,5 +1,7 @@
 #include "boot/layout.h"
 
+#include <libfdt.h>
+
 namespace boot {
 
 using lib::Err;
@@ -48,6 +50,24 @@ Result<void, PayloadError> CheckPayload(const of::MachineInfo& info, const RealM
   if (Overlap(info.initrd, layout.device_tree)) return Err(PayloadError::kInitrdOverDeviceTree);
   if (!InsideUsable(info.initrd, layout)) return Err(PayloadError::kInitrdOutsideMemory);
   return Ok<PayloadError>();
+}
+
+void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info,
+                uint64_t firmware_end) {
+  (void)claims.Claim(0, firmware_end, 0);
+  for (int i = 0; i < fdt_num_mem_rsv(tree); ++i) {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    if (fdt_get_mem_rsv(tree, i, &start, &size) == 0 && size != 0) {
+      (void)claims.Claim(start, size, 0);
+    }
+  }
+  if (info.has_kernel && claims.IsFree(info.kernel.start, info.kernel.size)) {
+    (void)claims.Claim(info.kernel.start, info.kernel.size, 0);
+  }
+  if (info.has_initrd && claims.IsFree(info.initrd.start, info.initrd.size)) {
+    (void)claims.Claim(info.initrd.start, info.initrd.size, 0);
+  }
 }
 
 uint64_t TreeRoomBytes(uint64_t init_footprint) {

@@ -39,6 +39,14 @@ struct RealModeLayout {
 lib::Result<void, PayloadError> CheckPayload(const of::MachineInfo& info,
                                              const RealModeLayout& layout);
 
+// Claims what is in use before the client may claim anything: tern's own memory
+// [0, firmware_end), the hypervisor's reserve map (QEMU lists the kernel and initrd there), and the
+// kernel and initrd themselves where the map left them free. Entries the map cannot give, and
+// ranges the claim map refuses (outside it, overlapping), are skipped: CheckPayload judges the
+// payload, and the client can never claim what is claimed here.
+void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info,
+                uint64_t firmware_end);
+
 // The room the live tree gets: its first copy (of::Tree::InitFootprint), one doubling of the blob
 // when the client's properties outgrow the slack (of::Tree::Grow), and the re-allocated index.
 uint64_t TreeRoomBytes(uint64_t init_footprint);

@@ -136,25 +136,6 @@ void CheckPayloadOrPowerOff(const of::MachineInfo& info, const RealModeLayout& l
   PowerOffAfterRefusal(tree);
 }
 
-// Claims what is in use before the client may claim anything: the firmware, the hypervisor's
-// reserve map (QEMU lists the kernel and initrd there), and the kernel and initrd themselves.
-void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info) {
-  (void)claims.Claim(0, Address(__arena_end), 0);
-  for (int i = 0; i < fdt_num_mem_rsv(tree); ++i) {
-    uint64_t start = 0;
-    uint64_t size = 0;
-    if (fdt_get_mem_rsv(tree, i, &start, &size) == 0 && size != 0) {
-      (void)claims.Claim(start, size, 0);
-    }
-  }
-  if (claims.IsFree(info.kernel.start, info.kernel.size)) {
-    (void)claims.Claim(info.kernel.start, info.kernel.size, 0);
-  }
-  if (info.has_initrd && claims.IsFree(info.initrd.start, info.initrd.size)) {
-    (void)claims.Claim(info.initrd.start, info.initrd.size, 0);
-  }
-}
-
 constinit uint32_t rtas_tokens[rtas::kMaxServices];
 
 // Plans tern's RTAS area around QEMU's rtas-size, publishes the larger size in /rtas before the
@@ -255,7 +236,7 @@ void CompletePciBridges(of::Tree& tree) {
   // Client addresses are 32-bit real addresses inside the RMA.
   const uint64_t client_top = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(4));
   of::ClaimMap claims(client_top);
-  ClaimInUse(claims, hv_tree, info);
+  ClaimInUse(claims, hv_tree, info, Address(__arena_end));
 
   // The hypervisor's copy sits in memory the OS will reuse: the live tree is the firmware's own,
   // in the arena below 0x200000 when it fits there with room to grow, else in a range claimed at

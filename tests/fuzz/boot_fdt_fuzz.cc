@@ -67,24 +67,6 @@ uint64_t HypervisorTreeAddress(uint64_t rma_bytes) {
   return top > kMaxFdtSize ? top - kMaxFdtSize : 0;
 }
 
-// boot/main.cc ClaimInUse.
-void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info) {
-  (void)claims.Claim(0, kFirmwareEnd, 0);
-  for (int i = 0; i < fdt_num_mem_rsv(tree); ++i) {
-    uint64_t start = 0;
-    uint64_t size = 0;
-    if (fdt_get_mem_rsv(tree, i, &start, &size) == 0 && size != 0) {
-      (void)claims.Claim(start, size, 0);
-    }
-  }
-  if (claims.IsFree(info.kernel.start, info.kernel.size)) {
-    (void)claims.Claim(info.kernel.start, info.kernel.size, 0);
-  }
-  if (info.has_initrd && claims.IsFree(info.initrd.start, info.initrd.size)) {
-    (void)claims.Claim(info.initrd.start, info.initrd.size, 0);
-  }
-}
-
 void Boot(const void* hv_tree) {
   auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
   if (checked.is_error()) return;
@@ -93,7 +75,7 @@ void Boot(const void* hv_tree) {
   if (info.is_error()) return;
   const uint64_t client_top = lib::Min<uint64_t>(info.value().rma_bytes, 4ull << 30);
   of::ClaimMap claims(client_top);
-  ClaimInUse(claims, hv_tree, info.value());
+  boot::ClaimInUse(claims, hv_tree, info.value(), kFirmwareEnd);
   const uint64_t fdt_address = HypervisorTreeAddress(info.value().rma_bytes);
 
   // The live tree's room (boot/main.cc Boot): in the arena, or the highest free aligned range

@@ -2,6 +2,9 @@
 #include "boot/layout.h"
 
 #include <gtest/gtest.h>
+#include <libfdt.h>
+
+#include <vector>
 
 namespace {
 
@@ -134,6 +137,55 @@ TEST(HighestFree, SkipsGapsTooSmallAndRespectsTheFloor) {
   EXPECT_TRUE(boot::HighestFree(claims, 0x300000, 2 * kMiB, kMiB).is_error());
   EXPECT_EQ(boot::HighestFree(claims, 0x200000, 0, kMiB).error(), of::ClaimError::kZeroSize);
   EXPECT_EQ(boot::HighestFree(claims, 0x200000, kMiB, 3).error(), of::ClaimError::kBadAlignment);
+}
+
+// A tree with only a root node and `reserved` as its memory reserve map.
+std::vector<uint8_t> TreeReserving(std::initializer_list<of::AddressRange> reserved) {
+  std::vector<uint8_t> blob(4096);
+  EXPECT_EQ(fdt_create(blob.data(), static_cast<int>(blob.size())), 0);
+  for (const of::AddressRange& range : reserved) {
+    EXPECT_EQ(fdt_add_reservemap_entry(blob.data(), range.start, range.size), 0);
+  }
+  EXPECT_EQ(fdt_finish_reservemap(blob.data()), 0);
+  EXPECT_EQ(fdt_begin_node(blob.data(), ""), 0);
+  EXPECT_EQ(fdt_end_node(blob.data()), 0);
+  EXPECT_EQ(fdt_finish(blob.data()), 0);
+  return blob;
+}
+
+TEST(ClaimInUse, ClaimsTheFirmwareTheReserveMapAndThePayload) {
+  // QEMU's reserve map lists the kernel and initrd; the kernel is claimed once, not twice.
+  const of::MachineInfo info = KernelAndInitrd(42 * kMiB, 0x2f00000, 2 * kMiB);
+  const auto tree = TreeReserving({{0x400000, 42 * kMiB}, {0x2f00000, 2 * kMiB}});
+  of::ClaimMap claims(256 * kMiB);
+  boot::ClaimInUse(claims, tree.data(), info, 0x200000);
+  ASSERT_EQ(claims.claimed().size(), 3u);
+  EXPECT_FALSE(claims.IsFree(0, 0x200000));
+  EXPECT_FALSE(claims.IsFree(0x400000 + 42 * kMiB - 1, 1));
+  EXPECT_FALSE(claims.IsFree(0x2f00000, 2 * kMiB));
+  EXPECT_TRUE(claims.IsFree(0x200000, 0x200000));
+  // Without the map's entries the payload is claimed from MachineInfo.
+  const auto empty = TreeReserving({});
+  of::ClaimMap from_info(256 * kMiB);
+  boot::ClaimInUse(from_info, empty.data(), info, 0x200000);
+  ASSERT_EQ(from_info.claimed().size(), 3u);
+  EXPECT_FALSE(from_info.IsFree(0x2f00000 + 2 * kMiB - 1, 1));
+}
+
+TEST(ClaimInUse, SkipsWhatCannotBeClaimedAndLeavesTheRestClaimed) {
+  // A map entry past the claim map's top, one overlapping the firmware and a kernel wider than
+  // memory: none is claimed, the firmware and the sane entry are.
+  of::MachineInfo info = Kernel(0x400000, ~uint64_t{0} - 0x100000);
+  const auto tree = TreeReserving({{8ull << 30, kMiB}, {0x100000, kMiB}, {0x800000, kMiB}});
+  of::ClaimMap claims(256 * kMiB);
+  boot::ClaimInUse(claims, tree.data(), info, 0x200000);
+  ASSERT_EQ(claims.claimed().size(), 2u);
+  EXPECT_FALSE(claims.IsFree(0x800000, kMiB));
+  EXPECT_TRUE(claims.IsFree(0x400000, 0x400000));
+  // No kernel: nothing but the firmware and the map.
+  of::ClaimMap none(256 * kMiB);
+  boot::ClaimInUse(none, TreeReserving({}).data(), of::MachineInfo{}, 0x200000);
+  ASSERT_EQ(none.claimed().size(), 1u);
 }
 
 }  // namespace
