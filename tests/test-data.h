@@ -25,4 +25,26 @@ inline std::vector<uint8_t> LoadDtb(const std::string& name) {
   return ReadFile(DataPath(name));
 }
 
+#ifdef TERN_CORPUS_DIR
+// A tree of the corpus dumped from real QEMU configurations (tests/corpus/configs.txt).
+struct CorpusTree {
+  std::string name;  // the dump's file name
+  std::string line;  // its line of manifest.txt: the name, then what the config gives
+  std::vector<uint8_t> blob;
+};
+
+// Every tree of the corpus, in manifest order; empty when the manifest is missing.
+inline std::vector<CorpusTree> LoadCorpus() {
+  std::vector<CorpusTree> trees;
+  std::ifstream manifest(std::string(TERN_CORPUS_DIR) + "/manifest.txt");
+  for (std::string line; std::getline(manifest, line);) {
+    if (line.empty()) continue;
+    std::string name = line.substr(0, line.find(' '));
+    std::vector<uint8_t> blob = ReadFile(std::string(TERN_CORPUS_DIR) + "/" + name);
+    trees.push_back(CorpusTree{std::move(name), std::move(line), std::move(blob)});
+  }
+  return trees;
+}
+#endif
+
 }  // namespace tests

@@ -67,18 +67,15 @@ TEST(MachineInfo, NoCpusNoConsole) {
 // Every tree dumped from a real QEMU configuration (tests/corpus/configs.txt) reads as the
 // configuration says.
 TEST(MachineInfo, QemuCorpus) {
-  std::ifstream manifest(std::string(TERN_CORPUS_DIR) + "/manifest.txt");
-  ASSERT_TRUE(manifest.good()) << "no corpus manifest in " << TERN_CORPUS_DIR;
-  int trees = 0;
-  for (std::string line; std::getline(manifest, line);) {
-    if (line.empty()) continue;
-    std::istringstream fields(line);
+  const std::vector<tests::CorpusTree> corpus = tests::LoadCorpus();
+  for (const tests::CorpusTree& entry : corpus) {
+    std::istringstream fields(entry.line);
     std::string name, console;
     uint64_t memory_mib, ranges, rma_mib, cores, threads;
     ASSERT_TRUE(fields >> name >> memory_mib >> ranges >> rma_mib >> cores >> threads >> console)
-        << line;
+        << entry.line;
     SCOPED_TRACE(name);
-    auto blob = tests::ReadFile(std::string(TERN_CORPUS_DIR) + "/" + name);
+    const std::vector<uint8_t>& blob = entry.blob;
     ASSERT_TRUE(lib::fdt::CheckBlob(blob.data(), blob.size()).is_ok());
     auto info = of::ReadMachineInfo(blob.data());
     ASSERT_TRUE(info.is_ok()) << lib::fdt::FdtErrorName(info.error());
@@ -95,9 +92,8 @@ TEST(MachineInfo, QemuCorpus) {
       ASSERT_TRUE(unit.is_ok());
       EXPECT_EQ(unit.value(), std::stoull(console, nullptr, 16));
     }
-    ++trees;
   }
-  EXPECT_GE(trees, 8);
+  EXPECT_GE(corpus.size(), 8u) << "corpus in " << TERN_CORPUS_DIR;
 }
 
 }  // namespace

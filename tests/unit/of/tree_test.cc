@@ -159,14 +159,11 @@ TEST_F(TreeTest, InitKeepsALegacyLinuxPhandle) {
 }
 
 TEST(TreeCorpus, EveryQemuTreeGetsUniquePhandlesAndNames) {
-  std::ifstream manifest(std::string(TERN_CORPUS_DIR) + "/manifest.txt");
-  ASSERT_TRUE(manifest.good()) << "no corpus manifest in " << TERN_CORPUS_DIR;
-  int trees = 0;
-  for (std::string line; std::getline(manifest, line);) {
-    if (line.empty()) continue;
-    const std::string name = line.substr(0, line.find(' '));
-    SCOPED_TRACE(name);
-    auto source = tests::ReadFile(std::string(TERN_CORPUS_DIR) + "/" + name);
+  const std::vector<tests::CorpusTree> corpus = tests::LoadCorpus();
+  ASSERT_FALSE(corpus.empty()) << "no corpus manifest in " << TERN_CORPUS_DIR;
+  for (const tests::CorpusTree& entry : corpus) {
+    SCOPED_TRACE(entry.name);
+    const std::vector<uint8_t>& source = entry.blob;
     tests::TreeHolder holder;
     ASSERT_TRUE(holder.Init(source, 4096));
     const of::Tree& tree = holder.tree;
@@ -196,9 +193,8 @@ TEST(TreeCorpus, EveryQemuTreeGetsUniquePhandlesAndNames) {
     }
     EXPECT_EQ(tree.node_count(), static_cast<uint32_t>(live));
     tests::ExpectConsistent(tree);
-    ++trees;
   }
-  EXPECT_GE(trees, 8);
+  EXPECT_GE(corpus.size(), 8u);
 }
 
 TEST_F(TreeTest, RelativesAndTheirEnds) {
@@ -344,14 +340,11 @@ TEST_F(TreeTest, SetPropertyCreatesReplacesAndGrowsValues) {
 // boot/main.cc sizes the live tree's memory with InitFootprint before building it: an arena of
 // exactly that size must hold Init, whatever QEMU's tree, and the estimate must not be loose.
 TEST(TreeFootprint, AnArenaOfTheFootprintHoldsInitForEveryQemuTree) {
-  std::ifstream manifest(std::string(TERN_CORPUS_DIR) + "/manifest.txt");
-  ASSERT_TRUE(manifest.good()) << "no corpus manifest in " << TERN_CORPUS_DIR;
-  int trees = 0;
-  for (std::string line; std::getline(manifest, line);) {
-    if (line.empty()) continue;
-    const std::string name = line.substr(0, line.find(' '));
-    SCOPED_TRACE(name);
-    auto source = tests::ReadFile(std::string(TERN_CORPUS_DIR) + "/" + name);
+  const std::vector<tests::CorpusTree> corpus = tests::LoadCorpus();
+  ASSERT_FALSE(corpus.empty()) << "no corpus manifest in " << TERN_CORPUS_DIR;
+  for (const tests::CorpusTree& entry : corpus) {
+    SCOPED_TRACE(entry.name);
+    const std::vector<uint8_t>& source = entry.blob;
     for (size_t slack : {size_t{0}, size_t{64 * 1024}}) {
       const size_t footprint = of::Tree::InitFootprint(source.data(), slack);
       // The arena's start is only 8-aligned, as the firmware's may be.
@@ -368,9 +361,7 @@ TEST(TreeFootprint, AnArenaOfTheFootprintHoldsInitForEveryQemuTree) {
       of::Tree too_big;
       EXPECT_EQ(too_big.Init(source.data(), small, slack).error(), FdtError::kNoSpace);
     }
-    ++trees;
   }
-  EXPECT_GT(trees, 0);
 }
 
 TEST(TreeGrowth, SetPropertyGrowsTheBlobBeyondItsCapacityManyTimes) {
