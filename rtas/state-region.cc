@@ -80,11 +80,15 @@ Result<void, StateError> CheckGeometry(lib::Span<const uint8_t> region) {
   const uint64_t stats_end = uint64_t{header.stats_offset.value()} +
                              uint64_t{header.stats_count.value()} * sizeof(ServiceStats);
   const uint64_t data_end = uint64_t{header.data_offset.value()} + header.data_size.value();
+  // Layout version 3 has one placement of its tables, the one InitStateRegion writes: any other
+  // offset (a misaligned one included: the tables are read as structures) is refused.
   if (header.header_size.value() != sizeof(StateHeader) ||
       header.region_size.value() != region.size() ||
-      header.slots_offset.value() < sizeof(StateHeader) ||
+      header.slots_offset.value() != sizeof(StateHeader) ||
       header.slot_count.value() != kSlotCount || header.slot_size.value() != kSlotSize ||
-      header.stats_count.value() != kStatsCount || slots_end > header.stats_offset.value() ||
+      header.stats_offset.value() != sizeof(StateHeader) + kSlotCount * kSlotSize ||
+      header.stats_count.value() != kStatsCount ||
+      header.data_offset.value() != StateRegionSize(0) || slots_end > header.stats_offset.value() ||
       stats_end > header.data_offset.value() || data_end != header.region_size.value()) {
     return Err(StateError::kBadGeometry);
   }

@@ -130,6 +130,24 @@ TEST(StateRegion, RecheckedGeometryIsRefused) {
   }
 }
 
+// Tables moved consistently with each other and with the region's size are still not where this
+// RTAS puts them: refused, and RecordCall writes nothing there. A statistics table one byte up
+// (misaligned, read as structures) was found by the state_region fuzz target.
+TEST(StateRegion, TablesMovedConsistentlyAreRefused) {
+  for (uint32_t shift : {1u, 8u}) {
+    auto region = NewRegion();
+    auto& header = *reinterpret_cast<rtas::StateHeader*>(region.data());
+    header.stats_offset = lib::Be32(header.stats_offset.value() + shift);
+    header.data_offset = lib::Be32(header.data_offset.value() + 8);
+    header.data_size = lib::Be32(header.data_size.value() - 8);
+    rtas::CommitStateRegion({region.data(), region.size()});
+    EXPECT_EQ(Check(region).error(), StateError::kBadGeometry) << shift;
+    const std::vector<uint8_t> before = region;
+    rtas::RecordCall({region.data(), region.size()}, 0, -3);
+    EXPECT_EQ(region, before) << shift;
+  }
+}
+
 TEST(StateRegion, CommitBumpsTheGenerationAndResealsChanges) {
   auto region = NewRegion();
   region[64] = 0x10;  // a slot changes
