@@ -29,6 +29,7 @@
 #include "tests/fake-hv.h"
 #include "tests/fuzz/client-rig.h"
 #include "tests/fuzz/fuzz-support.h"
+#include "tests/host-fixtures.h"
 
 namespace {
 
@@ -128,7 +129,7 @@ void Boot(const void* hv_tree) {
                                lib::Span<const of::Phandle>(disks, disk_count));
 
   // boot/main.cc PrepareRtas.
-  static const std::vector<uint8_t> image = fuzz::MinimalRtasImage();
+  static const std::vector<uint8_t> image = tests::MinimalRtasImage();
   static uint32_t tokens[rtas::kMaxServices];
   rtas::InstantiateInputs rtas_inputs{};
   bool have_rtas = false;

@@ -26,28 +26,9 @@
 #include "rtas/layout.h"
 #include "tests/fake-hv.h"
 #include "tests/fuzz/fuzz-support.h"
+#include "tests/host-fixtures.h"
 
 namespace fuzz {
-
-// A minimal valid RTAS image (rtas/layout.h): header, configuration, 64 bytes of "code", no
-// relocations, 4 KiB in memory.
-inline std::vector<uint8_t> MinimalRtasImage() {
-  const uint32_t config = sizeof(rtas::ImageHeader);
-  const uint32_t code = config + sizeof(rtas::ImageConfig);
-  const uint32_t size = code + 64;
-  std::vector<uint8_t> image(size);
-  auto& header = *reinterpret_cast<rtas::ImageHeader*>(image.data());
-  std::memcpy(header.magic, "TERNRTAS", 8);
-  header.version = lib::Be32(rtas::kImageHeaderVersion);
-  header.entry = lib::Be32(code);
-  header.toc = lib::Be32(code);
-  header.file_size = lib::Be32(size);
-  header.memory_size = lib::Be32(4096);
-  header.rela = lib::Be32(size);
-  header.rela_end = lib::Be32(size);
-  header.config = lib::Be32(config);
-  return image;
-}
 
 class ClientRig {
  public:
@@ -70,10 +51,9 @@ class ClientRig {
   // starts from zeroed RAM (pages reappear, zeroed, as they are touched).
   static uint8_t* Ram() {
     static uint8_t* ram = [] {
-      void* mapped = mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-      if (mapped == MAP_FAILED) std::abort();
-      return static_cast<uint8_t*>(mapped);
+      uint8_t* mapped = tests::MapGuestRam(kRamSize);
+      if (mapped == nullptr) std::abort();
+      return mapped;
     }();
     return ram;
   }
@@ -111,7 +91,7 @@ class ClientRig {
                reinterpret_cast<uintptr_t>(ArenaMemory()) + kArenaSize),
         memory_(reinterpret_cast<uintptr_t>(Ram()), kRamSize),
         claims_(kRamSize),
-        rtas_image_(MinimalRtasImage()) {
+        rtas_image_(tests::MinimalRtasImage()) {
     tests::FakeHypervisor& hv = tests::FakeHypervisor::Get();
     hv.Reset();
     // The console takes everything and keeps nothing: a client may write all of RAM to it.

@@ -13,6 +13,7 @@
 #include "lib/be.h"
 #include "lib/guest-memory.h"
 #include "tests/fuzz/fuzz-support.h"
+#include "tests/host-fixtures.h"
 
 namespace {
 
@@ -22,10 +23,9 @@ constexpr bootmgr::AddressRange kForbidden[] = {{0, 0x200000}, {0x3000000, 0x800
 
 uint8_t* Ram() {
   static uint8_t* ram = [] {
-    void* mapped = mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (mapped == MAP_FAILED) std::abort();
-    return static_cast<uint8_t*>(mapped);
+    uint8_t* mapped = tests::MapGuestRam(kRamSize);
+    if (mapped == nullptr) std::abort();
+    return mapped;
   }();
   return ram;
 }

@@ -11,6 +11,7 @@
 #include "rtas/state-region.h"
 #include "tests/fuzz/client-rig.h"
 #include "tests/fuzz/fuzz-support.h"
+#include "tests/host-fixtures.h"
 #include "tools/rtas-dump.h"
 
 namespace {
@@ -41,7 +42,7 @@ namespace {
 // An RTAS area as instantiate-rtas builds it at kBase: the image (header and configuration), the
 // state region after it with a few calls counted.
 std::vector<uint8_t> Area() {
-  const std::vector<uint8_t> image = fuzz::MinimalRtasImage();
+  const std::vector<uint8_t> image = tests::MinimalRtasImage();
   const uint32_t state_offset = 0x1000;
   const uint32_t state_size = rtas::StateRegionSize(256);
   std::vector<uint8_t> area(state_offset + state_size);

@@ -22,6 +22,7 @@
 #include "rtas/layout.h"
 #include "tests/fake-hv.h"
 #include "tests/host-cpu.h"
+#include "tests/host-fixtures.h"
 #include "tests/linux-cas-vector.h"
 #include "tests/test-data.h"
 #include "tests/tree-check.h"
@@ -56,23 +57,11 @@ std::vector<uint8_t> CorpusTree(const std::string& name = "1cpu-1g.dtb") {
   return tests::ReadFile(std::string(TERN_CORPUS_DIR) + "/" + name);
 }
 
-// A minimal valid RTAS image (rtas/layout.h): header, configuration, 64 bytes of "code", no
-// relocations, 4 KiB in memory. rtas_test covers the image itself; here it only has to be built.
+// tests::MinimalRtasImage with its 64 bytes of "code" numbered, so that a copy can be told from
+// zeros. rtas_test covers the image itself; here it only has to be built.
 std::vector<uint8_t> RtasImage() {
-  const uint32_t config = sizeof(rtas::ImageHeader);
-  const uint32_t code = config + sizeof(rtas::ImageConfig);
-  const uint32_t size = code + 64;
-  std::vector<uint8_t> image(size);
-  auto& header = *reinterpret_cast<rtas::ImageHeader*>(image.data());
-  std::memcpy(header.magic, "TERNRTAS", 8);
-  header.version = lib::Be32(rtas::kImageHeaderVersion);
-  header.entry = lib::Be32(code);
-  header.toc = lib::Be32(code);
-  header.file_size = lib::Be32(size);
-  header.memory_size = lib::Be32(4096);
-  header.rela = lib::Be32(size);
-  header.rela_end = lib::Be32(size);
-  header.config = lib::Be32(config);
+  std::vector<uint8_t> image = tests::MinimalRtasImage();
+  const uint32_t code = sizeof(rtas::ImageHeader) + sizeof(rtas::ImageConfig);
   for (uint32_t i = 0; i < 64; ++i) image[code + i] = static_cast<uint8_t>(0x60 + i);
   return image;
 }
@@ -86,10 +75,8 @@ class ClientTest : public ::testing::Test {
     tests::AttachConsoleToStderr();
     tests::SetTimebase(0);
     // Guest RAM: 1 GiB of address space; only the pages a test touches are ever allocated.
-    void* ram = mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    ASSERT_NE(ram, MAP_FAILED);
-    ram_ = static_cast<uint8_t*>(ram);
+    ram_ = tests::MapGuestRam(kRamSize);
+    ASSERT_NE(ram_, nullptr);
     memory_ = lib::GuestMemory(reinterpret_cast<uintptr_t>(ram_), kRamSize);
     // As boot/main.cc: the firmware is protected except for the client stack, and claimed.
     ASSERT_TRUE(memory_.Protect(0, kStackBottom));
