@@ -26,10 +26,8 @@ const char* PayloadErrorName(PayloadError error) {
 
 namespace {
 
-// Whether two non-empty ranges share a byte, without computing either end.
 bool Overlap(const of::AddressRange& a, const of::AddressRange& b) {
-  if (a.size == 0 || b.size == 0) return false;
-  return a.start <= b.start ? b.start - a.start < a.size : a.start - b.start < b.size;
+  return lib::RangesOverlap(a.start, a.size, b.start, b.size);
 }
 
 bool InsideUsable(const of::AddressRange& range, const RealModeLayout& layout) {

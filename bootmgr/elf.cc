@@ -96,12 +96,6 @@ bool Inside(uint64_t offset, uint64_t size, uint64_t limit) {
   return size <= limit && offset <= limit - size;
 }
 
-// Whether two non-empty ranges share a byte, without computing either end.
-bool Overlap(uint64_t a_start, uint64_t a_size, uint64_t b_start, uint64_t b_size) {
-  if (a_size == 0 || b_size == 0) return false;
-  return a_start <= b_start ? b_start - a_start < a_size : a_start - b_start < b_size;
-}
-
 // The ELF header's checks, in the order of its fields.
 const ElfLayout& LayoutOf(const LoadPlan& plan) {
   return plan.is_64bit ? kLayout64 : kLayout32;
@@ -182,12 +176,13 @@ Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t 
   for (uint32_t i = 0; i < plan.segment_count; ++i) {
     const LoadSegment& segment = plan.segments[i];
     for (uint32_t j = 0; j < i; ++j) {
-      if (Overlap(segment.paddr, segment.memsz, plan.segments[j].paddr, plan.segments[j].memsz)) {
+      if (lib::RangesOverlap(segment.paddr, segment.memsz, plan.segments[j].paddr,
+                             plan.segments[j].memsz)) {
         return Err(ElfError::kSegmentsOverlap);
       }
     }
     for (const AddressRange& range : forbidden) {
-      if (Overlap(segment.paddr, segment.memsz, range.start, range.size)) {
+      if (lib::RangesOverlap(segment.paddr, segment.memsz, range.start, range.size)) {
         return Err(ElfError::kForbiddenRange);
       }
     }

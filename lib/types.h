@@ -48,6 +48,13 @@ constexpr bool RangeInside(uint64_t start, uint64_t size, uint64_t lo, uint64_t 
   return start >= lo && start <= hi && size <= hi - start;
 }
 
+// Whether [a_start, a_start + a_size) and [b_start, b_start + b_size) share a byte; empty ranges
+// share none. Neither end is computed, so sizes reaching past 2^64 cannot wrap.
+constexpr bool RangesOverlap(uint64_t a_start, uint64_t a_size, uint64_t b_start, uint64_t b_size) {
+  if (a_size == 0 || b_size == 0) return false;
+  return a_start <= b_start ? b_start - a_start < a_size : a_start - b_start < b_size;
+}
+
 constexpr uint64_t KiB(uint64_t n) {
   return n << 10;
 }

@@ -12,6 +12,7 @@
 #include "lib/result.h"
 #include "lib/span.h"
 #include "lib/spinlock.h"
+#include "lib/types.h"
 #include "tests/fake-hv.h"
 
 namespace {
@@ -213,6 +214,18 @@ TEST(Spinlock, SerializesIncrementsFromSeveralThreads) {
   EXPECT_TRUE(lock.TryLock());
   EXPECT_FALSE(lock.TryLock());
   lock.Unlock();
+}
+
+TEST(Ranges, OverlapIsASharedByteAndNeverWraps) {
+  EXPECT_TRUE(lib::RangesOverlap(0x1000, 0x1000, 0x1fff, 1));
+  EXPECT_TRUE(lib::RangesOverlap(0x1fff, 1, 0x1000, 0x1000));      // either order
+  EXPECT_FALSE(lib::RangesOverlap(0x1000, 0x1000, 0x2000, 0x10));  // adjacent
+  EXPECT_FALSE(lib::RangesOverlap(0x2000, 0x10, 0x1000, 0x1000));
+  EXPECT_FALSE(lib::RangesOverlap(0x1000, 0, 0x1000, 0x10));  // an empty range shares nothing
+  EXPECT_FALSE(lib::RangesOverlap(0x1000, 0x10, 0x1008, 0));
+  // A size reaching past 2^64 covers everything above its start; nothing wraps to address 0.
+  EXPECT_TRUE(lib::RangesOverlap(0x1000, ~uint64_t{0}, ~uint64_t{0}, 1));
+  EXPECT_FALSE(lib::RangesOverlap(0x1000, ~uint64_t{0}, 0, 0x1000));
 }
 
 }  // namespace
