@@ -2,7 +2,7 @@
 
 #include "bootmgr/boot-order.h"
 #include "bootmgr/elf.h"
-#include "bootmgr/partitions.h"
+#include "block/partitions.h"
 #include "dev/pci.h"
 #include "dev/scsi.h"
 #include "dev/virtio-blk.h"
@@ -225,7 +225,7 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
     (void)tree.SetProperty(node, "device_type", block, sizeof(block));
     ++blk_count;
     disks[disk_count] = of::Disk{node, &driver.disk()};
-    const dev::BlockDevice& disk = driver.disk();
+    const block::Device& disk = driver.disk();
     lib::Printf("tern: disk %s: virtio-blk, %llu blocks of %u bytes (%llu MiB)\n", pci.path,
                 static_cast<unsigned long long>(disk.blocks), disk.block_size,
                 static_cast<unsigned long long>((disk.blocks * disk.block_size) >> 20));
@@ -238,11 +238,11 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
   return lib::Span<const of::Disk>(disks, static_cast<size_t>(disk_count));
 }
 
-bool FindPartition(const dev::BlockDevice& disk, uint32_t number, of::Extent& extent) {
-  auto table = bootmgr::ReadPartitions(disk, table_scratch);
+bool FindPartition(const block::Device& disk, uint32_t number, of::Extent& extent) {
+  auto table = block::ReadPartitions(disk, table_scratch);
   if (table.is_error()) return false;
   for (uint32_t i = 0; i < table.value().count; ++i) {
-    const bootmgr::Partition& partition = table.value().partitions[i];
+    const block::Partition& partition = table.value().partitions[i];
     if (partition.number == number && partition.valid) {
       extent = of::Extent{partition.start_lba, partition.block_count};
       return true;
@@ -277,7 +277,7 @@ void QuiesceDisks() {
 namespace {
 
 // Reads blocks [first, first + count) of `disk` to real address `address`.
-bool ReadExtent(const dev::BlockDevice& disk, uint64_t first, uint64_t count, uint64_t address,
+bool ReadExtent(const block::Device& disk, uint64_t first, uint64_t count, uint64_t address,
                 const char* path) {
   // A few MiB at a time, so a failure names where it happened.
   const uint64_t chunk = (4u << 20) / disk.block_size;
@@ -285,7 +285,7 @@ bool ReadExtent(const dev::BlockDevice& disk, uint64_t first, uint64_t count, ui
     const uint32_t n = static_cast<uint32_t>(lib::Min(chunk, count - done));
     if (auto read = disk.Read(first + done, n, address + done * disk.block_size); read.is_error()) {
       lib::Printf("tern: %s: cannot boot: reading block %llu failed: %s\n", path,
-                  static_cast<unsigned long long>(first + done), dev::IoErrorName(read.error()));
+                  static_cast<unsigned long long>(first + done), block::IoErrorName(read.error()));
       return false;
     }
   }
@@ -301,8 +301,8 @@ bool NeedsMoreOfTheImage(bootmgr::ElfError error) {
 
 // Loads the ELF image at the start of `partition` of `disk` (at most kLoaderStagingBytes of it):
 // reads it into the staging area, plans, claims and copies its segments.
-bool LoadPartition(of::ClientInterface& client, const dev::BlockDevice& disk,
-                   const bootmgr::Partition& partition, const of::MachineInfo& info,
+bool LoadPartition(of::ClientInterface& client, const block::Device& disk,
+                   const block::Partition& partition, const of::MachineInfo& info,
                    uint64_t firmware_end, const char* path, LoadedClient& loaded) {
   const uint64_t limit = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(2));
   if (LoaderStaging(info.rma_bytes).size == 0) {
@@ -418,20 +418,20 @@ bool LoadFromDisks(of::Tree& tree, of::ClientInterface& client, const of::Machin
   for (size_t i = 0; i < order.count; ++i) {
     char path[128];
     NodePath(tree, order.candidates[i], path);
-    const dev::BlockDevice* disk = client.DeviceAt(order.candidates[i]);
+    const block::Device* disk = client.DeviceAt(order.candidates[i]);
     if (disk == nullptr) continue;
-    dev::IoError io = dev::IoError::kDevice;
-    auto table = bootmgr::ReadPartitions(*disk, table_scratch, &io);
+    block::IoError io = block::IoError::kDevice;
+    auto table = block::ReadPartitions(*disk, table_scratch, &io);
     if (table.is_error()) {
       lib::Printf(
-          "tern: %s: cannot boot: %s%s%s\n", path, bootmgr::PartitionErrorName(table.error()),
-          table.error() == bootmgr::PartitionError::kReadFailed ? ": " : "",
-          table.error() == bootmgr::PartitionError::kReadFailed ? dev::IoErrorName(io) : "");
+          "tern: %s: cannot boot: %s%s%s\n", path, block::PartitionErrorName(table.error()),
+          table.error() == block::PartitionError::kReadFailed ? ": " : "",
+          table.error() == block::PartitionError::kReadFailed ? block::IoErrorName(io) : "");
       continue;
     }
-    auto prep = bootmgr::FindPrepPartition(table.value());
+    auto prep = block::FindPrepPartition(table.value());
     if (prep.is_error()) {
-      lib::Printf("tern: %s: cannot boot: %s\n", path, bootmgr::PartitionErrorName(prep.error()));
+      lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(prep.error()));
       continue;
     }
     if (!prep.value().active) {

@@ -23,7 +23,7 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
 
 // Client-interface hooks of the disks FindDisks started: partitions for `disk:N`, and the reset
 // of every device before the OS's drivers take over.
-bool FindPartition(const dev::BlockDevice& disk, uint32_t number, of::Extent& extent);
+bool FindPartition(const block::Device& disk, uint32_t number, of::Extent& extent);
 void QuiesceDisks();
 
 // Where the image of a boot partition is read before its segments are copied: below QEMU's FDT,

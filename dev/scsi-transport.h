@@ -3,7 +3,7 @@
 // layer builds CDBs, interprets status and sense data, and turns LUNs into dev::BlockDevices.
 #pragma once
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "lib/result.h"
 #include "lib/types.h"
 
@@ -21,7 +21,7 @@ struct ScsiCommand {
 };
 
 // What the target answered [SAM-5 status codes; SPC-4 sense data]. A transport that could not
-// deliver the command, or got a malformed answer, returns an IoError instead.
+// deliver the command, or got a malformed answer, returns an block::IoError instead.
 struct ScsiResponse {
   uint8_t status = 0;      // 0x00 GOOD, 0x02 CHECK CONDITION, 0x08 BUSY, ...
   uint32_t residual = 0;   // data-in bytes not transferred
@@ -31,8 +31,8 @@ struct ScsiResponse {
 };
 
 struct ScsiTransport {
-  lib::Result<ScsiResponse, IoError> (*execute)(void* adapter,
-                                                const ScsiCommand& command) = nullptr;
+  lib::Result<ScsiResponse, block::IoError> (*execute)(void* adapter,
+                                                       const ScsiCommand& command) = nullptr;
   void* adapter = nullptr;
   uint32_t max_target = 0;  // targets 0..max_target are scanned
   uint32_t max_lun = 0;     // LUNs above this are not used

@@ -67,7 +67,7 @@ void Describe(char* out, size_t size, ScsiError error, const ScsiOutcome& outcom
   if (used >= size) return;
   if (IsTransportFailure(error)) {
     (void)lib::FormatToBuffer(out + used, size - used, " (%s)",
-                              IoErrorName(outcome.transport_error));
+                              block::IoErrorName(outcome.transport_error));
   } else if (outcome.has_sense) {
     (void)lib::FormatToBuffer(out + used, size - used, ", sense key %x (%s), ASC %02xh ASCQ %02xh",
                               outcome.sense.key, SenseKeyName(outcome.sense.key), outcome.sense.asc,
@@ -263,14 +263,14 @@ lib::Result<uint32_t, ScsiError> ScsiLun::Execute(ScsiCommand& command, uint64_t
   command.data = bytes == 0 ? 0 : buffer;
   command.data_length = bytes;
   if (transport_->execute == nullptr) {
-    outcome_.transport_error = IoError::kNotReady;
+    outcome_.transport_error = block::IoError::kNotReady;
     return lib::Err(ScsiError::kTransport);
   }
   auto answer = transport_->execute(transport_->adapter, command);
   if (answer.is_error()) {
     outcome_.transport_error = answer.error();
-    return lib::Err(answer.error() == IoError::kTimeout ? ScsiError::kTimeout
-                                                        : ScsiError::kTransport);
+    return lib::Err(answer.error() == block::IoError::kTimeout ? ScsiError::kTimeout
+                                                               : ScsiError::kTransport);
   }
   const ScsiResponse& response = answer.value();
   outcome_.status = response.status;
@@ -484,7 +484,7 @@ lib::Result<void, ScsiError> ScsiDisk::Start(const ScsiTransport& transport,
                                              lib::GuestMemory& memory, uint64_t scratch,
                                              uint32_t scratch_bytes, uint32_t target, uint32_t lun,
                                              uint64_t timebase_frequency, const char* name) {
-  disk_ = BlockDevice{};
+  disk_ = block::Device{};
   transport_ = &transport;
   memory_ = &memory;
   target_ = target;
@@ -523,32 +523,35 @@ lib::Result<void, ScsiError> ScsiDisk::Start(const ScsiTransport& transport,
   }
   disk_.block_size = geometry.block_size;
   disk_.blocks = geometry.blocks;
+  disk_.max_transfer_blocks = transport.max_transfer_bytes / geometry.block_size;
   disk_.read = ReadBlocks;
   disk_.driver = this;
   return lib::Ok<ScsiError>();
 }
 
-lib::Result<void, IoError> ScsiDisk::ReadBlocks(void* driver, uint64_t lba, uint32_t count,
-                                                uint64_t buffer) {
+lib::Result<void, block::IoError> ScsiDisk::ReadBlocks(void* driver, uint64_t lba, uint32_t count,
+                                                       uint64_t buffer) {
   return static_cast<ScsiDisk*>(driver)->Read(lba, count, buffer);
 }
 
-lib::Result<void, IoError> ScsiDisk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
-  if (disk_.read == nullptr) return lib::Err(IoError::kNotReady);
-  if (lba > disk_.blocks || count > disk_.blocks - lba) return lib::Err(IoError::kOutOfRange);
+lib::Result<void, block::IoError> ScsiDisk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
+  if (disk_.read == nullptr) return lib::Err(block::IoError::kNotReady);
+  if (lba > disk_.blocks || count > disk_.blocks - lba)
+    return lib::Err(block::IoError::kOutOfRange);
   const uint64_t bytes = uint64_t{count} * disk_.block_size;
-  if (bytes == 0) return lib::Ok<IoError>();
-  if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(IoError::kBadBuffer);
+  if (bytes == 0) return lib::Ok<block::IoError>();
+  if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(block::IoError::kBadBuffer);
   const uint32_t blocks_per_command = transport_->max_transfer_bytes / disk_.block_size;
   for (uint32_t done = 0; done < count;) {
     const uint32_t blocks = lib::Min(count - done, blocks_per_command);
     TERN_TRY(ReadChunk(lba + done, blocks, buffer + uint64_t{done} * disk_.block_size));
     done += blocks;
   }
-  return lib::Ok<IoError>();
+  return lib::Ok<block::IoError>();
 }
 
-lib::Result<void, IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blocks, uint64_t buffer) {
+lib::Result<void, block::IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blocks,
+                                                      uint64_t buffer) {
   const uint32_t bytes = blocks * disk_.block_size;
   ScsiLun unit(*transport_, *memory_, 0, 0, target_, lun_);
   ScsiError error = ScsiError::kTransport;
@@ -557,10 +560,10 @@ lib::Result<void, IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blocks, ui
     BuildRead(command, lba, blocks);
     auto transferred = unit.Execute(command, buffer, bytes);
     if (transferred.is_ok()) {
-      if (transferred.value() == bytes) return lib::Ok<IoError>();
+      if (transferred.value() == bytes) return lib::Ok<block::IoError>();
       lib::Printf("tern: %s: read of block %llu: %u of %u bytes arrived\n", name_,
                   static_cast<unsigned long long>(lba), transferred.value(), bytes);
-      return lib::Err(IoError::kBadResponse);
+      return lib::Err(block::IoError::kBadResponse);
     }
     error = transferred.error();
     const ScsiOutcome& outcome = unit.outcome();
@@ -576,8 +579,8 @@ lib::Result<void, IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blocks, ui
   switch (error) {
     case ScsiError::kTransport:
     case ScsiError::kTimeout: return lib::Err(unit.outcome().transport_error);
-    case ScsiError::kBadData: return lib::Err(IoError::kBadResponse);
-    default: return lib::Err(IoError::kDevice);
+    case ScsiError::kBadData: return lib::Err(block::IoError::kBadResponse);
+    default: return lib::Err(block::IoError::kDevice);
   }
 }
 

@@ -8,7 +8,7 @@
 // kScsiReadySeconds; each command's own wait is the transport's.
 #pragma once
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "dev/scsi-transport.h"
 #include "lib/guest-memory.h"
 #include "lib/result.h"
@@ -141,7 +141,7 @@ struct ScsiOutcome {
   uint8_t status = 0;
   bool has_sense = false;
   SenseData sense;
-  IoError transport_error = IoError::kDevice;  // when the transport failed
+  block::IoError transport_error = block::IoError::kDevice;  // when the transport failed
 };
 
 // Scratch memory for data-in: guest RAM the transport can DMA to, at least this many bytes.
@@ -238,7 +238,7 @@ class ScsiDisk {
   ScsiDisk(const ScsiDisk&) = delete;
   ScsiDisk& operator=(const ScsiDisk&) = delete;
 
-  // Makes LUN `lun` of `target` a BlockDevice: WaitReady, ReadCapacity (through the scratch
+  // Makes LUN `lun` of `target` a block::Device: WaitReady, ReadCapacity (through the scratch
   // buffer, which is not used afterwards). `name` (copied, truncated to kScsiNameMax - 1) names
   // the disk in messages. A refused disk (capacity zero, bad block size, not ready) gets a line
   // saying why. `transport` and `memory` must outlive the disk.
@@ -249,22 +249,22 @@ class ScsiDisk {
   // Reads go out in commands of at most transport.max_transfer_bytes, READ(10) or READ(16) as
   // the LBA and count need; UNIT ATTENTION and BUSY are retried a few times. CHECK CONDITION is
   // kDevice, with a line naming the disk, the block and the sense key / ASC / ASCQ.
-  const BlockDevice& disk() const { return disk_; }
+  const block::Device& disk() const { return disk_; }
   const char* name() const { return name_; }
   uint32_t target() const { return target_; }
   uint32_t lun() const { return lun_; }
 
  private:
-  static lib::Result<void, IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
-                                               uint64_t buffer);
-  lib::Result<void, IoError> Read(uint64_t lba, uint32_t count, uint64_t buffer);
-  lib::Result<void, IoError> ReadChunk(uint64_t lba, uint32_t blocks, uint64_t buffer);
+  static lib::Result<void, block::IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
+                                                      uint64_t buffer);
+  lib::Result<void, block::IoError> Read(uint64_t lba, uint32_t count, uint64_t buffer);
+  lib::Result<void, block::IoError> ReadChunk(uint64_t lba, uint32_t blocks, uint64_t buffer);
 
   const ScsiTransport* transport_ = nullptr;
   lib::GuestMemory* memory_ = nullptr;
   uint32_t target_ = 0;
   uint32_t lun_ = 0;
-  BlockDevice disk_;
+  block::Device disk_;
   char name_[kScsiNameMax] = {};
 };
 

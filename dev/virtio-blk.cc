@@ -41,7 +41,7 @@ lib::Result<void, VirtioError> VirtioBlk::Start(const PciDevice& pci, lib::Guest
                                                 uint64_t timebase_frequency) {
   if (enabled_) (void)Stop();  // the device this driver ran before
   running_ = false;
-  disk_ = BlockDevice{};
+  disk_ = block::Device{};
   pci_ = &pci;
   memory_ = &memory;
   transport_ = VirtioPciTransport{};
@@ -137,6 +137,7 @@ lib::Result<void, VirtioError> VirtioBlk::ReadGeometry(bool has_blk_size) {
   }
   disk_.block_size = blk_size;
   disk_.blocks = capacity / (blk_size / kSectorBytes);
+  disk_.max_transfer_blocks = kVirtioBlkMaxRequestBytes / blk_size;
   return lib::Ok<VirtioError>();
 }
 
@@ -163,19 +164,20 @@ lib::Result<void, VirtioError> VirtioBlk::ResetForOs() {
   return Stop();
 }
 
-lib::Result<void, IoError> VirtioBlk::ReadBlocks(void* driver, uint64_t lba, uint32_t count,
-                                                 uint64_t buffer) {
+lib::Result<void, block::IoError> VirtioBlk::ReadBlocks(void* driver, uint64_t lba, uint32_t count,
+                                                        uint64_t buffer) {
   return static_cast<VirtioBlk*>(driver)->Read(lba, count, buffer);
 }
 
-lib::Result<void, IoError> VirtioBlk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
-  if (!running_) return lib::Err(IoError::kNotReady);
-  if (lba > disk_.blocks || count > disk_.blocks - lba) return lib::Err(IoError::kOutOfRange);
+lib::Result<void, block::IoError> VirtioBlk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
+  if (!running_) return lib::Err(block::IoError::kNotReady);
+  if (lba > disk_.blocks || count > disk_.blocks - lba)
+    return lib::Err(block::IoError::kOutOfRange);
   const uint64_t bytes = uint64_t{count} * disk_.block_size;
-  if (bytes == 0) return lib::Ok<IoError>();
+  if (bytes == 0) return lib::Ok<block::IoError>();
   // The device writes there: it must be guest RAM. Protection against the client is the
   // caller's (the client interface reads through a bounce buffer of its own).
-  if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(IoError::kBadBuffer);
+  if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(block::IoError::kBadBuffer);
   const uint64_t sectors_per_block = disk_.block_size / kSectorBytes;
   uint64_t sector = lba * sectors_per_block;
   for (uint64_t done = 0; done < bytes;) {
@@ -185,10 +187,11 @@ lib::Result<void, IoError> VirtioBlk::Read(uint64_t lba, uint32_t count, uint64_
     done += chunk;
     sector += chunk / kSectorBytes;
   }
-  return lib::Ok<IoError>();
+  return lib::Ok<block::IoError>();
 }
 
-lib::Result<void, IoError> VirtioBlk::Request(uint64_t sector, uint64_t buffer, uint32_t bytes) {
+lib::Result<void, block::IoError> VirtioBlk::Request(uint64_t sector, uint64_t buffer,
+                                                     uint32_t bytes) {
   lib::StoreLe32(header_, kRequestIn);
   lib::StoreLe32(header_ + 4, 0);
   lib::StoreLe64(header_ + 8, sector);
@@ -205,22 +208,22 @@ lib::Result<void, IoError> VirtioBlk::Request(uint64_t sector, uint64_t buffer, 
     lib::Printf("tern: virtio-blk %s: read of sector %llu: %s; the device is reset\n", pci_->name,
                 static_cast<unsigned long long>(sector), VirtioErrorName(used.error()));
     (void)Stop();
-    return lib::Err(used.error() == VirtioError::kTimeout ? IoError::kTimeout
-                                                          : IoError::kBadResponse);
+    return lib::Err(used.error() == VirtioError::kTimeout ? block::IoError::kTimeout
+                                                          : block::IoError::kBadResponse);
   }
   const uint8_t status = __atomic_load_n(&header_[kHeaderBytes], __ATOMIC_ACQUIRE);
   switch (status) {
-    case kStatusOk: return lib::Ok<IoError>();
+    case kStatusOk: return lib::Ok<block::IoError>();
     case kStatusIoError:
     case kStatusUnsupported:
       lib::Printf("tern: virtio-blk %s: read of sector %llu: %s\n", pci_->name,
                   static_cast<unsigned long long>(sector),
                   status == kStatusIoError ? "I/O error" : "unsupported");
-      return lib::Err(IoError::kDevice);
+      return lib::Err(block::IoError::kDevice);
     default:
       lib::Printf("tern: virtio-blk %s: read of sector %llu: status byte 0x%02x\n", pci_->name,
                   static_cast<unsigned long long>(sector), status);
-      return lib::Err(IoError::kBadResponse);
+      return lib::Err(block::IoError::kBadResponse);
   }
 }
 

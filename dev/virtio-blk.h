@@ -10,7 +10,7 @@
 // refused: its DMA would go through the PHB's TCE table, which tern does not program.
 #pragma once
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "dev/pci.h"
 #include "dev/virtio-pci.h"
 #include "lib/guest-memory.h"
@@ -56,7 +56,7 @@ class VirtioBlk {
   // The disk: block_size is the device's blk_size (else 512), blocks the capacity in those
   // blocks. After ResetForOs, or after a request that timed out or got a malformed answer (the
   // device is then reset), reads fail with kNotReady.
-  const BlockDevice& disk() const { return disk_; }
+  const block::Device& disk() const { return disk_; }
   bool running() const { return running_; }
 
   // For the hand-off to the OS: resets the device (status 0, waiting at most
@@ -65,10 +65,10 @@ class VirtioBlk {
   lib::Result<void, VirtioError> ResetForOs();
 
  private:
-  static lib::Result<void, IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
-                                               uint64_t buffer);
-  lib::Result<void, IoError> Read(uint64_t lba, uint32_t count, uint64_t buffer);
-  lib::Result<void, IoError> Request(uint64_t sector, uint64_t buffer, uint32_t bytes);
+  static lib::Result<void, block::IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
+                                                      uint64_t buffer);
+  lib::Result<void, block::IoError> Read(uint64_t lba, uint32_t count, uint64_t buffer);
+  lib::Result<void, block::IoError> Request(uint64_t sector, uint64_t buffer, uint32_t bytes);
   lib::Result<void, VirtioError> BringUp(uint64_t ring_address, uint64_t ring_bytes);
   // Returns the features accepted.
   lib::Result<uint64_t, VirtioError> Negotiate();
@@ -83,7 +83,7 @@ class VirtioBlk {
   uint64_t header_address_ = 0;  // the request header, then the status byte, in ring memory
   uint8_t* header_ = nullptr;
   uint64_t ticks_per_second_ = 0;
-  BlockDevice disk_;
+  block::Device disk_;
   bool enabled_ = false;  // decoding and bus mastering on: the device's registers are reachable
   bool running_ = false;
 };

@@ -238,8 +238,8 @@ ScsiTransport VirtioScsi::transport() {
   return transport;
 }
 
-lib::Result<ScsiResponse, IoError> VirtioScsi::ExecuteThunk(void* adapter,
-                                                            const ScsiCommand& command) {
+lib::Result<ScsiResponse, block::IoError> VirtioScsi::ExecuteThunk(void* adapter,
+                                                                   const ScsiCommand& command) {
   return static_cast<VirtioScsi*>(adapter)->Execute(command);
 }
 
@@ -247,16 +247,16 @@ bool VirtioScsi::UnitAddressThunk(void*, uint32_t target, uint32_t lun, char* ou
   return VirtioScsiUnitAddress(target, lun, out, size);
 }
 
-lib::Result<ScsiResponse, IoError> VirtioScsi::Execute(const ScsiCommand& command) {
-  if (!running_) return lib::Err(IoError::kNotReady);
+lib::Result<ScsiResponse, block::IoError> VirtioScsi::Execute(const ScsiCommand& command) {
+  if (!running_) return lib::Err(block::IoError::kNotReady);
   if (command.target > max_target_ || command.lun > max_lun_ || command.cdb_length == 0 ||
       command.cdb_length > sizeof(command.cdb) || command.data_length > max_transfer_bytes_) {
-    return lib::Err(IoError::kOutOfRange);
+    return lib::Err(block::IoError::kOutOfRange);
   }
   // The device writes there: it must be guest RAM.
   if (command.data_length > 0 &&
       memory_->Map(command.data, command.data_length, false).is_error()) {
-    return lib::Err(IoError::kBadBuffer);
+    return lib::Err(block::IoError::kBadBuffer);
   }
 
   const uint32_t request_bytes = kRequestCdb + cdb_size_;
@@ -287,8 +287,8 @@ lib::Result<ScsiResponse, IoError> VirtioScsi::Execute(const ScsiCommand& comman
                 pci_->name, command.target, command.lun, command.cdb[0],
                 VirtioErrorName(used.error()));
     (void)Stop();
-    return lib::Err(used.error() == VirtioError::kTimeout ? IoError::kTimeout
-                                                          : IoError::kBadResponse);
+    return lib::Err(used.error() == VirtioError::kTimeout ? block::IoError::kTimeout
+                                                          : block::IoError::kBadResponse);
   }
 
   const uint8_t code = __atomic_load_n(&response_[kResponseCode], __ATOMIC_ACQUIRE);
@@ -300,12 +300,12 @@ lib::Result<ScsiResponse, IoError> VirtioScsi::Execute(const ScsiCommand& comman
     case kResponseUnwritten:
       lib::Printf("tern: virtio-scsi %s: target %u LUN %u command 0x%02x: no response written\n",
                   pci_->name, command.target, command.lun, command.cdb[0]);
-      return lib::Err(IoError::kBadResponse);
+      return lib::Err(block::IoError::kBadResponse);
     default:
       lib::Printf("tern: virtio-scsi %s: target %u LUN %u command 0x%02x: response %u, %s\n",
                   pci_->name, command.target, command.lun, command.cdb[0], code,
                   ResponseName(code));
-      return lib::Err(IoError::kDevice);
+      return lib::Err(block::IoError::kDevice);
   }
   const uint32_t sense_length = lib::LoadLe32(response_ + kResponseSenseLength);
   const uint32_t residual = lib::LoadLe32(response_ + kResponseResidual);
@@ -315,7 +315,7 @@ lib::Result<ScsiResponse, IoError> VirtioScsi::Execute(const ScsiCommand& comman
         "%u (of %u) out of range\n",
         pci_->name, command.target, command.lun, command.cdb[0], sense_length, sense_size_,
         residual, command.data_length);
-    return lib::Err(IoError::kBadResponse);
+    return lib::Err(block::IoError::kBadResponse);
   }
   response.status = response_[kResponseStatus];
   response.residual = residual;

@@ -12,7 +12,7 @@
 // QEMU (hw/scsi/virtio-scsi.c: virtio_scsi_device_get, virtio_scsi_handle_cmd_req_prepare;
 // checked on 7.2 and 10.0) addresses a LUN as {1, target, 0x40 | lun >> 8, lun & 0xff, 0, 0, 0,
 // 0}, answers VIRTIO_SCSI_S_BAD_TARGET for a target with no device, and VIRTIO_SCSI_S_OVERRUN
-// (an IoError here) when a command's allocation length exceeds its data-in buffer, or when a
+// (an block::IoError here) when a command's allocation length exceeds its data-in buffer, or when a
 // command that transfers data is given no buffer.
 //
 // A device that offers VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on) is refused, as in virtio-blk.
@@ -92,7 +92,8 @@ class VirtioScsi {
                                        uint64_t timebase_frequency);
 
   // The adapter for the SCSI layer; valid while this driver lives. execute():
-  // - IoError::kNotReady before Start succeeded, after ResetForOs, or after a command that timed
+  // - block::IoError::kNotReady before Start succeeded, after ResetForOs, or after a command that
+  // timed
   //   out or got a malformed used-ring entry (the device is then reset and used no more);
   // - kOutOfRange for a target or LUN above the transport's bounds, a CDB of 0 or more than 16
   //   bytes, or data_length above max_transfer_bytes();
@@ -119,10 +120,11 @@ class VirtioScsi {
   lib::Result<void, VirtioError> ResetForOs();
 
  private:
-  static lib::Result<ScsiResponse, IoError> ExecuteThunk(void* adapter, const ScsiCommand& command);
+  static lib::Result<ScsiResponse, block::IoError> ExecuteThunk(void* adapter,
+                                                                const ScsiCommand& command);
   static bool UnitAddressThunk(void* adapter, uint32_t target, uint32_t lun, char* out,
                                size_t size);
-  lib::Result<ScsiResponse, IoError> Execute(const ScsiCommand& command);
+  lib::Result<ScsiResponse, block::IoError> Execute(const ScsiCommand& command);
   lib::Result<void, VirtioError> BringUp(uint64_t ring_address, uint64_t ring_bytes);
   lib::Result<void, VirtioError> Negotiate();
   lib::Result<void, VirtioError> ReadConfig();

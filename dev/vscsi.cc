@@ -271,11 +271,12 @@ lib::Result<void, HcallStatus> Vscsi::SendIu(uint16_t length) {
   return lib::hv::SendCrq(node_.unit_address, high, Ioba(kIuSlot));
 }
 
-lib::Result<Vscsi::CrqEntry, IoError> Vscsi::WaitForAnswer(uint64_t tag, uint64_t start,
-                                                           uint64_t limit) {
+lib::Result<Vscsi::CrqEntry, block::IoError> Vscsi::WaitForAnswer(uint64_t tag, uint64_t start,
+                                                                  uint64_t limit) {
   for (;;) {
     CrqEntry entry;
-    if (NextEntry(start, limit, entry) == WaitResult::kTimeout) return lib::Err(IoError::kTimeout);
+    if (NextEntry(start, limit, entry) == WaitResult::kTimeout)
+      return lib::Err(block::IoError::kTimeout);
     if (entry.bytes[0] == kCrqPayload && entry.bytes[1] == kCrqFormatSrp) {
       if (lib::LoadBe64(entry.bytes + 8) == tag) return entry;
       continue;  // the answer to a command given up on
@@ -283,7 +284,7 @@ lib::Result<Vscsi::CrqEntry, IoError> Vscsi::WaitForAnswer(uint64_t tag, uint64_
     // The partner reset the connection (0xC0) or went away (0xFF): the command is lost.
     lib::Printf("tern: %s: CRQ message %02x %02x while waiting for an answer\n", node_.path,
                 entry.bytes[0], entry.bytes[1]);
-    return lib::Err(IoError::kDevice);
+    return lib::Err(block::IoError::kDevice);
   }
 }
 
@@ -301,8 +302,8 @@ lib::Result<void, VscsiError> Vscsi::Login() {
   }
   auto answer = WaitForAnswer(tag, start, kVscsiInitSeconds * ticks_per_second_);
   if (answer.is_error()) {
-    return lib::Err(answer.error() == IoError::kTimeout ? VscsiError::kTimeout
-                                                        : VscsiError::kBadResponse);
+    return lib::Err(answer.error() == block::IoError::kTimeout ? VscsiError::kTimeout
+                                                               : VscsiError::kBadResponse);
   }
   const uint8_t* entry = answer.value().bytes;
   const uint16_t length = lib::LoadBe16(entry + 6);
@@ -331,8 +332,8 @@ lib::Result<void, VscsiError> Vscsi::Login() {
   return lib::Ok<VscsiError>();
 }
 
-lib::Result<ScsiResponse, IoError> Vscsi::ExecuteCommand(void* adapter,
-                                                         const ScsiCommand& command) {
+lib::Result<ScsiResponse, block::IoError> Vscsi::ExecuteCommand(void* adapter,
+                                                                const ScsiCommand& command) {
   return static_cast<Vscsi*>(adapter)->Execute(command);
 }
 
@@ -340,18 +341,18 @@ bool Vscsi::UnitAddress(void*, uint32_t target, uint32_t lun, char* out, size_t 
   return VscsiUnitAddress(target, lun, out, size);
 }
 
-lib::Result<ScsiResponse, IoError> Vscsi::Execute(const ScsiCommand& command) {
-  if (!running_) return lib::Err(IoError::kNotReady);
+lib::Result<ScsiResponse, block::IoError> Vscsi::Execute(const ScsiCommand& command) {
+  if (!running_) return lib::Err(block::IoError::kNotReady);
   if (command.target > kVscsiMaxTarget || command.lun > kVscsiMaxLun || command.cdb_length == 0 ||
       command.cdb_length > sizeof(command.cdb) || command.data_length > kVscsiMaxTransferBytes) {
-    return lib::Err(IoError::kOutOfRange);
+    return lib::Err(block::IoError::kOutOfRange);
   }
   // Map the data buffer, page by page, into the window after the CRQ and IU pages.
   uint64_t data_ioba = 0;
   int data_pages = 0;
   if (command.data_length > 0) {
     if (memory_->Map(command.data, command.data_length, false).is_error()) {
-      return lib::Err(IoError::kBadBuffer);
+      return lib::Err(block::IoError::kBadBuffer);
     }
     const uint64_t first_page = command.data & ~(kPage - 1);
     data_pages = static_cast<int>(((command.data + command.data_length - 1) / kPage) -
@@ -361,7 +362,7 @@ lib::Result<ScsiResponse, IoError> Vscsi::Execute(const ScsiCommand& command) {
         lib::Printf("tern: %s: H_PUT_TCE refused the page at 0x%llx\n", node_.path,
                     static_cast<unsigned long long>(first_page + kPage * i));
         for (int j = 0; j < i; ++j) (void)UnmapPage(kFirstDataSlot + j);
-        return lib::Err(IoError::kBadBuffer);
+        return lib::Err(block::IoError::kBadBuffer);
       }
     }
     data_ioba = Ioba(kFirstDataSlot) + (command.data & (kPage - 1));
@@ -386,11 +387,11 @@ lib::Result<ScsiResponse, IoError> Vscsi::Execute(const ScsiCommand& command) {
   if (auto sent = SendIu(kSrpCmdBytes); sent.is_error()) {
     lib::Printf("tern: %s: H_SEND_CRQ: %s\n", node_.path, lib::hv::HcallStatusName(sent.error()));
     unmap_data();
-    return lib::Err(IoError::kDevice);
+    return lib::Err(block::IoError::kDevice);
   }
   auto answer = WaitForAnswer(tag, start, kVscsiCommandSeconds * ticks_per_second_);
   if (answer.is_error()) {
-    if (answer.error() == IoError::kTimeout) {
+    if (answer.error() == block::IoError::kTimeout) {
       lib::Printf(
           "tern: %s: command 0x%02x to target %u LUN %u: no answer in %llu s; the "
           "adapter is stopped\n",
@@ -410,31 +411,32 @@ lib::Result<ScsiResponse, IoError> Vscsi::Execute(const ScsiCommand& command) {
   if (entry[3] != kCrqStatusOk) {
     lib::Printf("tern: %s: command 0x%02x to target %u LUN %u: adapter status 0x%02x\n", node_.path,
                 command.cdb[0], command.target, command.lun, entry[3]);
-    return lib::Err(IoError::kDevice);
+    return lib::Err(block::IoError::kDevice);
   }
-  if (length < kSrpRspBytes || length > kMaxIuBytes) return lib::Err(IoError::kBadResponse);
+  if (length < kSrpRspBytes || length > kMaxIuBytes) return lib::Err(block::IoError::kBadResponse);
   uint8_t rsp[kMaxIuBytes];
   lib::MemCopy(rsp, iu_, length);
-  if (rsp[0] != kSrpRsp || lib::LoadBe64(rsp + 8) != tag) return lib::Err(IoError::kBadResponse);
+  if (rsp[0] != kSrpRsp || lib::LoadBe64(rsp + 8) != tag)
+    return lib::Err(block::IoError::kBadResponse);
   const uint8_t flags = rsp[18];
   const uint32_t available = length - kSrpRspBytes;
   const uint32_t response_bytes = (flags & kRspValid) != 0 ? lib::LoadBe32(rsp + 32) : 0;
   const uint32_t sense_bytes = (flags & kSenseValid) != 0 ? lib::LoadBe32(rsp + 28) : 0;
   if (response_bytes > available || sense_bytes > available - response_bytes ||
       (response_bytes != 0 && response_bytes != 4)) {
-    return lib::Err(IoError::kBadResponse);
+    return lib::Err(block::IoError::kBadResponse);
   }
   // Response data [SRP r16a §6.9, table 24]: byte 3 is the RSP_CODE, 0 "no failure".
   if (response_bytes == 4 && rsp[kSrpRspBytes + 3] != 0) {
     lib::Printf("tern: %s: command 0x%02x to target %u LUN %u: SRP response code 0x%02x\n",
                 node_.path, command.cdb[0], command.target, command.lun, rsp[kSrpRspBytes + 3]);
-    return lib::Err(IoError::kDevice);
+    return lib::Err(block::IoError::kDevice);
   }
   ScsiResponse response;
   response.status = rsp[19];
   if ((flags & kDataInUnderflow) != 0) {
     response.residual = lib::LoadBe32(rsp + 24);
-    if (response.residual > command.data_length) return lib::Err(IoError::kBadResponse);
+    if (response.residual > command.data_length) return lib::Err(block::IoError::kBadResponse);
   }
   // DIOVER (bit 4): the target had more than the buffer took; the buffer is full.
   const uint32_t kept = lib::Min<uint32_t>(sense_bytes, sizeof(response.sense));

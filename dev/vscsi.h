@@ -22,7 +22,7 @@
 // answer can reach no memory): later commands fail with kNotReady.
 #pragma once
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "dev/scsi-transport.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
@@ -120,10 +120,10 @@ class Vscsi {
   };
   enum class WaitResult { kEntry, kTimeout };
 
-  static lib::Result<ScsiResponse, IoError> ExecuteCommand(void* adapter,
-                                                           const ScsiCommand& command);
+  static lib::Result<ScsiResponse, block::IoError> ExecuteCommand(void* adapter,
+                                                                  const ScsiCommand& command);
   static bool UnitAddress(void* adapter, uint32_t target, uint32_t lun, char* out, size_t size);
-  lib::Result<ScsiResponse, IoError> Execute(const ScsiCommand& command);
+  lib::Result<ScsiResponse, block::IoError> Execute(const ScsiCommand& command);
   lib::Result<void, VscsiError> BringUp(uint64_t work_address, uint64_t work_bytes);
   lib::Result<void, VscsiError> Handshake();
   lib::Result<void, VscsiError> Login();
@@ -132,7 +132,7 @@ class Vscsi {
   // Takes the next valid CRQ entry into `entry`, waiting until `deadline_start + limit`.
   WaitResult NextEntry(uint64_t start, uint64_t limit, CrqEntry& entry);
   // Waits for the SRP answer carrying `tag`, skipping stale answers and reporting others.
-  lib::Result<CrqEntry, IoError> WaitForAnswer(uint64_t tag, uint64_t start, uint64_t limit);
+  lib::Result<CrqEntry, block::IoError> WaitForAnswer(uint64_t tag, uint64_t start, uint64_t limit);
   uint64_t Ioba(int slot) const { return node_.window_base + uint64_t{4096} * slot; }
   bool MapPage(int slot, uint64_t real_page);
   bool UnmapPage(int slot);

@@ -32,6 +32,18 @@ bool GuestMemory::Contains(uint64_t address, uint64_t size) const {
   return RangeInside(address, size, 0, size_);
 }
 
+uint64_t GuestMemory::WritableBytes(uint64_t address, uint64_t max) const {
+  if (address >= size_) return 0;
+  uint64_t bytes = Min(max, size_ - address);
+  for (int i = 0; i < protected_count_; ++i) {
+    const Range& r = protected_[i];
+    if (r.size == 0) continue;
+    if (r.start <= address && address - r.start < r.size) return 0;
+    if (r.start > address) bytes = Min(bytes, r.start - address);
+  }
+  return bytes;
+}
+
 bool GuestMemory::IsProtected(uint64_t address, uint64_t size) const {
   for (int i = 0; i < protected_count_; ++i) {
     const Range& r = protected_[i];

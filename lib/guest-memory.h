@@ -34,6 +34,9 @@ class GuestMemory {
   // Lifts an earlier Protect of exactly this range.
   void Unprotect(uint64_t start, uint64_t size);
   bool Contains(uint64_t address, uint64_t size) const;
+  // How many of the `max` bytes from `address` on a Write would accept: up to the end of RAM or
+  // the first protected byte; 0 when `address` itself is neither writable nor in RAM.
+  uint64_t WritableBytes(uint64_t address, uint64_t max) const;
 
   Result<void, MemoryError> Read(uint64_t address, void* out, size_t size) const;
   Result<void, MemoryError> Write(uint64_t address, const void* data, size_t size);

@@ -165,7 +165,7 @@ lib::StringView DeviceArguments(lib::StringView path) {
 
 // A disk's arguments [IEEE 1275 PowerPC binding, disk-label]: empty or "0" for the whole disk,
 // "N" for partition N. Anything else is refused.
-bool DiskExtent(ClientInterface& client, const dev::BlockDevice& device, lib::StringView args,
+bool DiskExtent(ClientInterface& client, const block::Device& device, lib::StringView args,
                 Extent& extent) {
   uint32_t number = 0;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -190,7 +190,7 @@ CiStatus Open(ClientInterface& client, CiCall& call) {
   const Phandle node = client.tree().FindDevice(specifier);
   if (node == 0) return CiStatus::kSuccess;
   Extent extent;
-  if (const dev::BlockDevice* device = client.DeviceAt(node); device != nullptr) {
+  if (const block::Device* device = client.DeviceAt(node); device != nullptr) {
     if (!DiskExtent(client, *device, DeviceArguments(specifier), extent)) return CiStatus::kSuccess;
   }
   call.rets[0] = client.Open(node, extent);
@@ -238,7 +238,7 @@ alignas(4096) constinit uint8_t disk_bounce[64 * 1024];
 // count read (short at the end of the extent), or -1 when the device fails before any byte.
 uint32_t ReadDisk(ClientInterface& client, ClientInterface::DiskInstance& disk, uint64_t address,
                   uint32_t size) {
-  const dev::BlockDevice& device = *disk.device;
+  const block::Device& device = *disk.device;
   const uint64_t block_size = device.block_size;
   const uint64_t end = disk.extent.count * block_size;
   uint32_t done = 0;
@@ -252,7 +252,7 @@ uint32_t ReadDisk(ClientInterface& client, ClientInterface::DiskInstance& disk, 
     if (read.is_error()) {
       lib::Printf("tern: disk read at block %llu failed: %s\n",
                   static_cast<unsigned long long>(disk.extent.first + block),
-                  dev::IoErrorName(read.error()));
+                  block::IoErrorName(read.error()));
       return done == 0 ? kError : done;
     }
     const uint32_t n = static_cast<uint32_t>(lib::Min<uint64_t>(
@@ -399,7 +399,7 @@ uint32_t InstantiateRtas(ClientInterface& client, uint64_t base) {
 //   block-size ( -- size )   #blocks ( -- n )   read-blocks ( addr block# #blocks -- #read )
 void DiskMethod(ClientInterface& client, ClientInterface::DiskInstance& disk, lib::StringView name,
                 CiCall& call) {
-  const dev::BlockDevice& device = *disk.device;
+  const block::Device& device = *disk.device;
   if (name == lib::StringView("block-size")) {
     call.rets[0] = 0;
     call.rets[1] = device.block_size;
@@ -589,7 +589,7 @@ CiStatus ClientInterface::Dispatch(uint64_t block) {
 
 uint32_t ClientInterface::Open(Phandle package, Extent extent) {
   if (!tree_.IsValid(package)) return 0;
-  const dev::BlockDevice* device = DeviceAt(package);
+  const block::Device* device = DeviceAt(package);
   if (device != nullptr && extent.count == 0) extent = Extent{0, device->blocks};
   for (int i = 0; i < kMaxInstances; ++i) {
     if (!instances_[i].used) {
@@ -609,7 +609,7 @@ ClientInterface::DiskInstance* ClientInterface::DiskOf(uint32_t ihandle) {
   return &instances_[i].disk;
 }
 
-const dev::BlockDevice* ClientInterface::DeviceAt(Phandle node) const {
+const block::Device* ClientInterface::DeviceAt(Phandle node) const {
   for (const Disk& disk : config_.disks) {
     if (disk.node == node) return disk.device;
   }

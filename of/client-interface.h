@@ -8,7 +8,7 @@
 // cells as IEEE 1275 prescribes (-1 from getprop for an absent property, 0 from peer at the end).
 #pragma once
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
 #include "lib/result.h"
@@ -25,7 +25,7 @@ enum class CiStatus : int32_t { kSuccess = 0, kError = -1 };
 // A disk the client may open: its node (device_type "block") and the driver behind it.
 struct Disk {
   Phandle node = 0;
-  const dev::BlockDevice* device = nullptr;
+  const block::Device* device = nullptr;
 };
 
 // Blocks [first, first + count) of a disk: the whole disk or one partition.
@@ -37,7 +37,7 @@ struct Extent {
 // The hooks of the boot firmware that the client interface calls back into.
 struct ClientHooks {
   // Partition `number` (1.., as `disk:2` names it) of `disk`; false when there is none.
-  bool (*find_partition)(const dev::BlockDevice& disk, uint32_t number, Extent& extent) = nullptr;
+  bool (*find_partition)(const block::Device& disk, uint32_t number, Extent& extent) = nullptr;
   // Resets every device the firmware drove, before the OS's own drivers take over (quiesce).
   void (*quiesce_devices)() = nullptr;
   // What `interpret` of "power-off" and "reset-all" do; they do not return when they work.
@@ -89,14 +89,14 @@ class ClientInterface {
 
   // An open disk: its device, the blocks the instance covers and its byte position in them.
   struct DiskInstance {
-    const dev::BlockDevice* device;
+    const block::Device* device;
     Extent extent;
     uint64_t position;
   };
   // The disk behind `ihandle`, or nullptr for any other instance.
   DiskInstance* DiskOf(uint32_t ihandle);
   // The driver of the disk at `node`, or nullptr.
-  const dev::BlockDevice* DeviceAt(Phandle node) const;
+  const block::Device* DeviceAt(Phandle node) const;
 
   // Plans the RTAS area again around the hypervisor's current /rtas rtas-size and publishes the
   // area's size there (CAS rewrites the property with QEMU's own value).

@@ -14,7 +14,7 @@
 #include <memory>
 #include <vector>
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "lib/arena.h"
 #include "lib/be.h"
 #include "lib/fdt.h"
@@ -69,16 +69,16 @@ class ClientRig {
   // blocks of 512 bytes whose every byte is its offset's low byte plus its block number;
   // partition N (1 to 4) is blocks [16 N, 16 N + 16).
   static constexpr uint64_t kDiskBlocks = 256;
-  static lib::Result<void, dev::IoError> ReadDisk(void*, uint64_t lba, uint32_t count,
-                                                  uint64_t buffer) {
+  static lib::Result<void, block::IoError> ReadDisk(void*, uint64_t lba, uint32_t count,
+                                                    uint64_t buffer) {
     // `buffer` is a real address: on the host, the firmware's bounce buffer itself.
     auto* out = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer));
     for (uint64_t i = 0; i < uint64_t{count} * 512; ++i) {
       out[i] = static_cast<uint8_t>(i + lba + i / 512);
     }
-    return lib::Ok<dev::IoError>();
+    return lib::Ok<block::IoError>();
   }
-  static bool FindPartition(const dev::BlockDevice&, uint32_t number, of::Extent& extent) {
+  static bool FindPartition(const block::Device&, uint32_t number, of::Extent& extent) {
     if (number < 1 || number > 4) return false;
     extent = of::Extent{16 * uint64_t{number}, 16};
     return true;
@@ -132,6 +132,7 @@ class ClientRig {
       }
       disk_device_.block_size = 512;
       disk_device_.blocks = kDiskBlocks;
+      disk_device_.max_transfer_blocks = 128;
       disk_device_.read = ReadDisk;
       disks_[0] = of::Disk{node.value(), &disk_device_};
       config.disks = lib::Span<const of::Disk>(disks_, 1);
@@ -159,7 +160,7 @@ class ClientRig {
   const uint32_t rtas_tokens_[2] = {0x2003, 0x2007};
   rtas::InstantiateInputs rtas_inputs_{};
   of::Tree tree_;
-  dev::BlockDevice disk_device_;
+  block::Device disk_device_;
   of::Disk disks_[1];
   std::unique_ptr<of::ClientInterface> client_;
 };

@@ -1,4 +1,4 @@
-// Partition tables (bootmgr/partitions.cc): an MBR with its logical chain, or a GPT, as a disk
+// Partition tables (block/partitions.cc): an MBR with its logical chain, or a GPT, as a disk
 // holds them, through ReadPartitions and FindPrepPartition. The disk is sparse: the input gives
 // its first blocks, every later block reads as zeros, so a table may point anywhere on a disk of
 // up to 2^32 blocks. The GPT CRCs can be made right by the harness (flags), so that the fuzzer
@@ -11,8 +11,8 @@
 #include <cstring>
 #include <vector>
 
-#include "bootmgr/partitions.h"
-#include "dev/block-device.h"
+#include "block/partitions.h"
+#include "block/device.h"
 #include "lib/be.h"
 #include "lib/crc32.h"
 #include "tests/fuzz/fuzz-support.h"
@@ -24,8 +24,8 @@ struct SparseDisk {
   uint32_t block_size = 512;
   uint64_t blocks = 0;
 
-  static lib::Result<void, dev::IoError> Read(void* driver, uint64_t lba, uint32_t count,
-                                              uint64_t buffer) {
+  static lib::Result<void, block::IoError> Read(void* driver, uint64_t lba, uint32_t count,
+                                                uint64_t buffer) {
     const auto* disk = static_cast<const SparseDisk*>(driver);
     if (lba > disk->blocks || count > disk->blocks - lba) fuzz::Violation("read past the disk");
     auto* out = reinterpret_cast<uint8_t*>(static_cast<uintptr_t>(buffer));
@@ -34,7 +34,7 @@ struct SparseDisk {
     for (uint64_t i = 0; i < bytes; ++i) {
       out[i] = start + i < disk->data.size() ? disk->data[start + i] : 0;
     }
-    return lib::Ok<dev::IoError>();
+    return lib::Ok<block::IoError>();
   }
 };
 
@@ -71,24 +71,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 4) Reseal(disk, 1);
   if ((flags & 8) && disk.blocks > 0) Reseal(disk, disk.blocks - 1);
 
-  dev::BlockDevice device;
+  block::Device device;
   device.block_size = disk.block_size;
   device.blocks = disk.blocks;
+  device.max_transfer_blocks = 0xffffffffu;
   device.read = SparseDisk::Read;
   device.driver = &disk;
   std::vector<uint8_t> scratch(uint64_t{disk.block_size} * (1 + ((flags >> 4) & 3)));
-  dev::IoError io_error;
-  auto table = bootmgr::ReadPartitions(device, {scratch.data(), scratch.size()}, &io_error);
+  block::IoError io_error;
+  auto table = block::ReadPartitions(device, {scratch.data(), scratch.size()}, &io_error);
   if (table.is_error()) return 0;
-  const bootmgr::PartitionTable& t = table.value();
-  if (t.count > bootmgr::kMaxPartitions) fuzz::Violation("more partitions than the table holds");
+  const block::PartitionTable& t = table.value();
+  if (t.count > block::kMaxPartitions) fuzz::Violation("more partitions than the table holds");
   for (uint32_t i = 0; i < t.count; ++i) {
-    const bootmgr::Partition& p = t.partitions[i];
+    const block::Partition& p = t.partitions[i];
     if (p.valid && (p.start_lba > disk.blocks || p.block_count > disk.blocks - p.start_lba)) {
       fuzz::Violation("a valid partition runs past the disk");
     }
   }
-  auto prep = bootmgr::FindPrepPartition(t);
+  auto prep = block::FindPrepPartition(t);
   if (prep.is_ok() && !prep.value().valid) fuzz::Violation("an invalid PReP partition chosen");
   return 0;
 }
@@ -133,7 +134,7 @@ std::vector<uint8_t> Gpt(uint32_t block_size, uint32_t blocks) {
   lib::StoreLe32(header + 80, 4);
   lib::StoreLe32(header + 84, 128);
   uint8_t* entry = image.data() + 2 * block_size;
-  std::memcpy(entry, bootmgr::kPrepGuid.bytes, 16);
+  std::memcpy(entry, block::kPrepGuid.bytes, 16);
   entry[16] = 1;
   lib::StoreLe64(entry + 32, 2 + array_blocks);
   lib::StoreLe64(entry + 40, 2 + array_blocks + 2047);

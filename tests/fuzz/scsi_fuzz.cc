@@ -38,12 +38,12 @@ struct Target {
   int commands = 0;
 };
 
-lib::Result<dev::ScsiResponse, dev::IoError> Execute(void* adapter,
-                                                     const dev::ScsiCommand& command) {
+lib::Result<dev::ScsiResponse, block::IoError> Execute(void* adapter,
+                                                       const dev::ScsiCommand& command) {
   auto& target = *static_cast<Target*>(adapter);
   if (++target.commands > kMaxCommands) fuzz::Violation("the SCSI layer does not stop sending");
   if (command.data_length > 0 && !target.memory->Contains(command.data, command.data_length)) {
-    return lib::Err(dev::IoError::kBadBuffer);  // what a transport answers
+    return lib::Err(block::IoError::kBadBuffer);  // what a transport answers
   }
   fuzz::Input& in = *target.input;
   dev::ScsiResponse response;
@@ -52,7 +52,7 @@ lib::Result<dev::ScsiResponse, dev::IoError> Execute(void* adapter,
     return response;
   }
   const uint8_t kind = in.U8();
-  if (kind == 6) return lib::Err(dev::IoError::kTimeout);
+  if (kind == 6) return lib::Err(block::IoError::kTimeout);
   constexpr uint8_t kStatus[] = {0x00, 0x00, 0x00, 0x00, 0x02, 0x08};
   response.status = kind < 6 ? kStatus[kind] : kind;
   response.no_such_target = kind == 7;
@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             .is_error()) {
       continue;
     }
-    const dev::BlockDevice& device = disk.disk();
+    const block::Device& device = disk.disk();
     if (device.block_size < 512 || device.block_size > 16384 || device.blocks == 0) {
       fuzz::Violation("a started disk has an unusable geometry");
     }

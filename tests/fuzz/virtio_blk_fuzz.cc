@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (device == nullptr) std::abort();
   dev::VirtioBlk driver;
   if (driver.Start(*device, memory, kRing, dev::kVirtioBlkRingBytes, kTimebaseHz).is_ok()) {
-    const dev::BlockDevice& disk = driver.disk();
+    const block::Device& disk = driver.disk();
     if (disk.block_size < 512 || disk.block_size > 16384 ||
         (disk.block_size & (disk.block_size - 1)) != 0) {
       fuzz::Violation("the driver took a block size it cannot use");

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "block/deblocker.h"
 #include "lib/console.h"
 #include "tests/console-capture.h"
 #include "tests/host-cpu.h"
@@ -15,7 +16,7 @@
 
 namespace {
 
-using dev::IoError;
+using block::IoError;
 using dev::ScsiCommand;
 using dev::ScsiError;
 using tests::FakeLun;
@@ -389,7 +390,7 @@ TEST_F(ScsiTest, DiskReadsInChunksTheTransportAllows) {
   EXPECT_EQ(disk.disk().blocks, 4096u);
   fake.commands.clear();
   // 300 blocks = 150 KiB: 128 + 128 + 44 blocks.
-  ASSERT_TRUE(disk.disk().Read(10, 300, kBuffer).is_ok());
+  ASSERT_TRUE(block::ReadBlocks(disk.disk(), 10, 300, kBuffer).is_ok());
   EXPECT_EQ(Ram(kBuffer, 300 * 512), Disk(10 * 512, 300 * 512));
   ASSERT_EQ(fake.commands.size(), 3u);
   EXPECT_EQ(fake.commands[0].data_length, 64u * 1024);
@@ -489,7 +490,7 @@ TEST_F(ScsiTest, DiskNeedsAnAdapterThatCarriesAtLeastOneBlock) {
   transport.max_transfer_bytes = 4096;  // one block a command
   ASSERT_TRUE(StartDisk(disk, 0, 0).is_ok());
   fake.commands.clear();
-  ASSERT_TRUE(disk.disk().Read(3, 3, kBuffer).is_ok());
+  ASSERT_TRUE(block::ReadBlocks(disk.disk(), 3, 3, kBuffer).is_ok());
   EXPECT_EQ(fake.commands.size(), 3u);
   EXPECT_EQ(Ram(kBuffer, 3 * 4096), Disk(3 * 4096, 3 * 4096));
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "block/deblocker.h"
 #include "dev/pci.h"
 #include "lib/be.h"
 #include "lib/console.h"
@@ -19,7 +20,7 @@
 
 namespace {
 
-using dev::IoError;
+using block::IoError;
 using dev::VirtioError;
 using tests::FakeFunction;
 using tests::FakeHypervisor;
@@ -109,7 +110,7 @@ TEST_F(VirtioBlkTest, BringsTheDeviceUpTheWayTheSpecSays) {
   EXPECT_EQ(blk.queue_desc, kRing);
   EXPECT_GT(blk.queue_driver, kRing);
   EXPECT_LT(blk.queue_device + 6 + 8 * blk.queue_size, kRing + dev::kVirtioBlkRingBytes);
-  const dev::BlockDevice& disk = driver->disk();
+  const block::Device& disk = driver->disk();
   EXPECT_EQ(disk.block_size, 512u);
   EXPECT_EQ(disk.blocks, kDiskBytes / 512);
   // The modern-only device too; and nothing else on the bus was touched.
@@ -131,7 +132,7 @@ TEST_F(VirtioBlkTest, ReadsOneBlock) {
 TEST_F(VirtioBlkTest, SplitsALongReadIntoRequestsTheDataLimitAllows) {
   ASSERT_TRUE(Start().is_ok());
   const uint32_t count = 300;  // 150 KiB: 64 + 64 + 22 KiB
-  ASSERT_TRUE(driver->disk().Read(7, count, kBuffer).is_ok());
+  ASSERT_TRUE(block::ReadBlocks(driver->disk(), 7, count, kBuffer).is_ok());
   EXPECT_EQ(Ram(kBuffer, count * 512), Disk(7 * 512, count * 512));
   EXPECT_EQ(blk.sectors, (std::vector<uint64_t>{7, 7 + 128, 7 + 256}));
   EXPECT_EQ(blk.lengths, (std::vector<uint32_t>{65536, 65536, 44 * 512}));
@@ -164,7 +165,7 @@ TEST_F(VirtioBlkTest, WithoutBlkSizeTheBlockIs512Bytes) {
 
 TEST_F(VirtioBlkTest, RefusesReadsPastTheEndAndBuffersOutsideRam) {
   ASSERT_TRUE(Start().is_ok());
-  const dev::BlockDevice& disk = driver->disk();
+  const block::Device& disk = driver->disk();
   EXPECT_EQ(disk.Read(disk.blocks - 1, 2, kBuffer).error(), IoError::kOutOfRange);
   EXPECT_EQ(disk.Read(disk.blocks, 1, kBuffer).error(), IoError::kOutOfRange);
   // The driver checks too, for callers that do not go through BlockDevice::Read.

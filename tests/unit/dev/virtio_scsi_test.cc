@@ -23,7 +23,7 @@
 
 namespace {
 
-using dev::IoError;
+using block::IoError;
 using dev::ScsiCommand;
 using dev::ScsiResponse;
 using dev::VirtioError;

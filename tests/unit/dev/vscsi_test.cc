@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "block/deblocker.h"
 #include "dev/scsi.h"
 #include "lib/be.h"
 #include "lib/console.h"
@@ -20,7 +21,7 @@
 
 namespace {
 
-using dev::IoError;
+using block::IoError;
 using dev::VscsiError;
 using tests::FakeHypervisor;
 using tests::FakeLun;
@@ -223,7 +224,7 @@ TEST_F(VscsiTest, ReadsLandThroughTceMappedPagesAndAreUnmappedAfter) {
   // pages.
   const uint64_t buffer = kBuffer + 0x234;
   host.commands.clear();
-  ASSERT_TRUE(disk.disk().Read(33, 200, buffer).is_ok()) << console;
+  ASSERT_TRUE(block::ReadBlocks(disk.disk(), 33, 200, buffer).is_ok()) << console;
   EXPECT_EQ(Ram(buffer, 200 * 512), Disk(33 * 512, 200 * 512));
   ASSERT_EQ(host.commands.size(), 2u);
   EXPECT_EQ(lib::LoadBe32(host.commands[0].iu.data() + 60), 64u * 1024);

@@ -1327,14 +1327,14 @@ std::vector<uint8_t>& Image() {
 }
 
 // The driver: blocks from Image() into the real address, which on the host is a host pointer.
-lib::Result<void, dev::IoError> ReadBlocks(void*, uint64_t lba, uint32_t count, uint64_t buffer) {
-  if (fail_reads) return lib::Err(dev::IoError::kDevice);
+lib::Result<void, block::IoError> ReadBlocks(void*, uint64_t lba, uint32_t count, uint64_t buffer) {
+  if (fail_reads) return lib::Err(block::IoError::kDevice);
   std::memcpy(reinterpret_cast<void*>(buffer), Image().data() + lba * kBlockSize,
               size_t{count} * kBlockSize);
   return {};
 }
 
-bool FindPartition(const dev::BlockDevice&, uint32_t number, of::Extent& extent) {
+bool FindPartition(const block::Device&, uint32_t number, of::Extent& extent) {
   if (number != 2) return false;
   extent = kPartition2;
   return true;
@@ -1359,6 +1359,7 @@ class DiskClientTest : public ClientTest {
     ASSERT_TRUE(tree().SetProperty(aliases.value(), "disk", path, sizeof(path)).is_ok());
     device_.block_size = disk::kBlockSize;
     device_.blocks = disk::kBlocks;
+    device_.max_transfer_blocks = 128;
     device_.read = disk::ReadBlocks;
     disks_[0] = of::Disk{node_, &device_};
     config_.disks = lib::Span<const of::Disk>(disks_, 1);
@@ -1383,7 +1384,7 @@ class DiskClientTest : public ClientTest {
   }
 
   Phandle node_ = 0;
-  dev::BlockDevice device_;
+  block::Device device_;
   of::Disk disks_[1];
 };
 

@@ -1,5 +1,5 @@
 // The partition table of a boot disk (MBR with primary and logical partitions, or GPT) and the
-// choice of its PReP boot partition. Pure parsing: blocks come through dev::BlockDevice::Read into
+// choice of its PReP boot partition. Pure parsing: blocks come through Device::Read into
 // a scratch buffer the caller gives, so every path runs on the host against a byte image.
 //
 // Layouts: UEFI 2.10 §5.2.1 (legacy MBR), §5.2.3 (protective MBR), §5.3.2 (GPT header), §5.3.3
@@ -12,12 +12,12 @@
 // it stay usable; only a disk whose table cannot be read at all is an error of ReadPartitions.
 #pragma once
 
-#include "dev/block-device.h"
+#include "block/device.h"
 #include "lib/result.h"
 #include "lib/span.h"
 #include "lib/types.h"
 
-namespace bootmgr {
+namespace block {
 
 enum class PartitionError : uint8_t {
   kBadGeometry,        // block size not a power of two in [512, 16384], or no blocks
@@ -112,7 +112,7 @@ struct PartitionTable {
   // followed either.
   bool chain_incomplete = false;
   PartitionError chain_error = PartitionError::kChainLoop;
-  dev::IoError chain_io_error = dev::IoError::kDevice;
+  IoError chain_io_error = IoError::kDevice;
 
   // GPT: the primary header or its array failed with primary_gpt_error; the table is the backup's.
   bool used_backup_gpt = false;
@@ -134,9 +134,9 @@ struct PartitionTable {
 // it fails, the backup header at the last block the same way. When both fail, the error is the
 // primary's.
 // kReadFailed: `*io_error` (when not null) holds the device's error.
-lib::Result<PartitionTable, PartitionError> ReadPartitions(const dev::BlockDevice& disk,
+lib::Result<PartitionTable, PartitionError> ReadPartitions(const Device& disk,
                                                            lib::Span<uint8_t> scratch,
-                                                           dev::IoError* io_error = nullptr);
+                                                           IoError* io_error = nullptr);
 
 // The PReP boot partition of `table`: MBR type 0x41 or the GPT PReP GUID, valid entries only.
 // Policy: the first *active* (boot indicator 0x80) PReP partition; if none is active, the first
@@ -149,4 +149,4 @@ lib::Result<PartitionTable, PartitionError> ReadPartitions(const dev::BlockDevic
 // (then that entry's problem).
 lib::Result<Partition, PartitionError> FindPrepPartition(const PartitionTable& table);
 
-}  // namespace bootmgr
+}  // namespace block

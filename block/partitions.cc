@@ -1,10 +1,11 @@
-#include "bootmgr/partitions.h"
+#include "block/partitions.h"
 
+#include "block/deblocker.h"
 #include "lib/be.h"
 #include "lib/crc32.h"
 #include "lib/string.h"
 
-namespace bootmgr {
+namespace block {
 
 using lib::Err;
 using lib::Ok;
@@ -60,14 +61,10 @@ constexpr uint32_t kGptEntryEndOffset = 40;
 constexpr uint32_t kGptEntryAttributesOffset = 48;
 constexpr uint32_t kGptEntryUsedBytes = 56;
 
-constexpr uint32_t kMinBlockSize = 512;
-constexpr uint32_t kMaxBlockSize = 16384;
-
 // Reads blocks into the caller's scratch buffer; every request is checked against the disk first.
 class BlockReader {
  public:
-  BlockReader(const dev::BlockDevice& disk, lib::Span<uint8_t> scratch)
-      : disk_(disk), scratch_(scratch) {}
+  BlockReader(const Device& disk, lib::Span<uint8_t> scratch) : disk_(disk), scratch_(scratch) {}
 
   uint32_t block_size() const { return disk_.block_size; }
   uint64_t blocks() const { return disk_.blocks; }
@@ -75,25 +72,25 @@ class BlockReader {
   uint32_t capacity() const {
     return static_cast<uint32_t>(lib::Min<size_t>(scratch_.size() / disk_.block_size, 0xffff));
   }
-  dev::IoError io_error() const { return io_error_; }
-  void set_io_error(dev::IoError error) { io_error_ = error; }
+  IoError io_error() const { return io_error_; }
+  void set_io_error(IoError error) { io_error_ = error; }
 
   // Reads `count` (<= capacity()) blocks from `lba`; returns the scratch buffer holding them.
   Result<const uint8_t*, PartitionError> Read(uint64_t lba, uint32_t count) {
     if (count == 0 || count > capacity()) TERN_PANIC("block read of %u blocks", count);
     if (lba >= disk_.blocks || count > disk_.blocks - lba) return Err(PartitionError::kTruncated);
-    auto read = disk_.Read(lba, count, reinterpret_cast<uintptr_t>(scratch_.data()));
+    auto read = ReadBlocks(disk_, lba, count, reinterpret_cast<uintptr_t>(scratch_.data()));
     if (read.is_error()) {
-      io_error_ = read.error();
+      io_error_ = read.error().error;
       return Err(PartitionError::kReadFailed);
     }
     return static_cast<const uint8_t*>(scratch_.data());
   }
 
  private:
-  const dev::BlockDevice& disk_;
+  const Device& disk_;
   lib::Span<uint8_t> scratch_;
-  dev::IoError io_error_ = dev::IoError::kDevice;
+  IoError io_error_ = IoError::kDevice;
 };
 
 Result<void, PartitionError> Append(PartitionTable& table, const Partition& partition) {
@@ -392,7 +389,7 @@ Result<PartitionTable, PartitionError> ReadGptAt(BlockReader& reader, uint64_t l
 Result<PartitionTable, PartitionError> ReadGpt(BlockReader& reader) {
   auto primary = ReadGptAt(reader, 1);
   if (primary.is_ok()) return primary;
-  const dev::IoError primary_io_error = reader.io_error();
+  const IoError primary_io_error = reader.io_error();
   auto backup = ReadGptAt(reader, reader.blocks() - 1);
   if (backup.is_ok()) {
     backup.value().used_backup_gpt = true;
@@ -405,11 +402,10 @@ Result<PartitionTable, PartitionError> ReadGpt(BlockReader& reader) {
 
 }  // namespace
 
-Result<PartitionTable, PartitionError> ReadPartitions(const dev::BlockDevice& disk,
+Result<PartitionTable, PartitionError> ReadPartitions(const Device& disk,
                                                       lib::Span<uint8_t> scratch,
-                                                      dev::IoError* io_error) {
-  if (disk.block_size < kMinBlockSize || disk.block_size > kMaxBlockSize ||
-      !lib::IsPowerOfTwo(disk.block_size) || disk.blocks == 0) {
+                                                      IoError* io_error) {
+  if (CheckGeometry(disk.block_size, disk.blocks).is_error()) {
     return Err(PartitionError::kBadGeometry);
   }
   if (scratch.size() < disk.block_size) return Err(PartitionError::kScratchTooSmall);
@@ -443,4 +439,4 @@ Result<Partition, PartitionError> FindPrepPartition(const PartitionTable& table)
   return Err(PartitionError::kNoPrepPartition);
 }
 
-}  // namespace bootmgr
+}  // namespace block

@@ -1,7 +1,7 @@
-// bootmgr/partitions.h: MBR (primary and logical partitions), GPT (primary and backup), and the
+// block/partitions.h: MBR (primary and logical partitions), GPT (primary and backup), and the
 // choice of the PReP partition, on disk images built here byte by byte. The disk's read callback
 // copies from an exact-size image, so AddressSanitizer reports any read the checks let past it.
-#include "bootmgr/partitions.h"
+#include "block/partitions.h"
 
 #include <gtest/gtest.h>
 
@@ -14,10 +14,10 @@
 
 namespace {
 
-using bootmgr::Partition;
-using bootmgr::PartitionError;
-using bootmgr::PartitionTable;
-using bootmgr::Scheme;
+using block::Partition;
+using block::PartitionError;
+using block::PartitionTable;
+using block::Scheme;
 
 // A disk backed by a byte vector; `fail_lba` makes any read touching that block fail.
 struct TestDisk {
@@ -27,30 +27,31 @@ struct TestDisk {
   uint64_t blocks() const { return image.size() / block_size; }
   uint8_t* block(uint64_t lba) { return image.data() + lba * block_size; }
 
-  dev::BlockDevice Device() {
-    dev::BlockDevice device;
+  block::Device Device() {
+    block::Device device;
     device.block_size = block_size;
     device.blocks = blocks();
+    device.max_transfer_blocks = 0xffffffffu;
     device.read = &ReadBlocks;
     device.driver = this;
     return device;
   }
 
-  static lib::Result<void, dev::IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
-                                                    uint64_t buffer) {
+  static lib::Result<void, block::IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
+                                                      uint64_t buffer) {
     auto* disk = static_cast<TestDisk*>(driver);
     ++disk->reads;
     if (disk->fail_lba >= lba && disk->fail_lba - lba < count) {
-      return lib::Err(dev::IoError::kTimeout);
+      return lib::Err(block::IoError::kTimeout);
     }
     const uint64_t bytes = uint64_t{count} * disk->block_size;
     if (lba * disk->block_size + bytes > disk->image.size()) {
       ADD_FAILURE() << "read past the image at " << lba;
-      return lib::Err(dev::IoError::kOutOfRange);
+      return lib::Err(block::IoError::kOutOfRange);
     }
     std::memcpy(reinterpret_cast<uint8_t*>(buffer), disk->image.data() + lba * disk->block_size,
                 bytes);
-    return lib::Ok<dev::IoError>();
+    return lib::Ok<block::IoError>();
   }
 
   uint32_t block_size;
@@ -80,20 +81,20 @@ void SetEntry(uint8_t* sector, int slot, uint8_t boot, uint8_t type, uint32_t st
 
 struct ReadOutcome {
   lib::Result<PartitionTable, PartitionError> result;
-  dev::IoError io_error;
+  block::IoError io_error;
 };
 
 ReadOutcome Read(TestDisk& disk, size_t scratch_blocks = 2) {
   std::vector<uint8_t> scratch(scratch_blocks * disk.block_size);
-  const dev::BlockDevice device = disk.Device();
-  dev::IoError io_error = dev::IoError::kDevice;
-  auto result = bootmgr::ReadPartitions(device, {scratch.data(), scratch.size()}, &io_error);
+  const block::Device device = disk.Device();
+  block::IoError io_error = block::IoError::kDevice;
+  auto result = block::ReadPartitions(device, {scratch.data(), scratch.size()}, &io_error);
   return ReadOutcome{result, io_error};
 }
 
 PartitionTable ReadOk(TestDisk& disk, size_t scratch_blocks = 2) {
   auto outcome = Read(disk, scratch_blocks);
-  EXPECT_TRUE(outcome.result.is_ok()) << bootmgr::PartitionErrorName(
+  EXPECT_TRUE(outcome.result.is_ok()) << block::PartitionErrorName(
       outcome.result.is_ok() ? PartitionError::kNoPrepPartition : outcome.result.error());
   return outcome.result.value_or(PartitionTable{});
 }
@@ -199,7 +200,7 @@ TEST(Mbr, LoopingChainStopsAndKeepsWhatItFound) {
   EXPECT_EQ(table.chain_error, PartitionError::kChainLoop);
   EXPECT_LE(disk.reads, 4);
   // No PReP partition found before the break: the break is the reason given.
-  auto prep = bootmgr::FindPrepPartition(table);
+  auto prep = block::FindPrepPartition(table);
   ASSERT_TRUE(prep.is_error());
   EXPECT_EQ(prep.error(), PartitionError::kChainLoop);
 }
@@ -214,7 +215,7 @@ TEST(Mbr, SelfLinkedEbrIsALoop) {
 }
 
 TEST(Mbr, ChainLongerThanTheHopLimitStops) {
-  const uint32_t hops = bootmgr::kMaxEbrHops + 5;
+  const uint32_t hops = block::kMaxEbrHops + 5;
   TestDisk disk(512, 10 + hops);
   std::vector<uint32_t> ebrs;
   for (uint32_t i = 0; i < hops; ++i) ebrs.push_back(10 + i);
@@ -223,7 +224,7 @@ TEST(Mbr, ChainLongerThanTheHopLimitStops) {
   const PartitionTable table = ReadOk(disk);
   EXPECT_TRUE(table.chain_incomplete);
   EXPECT_EQ(table.chain_error, PartitionError::kChainTooLong);
-  EXPECT_EQ(disk.reads, 1 + static_cast<int>(bootmgr::kMaxEbrHops));
+  EXPECT_EQ(disk.reads, 1 + static_cast<int>(block::kMaxEbrHops));
 }
 
 TEST(Mbr, EbrLinkPastTheDiskEndStopsTheChain) {
@@ -261,7 +262,7 @@ TEST(Mbr, UnreadableEbrStopsTheChainWithTheDevicesError) {
   const PartitionTable table = ReadOk(disk);
   EXPECT_EQ(Numbers(table), (std::vector<uint32_t>{2, 5}));
   EXPECT_EQ(table.chain_error, PartitionError::kReadFailed);
-  EXPECT_EQ(table.chain_io_error, dev::IoError::kTimeout);
+  EXPECT_EQ(table.chain_io_error, block::IoError::kTimeout);
 }
 
 TEST(Mbr, LogicalPartitionsOutsideTheirContainerAreInvalid) {
@@ -276,22 +277,22 @@ TEST(Mbr, LogicalPartitionsOutsideTheirContainerAreInvalid) {
   EXPECT_FALSE(Find(table, 6)->valid);
   EXPECT_EQ(Find(table, 6)->problem, PartitionError::kEntryBadRange);
   // The only PReP partition is invalid: its problem is the reason.
-  auto prep = bootmgr::FindPrepPartition(table);
+  auto prep = block::FindPrepPartition(table);
   ASSERT_TRUE(prep.is_error());
   EXPECT_EQ(prep.error(), PartitionError::kEntryBadRange);
 }
 
 TEST(Mbr, TooManyLogicalPartitionsStopTheChainAtTheLimit) {
-  const uint32_t logicals = bootmgr::kMaxPartitions + 3;
+  const uint32_t logicals = block::kMaxPartitions + 3;
   TestDisk disk(512, 10 + 2 * logicals);
   std::vector<uint32_t> ebrs;
   for (uint32_t i = 0; i < logicals; ++i) ebrs.push_back(10 + 2 * i);
   BuildChain(disk, 10, 2 * logicals, ebrs, 1);
   const PartitionTable table = ReadOk(disk);
-  EXPECT_EQ(table.count, bootmgr::kMaxPartitions);
+  EXPECT_EQ(table.count, block::kMaxPartitions);
   EXPECT_TRUE(table.chain_incomplete);
   EXPECT_EQ(table.chain_error, PartitionError::kTooManyPartitions);
-  EXPECT_EQ(table.partitions[table.count - 1].number, 4 + bootmgr::kMaxPartitions - 1);
+  EXPECT_EQ(table.partitions[table.count - 1].number, 4 + block::kMaxPartitions - 1);
 }
 
 TEST(Mbr, MissingSignatureIsNoTable) {
@@ -324,7 +325,7 @@ TEST(Mbr, TruncatedDiskMakesTheEntriesPastItsEndInvalid) {
   EXPECT_EQ(table.partitions[2].problem, PartitionError::kEntryPastEnd);
   // A PReP partition past the end is never chosen, and its problem is the reason.
   SetEntry(disk.block(0), 0, 0x80, 0x41, 450, 100);
-  auto prep = bootmgr::FindPrepPartition(ReadOk(disk));
+  auto prep = block::FindPrepPartition(ReadOk(disk));
   ASSERT_TRUE(prep.is_error());
   EXPECT_EQ(prep.error(), PartitionError::kEntryPastEnd);
 }
@@ -358,7 +359,7 @@ TEST(Mbr, UnreadableFirstBlockCarriesTheDevicesError) {
   auto outcome = Read(disk);
   ASSERT_TRUE(outcome.result.is_error());
   EXPECT_EQ(outcome.result.error(), PartitionError::kReadFailed);
-  EXPECT_EQ(outcome.io_error, dev::IoError::kTimeout);
+  EXPECT_EQ(outcome.io_error, block::IoError::kTimeout);
 }
 
 TEST(Disk, GeometryAndScratchAreChecked) {
@@ -367,44 +368,44 @@ TEST(Disk, GeometryAndScratchAreChecked) {
   EXPECT_EQ(ReadError(disk, 0), PartitionError::kScratchTooSmall);
   std::vector<uint8_t> scratch(16384);
   for (uint32_t bad_size : {0u, 256u, 1000u, 32768u}) {
-    dev::BlockDevice device = disk.Device();
+    block::Device device = disk.Device();
     device.block_size = bad_size;
-    auto result = bootmgr::ReadPartitions(device, {scratch.data(), scratch.size()});
+    auto result = block::ReadPartitions(device, {scratch.data(), scratch.size()});
     ASSERT_TRUE(result.is_error());
     EXPECT_EQ(result.error(), PartitionError::kBadGeometry) << bad_size;
   }
-  dev::BlockDevice empty = disk.Device();
+  block::Device empty = disk.Device();
   empty.blocks = 0;
-  auto result = bootmgr::ReadPartitions(empty, {scratch.data(), scratch.size()});
+  auto result = block::ReadPartitions(empty, {scratch.data(), scratch.size()});
   ASSERT_TRUE(result.is_error());
   EXPECT_EQ(result.error(), PartitionError::kBadGeometry);
   // A device no driver brought up is a read failure.
-  dev::BlockDevice unready = disk.Device();
+  block::Device unready = disk.Device();
   unready.read = nullptr;
-  dev::IoError io_error = dev::IoError::kDevice;
-  result = bootmgr::ReadPartitions(unready, {scratch.data(), scratch.size()}, &io_error);
+  block::IoError io_error = block::IoError::kDevice;
+  result = block::ReadPartitions(unready, {scratch.data(), scratch.size()}, &io_error);
   ASSERT_TRUE(result.is_error());
   EXPECT_EQ(result.error(), PartitionError::kReadFailed);
-  EXPECT_EQ(io_error, dev::IoError::kNotReady);
+  EXPECT_EQ(io_error, block::IoError::kNotReady);
 }
 
 // ---- GPT ----
 
-constexpr bootmgr::Guid kLinuxData =
-    bootmgr::GuidFromFields(0x0FC63DAF, 0x8483, 0x4772, 0x8E793D69D8477DE4ull);
+constexpr block::Guid kLinuxData =
+    block::GuidFromFields(0x0FC63DAF, 0x8483, 0x4772, 0x8E793D69D8477DE4ull);
 
 TEST(Guid, PrepGuidHasTheMixedEndianDiskBytes) {
   const uint8_t on_disk[16] = {0x38, 0x2D, 0x1A, 0x9E, 0x12, 0xC6, 0x16, 0x43,
                                0xAA, 0x26, 0x8B, 0x49, 0x52, 0x1E, 0x5A, 0x8B};
-  EXPECT_EQ(std::memcmp(bootmgr::kPrepGuid.bytes, on_disk, 16), 0);
-  EXPECT_TRUE(bootmgr::kPrepGuid != kLinuxData);
-  EXPECT_TRUE(bootmgr::Guid{}.IsZero());
-  EXPECT_FALSE(bootmgr::kPrepGuid.IsZero());
+  EXPECT_EQ(std::memcmp(block::kPrepGuid.bytes, on_disk, 16), 0);
+  EXPECT_TRUE(block::kPrepGuid != kLinuxData);
+  EXPECT_TRUE(block::Guid{}.IsZero());
+  EXPECT_FALSE(block::kPrepGuid.IsZero());
 }
 
 struct GptEntry {
   uint32_t index;  // position in the array (number - 1)
-  bootmgr::Guid type;
+  block::Guid type;
   uint64_t first;
   uint64_t last;
   uint64_t attributes = 0;
@@ -464,7 +465,7 @@ void BuildGpt(TestDisk& disk, const std::vector<GptEntry>& entries, GptLayout la
 }
 
 std::vector<GptEntry> StandardEntries() {
-  return {{0, bootmgr::kPrepGuid, 34, 34 + 2047},
+  return {{0, block::kPrepGuid, 34, 34 + 2047},
           {1, kLinuxData, 2082, 4095, 1ull << 60},
           {3, kLinuxData, 4096, 8000}};
 }
@@ -475,7 +476,7 @@ void ExpectStandardTable(const PartitionTable& table) {
   const Partition& prep = table.partitions[0];
   EXPECT_TRUE(prep.valid);
   EXPECT_TRUE(prep.active);
-  EXPECT_TRUE(prep.gpt_type == bootmgr::kPrepGuid);
+  EXPECT_TRUE(prep.gpt_type == block::kPrepGuid);
   EXPECT_EQ(prep.start_lba, 34u);
   EXPECT_EQ(prep.block_count, 2048u);  // last LBA inclusive
   EXPECT_TRUE(table.partitions[1].gpt_type == kLinuxData);
@@ -490,7 +491,7 @@ TEST(Gpt, GoodTableIsReadFromThePrimary) {
   const PartitionTable table = ReadOk(disk);
   ExpectStandardTable(table);
   EXPECT_FALSE(table.used_backup_gpt);
-  auto prep = bootmgr::FindPrepPartition(table);
+  auto prep = block::FindPrepPartition(table);
   ASSERT_TRUE(prep.is_ok());
   EXPECT_EQ(prep.value().number, 1u);
   EXPECT_TRUE(prep.value().active);
@@ -605,10 +606,10 @@ TEST(Gpt, GrownDiskStillReadsItsPrimary) {
 
 TEST(Gpt, EntriesOutsideTheUsableRangeAreInvalid) {
   TestDisk disk(512, 10000);
-  BuildGpt(disk, {{0, bootmgr::kPrepGuid, 20, 100},  // starts before the first usable LBA
-                  {1, kLinuxData, 9000, 12000},      // past the disk's end
-                  {2, kLinuxData, 500, 400},         // ends before it starts
-                  {3, bootmgr::kPrepGuid, 100, 200}});
+  BuildGpt(disk, {{0, block::kPrepGuid, 20, 100},  // starts before the first usable LBA
+                  {1, kLinuxData, 9000, 12000},    // past the disk's end
+                  {2, kLinuxData, 500, 400},       // ends before it starts
+                  {3, block::kPrepGuid, 100, 200}});
   const PartitionTable table = ReadOk(disk);
   ASSERT_EQ(Numbers(table), (std::vector<uint32_t>{1, 2, 3, 4}));
   EXPECT_EQ(table.partitions[0].problem, PartitionError::kEntryBadRange);
@@ -616,14 +617,14 @@ TEST(Gpt, EntriesOutsideTheUsableRangeAreInvalid) {
   EXPECT_EQ(table.partitions[1].problem, PartitionError::kEntryPastEnd);
   EXPECT_EQ(table.partitions[2].problem, PartitionError::kEntryBadRange);
   EXPECT_TRUE(table.partitions[3].valid);
-  auto prep = bootmgr::FindPrepPartition(table);
+  auto prep = block::FindPrepPartition(table);
   ASSERT_TRUE(prep.is_ok());
   EXPECT_EQ(prep.value().number, 4u);
 }
 
 TEST(Gpt, LargerEntriesAndFewerOfThem) {
   TestDisk disk(512, 10000);
-  BuildGpt(disk, {{0, kLinuxData, 100, 199}, {5, bootmgr::kPrepGuid, 300, 399}}, {16, 256});
+  BuildGpt(disk, {{0, kLinuxData, 100, 199}, {5, block::kPrepGuid, 300, 399}}, {16, 256});
   const PartitionTable table = ReadOk(disk, 1);
   ASSERT_EQ(Numbers(table), (std::vector<uint32_t>{1, 6}));
   EXPECT_EQ(table.partitions[1].start_lba, 300u);
@@ -631,16 +632,16 @@ TEST(Gpt, LargerEntriesAndFewerOfThem) {
 
 TEST(Gpt, EntriesLargerThanABlockAreReadByTheirFirstBlock) {
   TestDisk disk(512, 10000);
-  BuildGpt(disk, {{0, kLinuxData, 100, 199}, {2, bootmgr::kPrepGuid, 300, 399}}, {4, 1024});
+  BuildGpt(disk, {{0, kLinuxData, 100, 199}, {2, block::kPrepGuid, 300, 399}}, {4, 1024});
   const PartitionTable table = ReadOk(disk, 1);
   ASSERT_EQ(Numbers(table), (std::vector<uint32_t>{1, 3}));
-  EXPECT_TRUE(table.partitions[1].gpt_type == bootmgr::kPrepGuid);
+  EXPECT_TRUE(table.partitions[1].gpt_type == block::kPrepGuid);
 }
 
 TEST(Gpt, MorePartitionsThanTheTableHoldsIsAnError) {
   TestDisk disk(512, 10000);
   std::vector<GptEntry> entries;
-  for (uint32_t i = 0; i <= bootmgr::kMaxPartitions; ++i) {
+  for (uint32_t i = 0; i <= block::kMaxPartitions; ++i) {
     entries.push_back({i, kLinuxData, 100 + 10u * i, 100 + 10u * i + 9});
   }
   BuildGpt(disk, entries);
@@ -649,7 +650,7 @@ TEST(Gpt, MorePartitionsThanTheTableHoldsIsAnError) {
 
 TEST(Gpt, FourKibBlocks) {
   TestDisk disk(4096, 2000);
-  BuildGpt(disk, {{0, bootmgr::kPrepGuid, 6, 6 + 255}, {1, kLinuxData, 262, 1900}});
+  BuildGpt(disk, {{0, block::kPrepGuid, 6, 6 + 255}, {1, kLinuxData, 262, 1900}});
   for (size_t scratch_blocks : {1, 2, 8}) {
     const PartitionTable table = ReadOk(disk, scratch_blocks);
     ASSERT_EQ(Numbers(table), (std::vector<uint32_t>{1, 2}));
@@ -672,7 +673,7 @@ TEST(Gpt, ProtectiveEntryAnywhereMeansGptAndHidesTheMbrEntries) {
   EXPECT_EQ(table.scheme, Scheme::kGpt);
   ASSERT_EQ(table.count, 1u);
   EXPECT_TRUE(table.partitions[0].gpt_type == kLinuxData);
-  auto prep = bootmgr::FindPrepPartition(table);
+  auto prep = block::FindPrepPartition(table);
   ASSERT_TRUE(prep.is_error());
   EXPECT_EQ(prep.error(), PartitionError::kNoPrepPartition);
 }
@@ -695,7 +696,7 @@ TEST(Gpt, UnreadablePrimaryUsesTheBackup) {
   auto outcome = Read(disk);
   ASSERT_TRUE(outcome.result.is_error());
   EXPECT_EQ(outcome.result.error(), PartitionError::kReadFailed);
-  EXPECT_EQ(outcome.io_error, dev::IoError::kTimeout);
+  EXPECT_EQ(outcome.io_error, block::IoError::kTimeout);
   // An unreadable block inside the primary array: the backup again.
   disk.block(9999)[40] ^= 1;
   disk.fail_lba = 20;
@@ -720,7 +721,7 @@ TEST(Prep, ActivePartitionIsPreferred) {
   SetEntry(disk.block(0), 0, 0x00, 0x41, 1, 10);
   SetEntry(disk.block(0), 1, 0x00, 0x83, 11, 100);
   SetEntry(disk.block(0), 2, 0x80, 0x41, 111, 10);
-  auto prep = bootmgr::FindPrepPartition(ReadOk(disk));
+  auto prep = block::FindPrepPartition(ReadOk(disk));
   ASSERT_TRUE(prep.is_ok());
   EXPECT_EQ(prep.value().number, 3u);
   EXPECT_TRUE(prep.value().active);
@@ -731,7 +732,7 @@ TEST(Prep, InactivePartitionIsAcceptedAndFlagged) {
   SetEntry(disk.block(0), 0, 0x80, 0x83, 11, 100);  // the active one is not PReP
   SetEntry(disk.block(0), 1, 0x00, 0x41, 1, 10);
   SetEntry(disk.block(0), 3, 0x00, 0x41, 200, 10);
-  auto prep = bootmgr::FindPrepPartition(ReadOk(disk));
+  auto prep = block::FindPrepPartition(ReadOk(disk));
   ASSERT_TRUE(prep.is_ok());
   EXPECT_EQ(prep.value().number, 2u);  // the first of the inactive ones
   EXPECT_FALSE(prep.value().active);
@@ -743,7 +744,7 @@ TEST(Prep, LogicalPartitionCanBeThePrepPartition) {
   TestDisk disk(512, 1000);
   BuildChain(disk, 100, 900, {100, 300}, 50);
   SetEntry(disk.block(300), 0, 0x80, 0x41, 1, 50);
-  auto prep = bootmgr::FindPrepPartition(ReadOk(disk));
+  auto prep = block::FindPrepPartition(ReadOk(disk));
   ASSERT_TRUE(prep.is_ok());
   EXPECT_EQ(prep.value().number, 6u);
   EXPECT_EQ(prep.value().start_lba, 301u);
@@ -752,10 +753,10 @@ TEST(Prep, LogicalPartitionCanBeThePrepPartition) {
 TEST(Prep, NoPrepPartitionIsAnError) {
   TestDisk disk(512, 1000);
   SetEntry(disk.block(0), 0, 0x80, 0x83, 1, 100);
-  auto prep = bootmgr::FindPrepPartition(ReadOk(disk));
+  auto prep = block::FindPrepPartition(ReadOk(disk));
   ASSERT_TRUE(prep.is_error());
   EXPECT_EQ(prep.error(), PartitionError::kNoPrepPartition);
-  EXPECT_EQ(bootmgr::FindPrepPartition(PartitionTable{}).error(), PartitionError::kNoPrepPartition);
+  EXPECT_EQ(block::FindPrepPartition(PartitionTable{}).error(), PartitionError::kNoPrepPartition);
 }
 
 TEST(Prep, TypeByteAndGuidBelongToTheirOwnScheme) {
@@ -766,17 +767,17 @@ TEST(Prep, TypeByteAndGuidBelongToTheirOwnScheme) {
   table.partitions[0].valid = true;
   table.partitions[0].active = true;
   table.partitions[0].mbr_type = 0x41;  // means nothing on a GPT disk
-  EXPECT_TRUE(bootmgr::FindPrepPartition(table).is_error());
+  EXPECT_TRUE(block::FindPrepPartition(table).is_error());
   table.scheme = Scheme::kMbr;
   table.partitions[0].mbr_type = 0x83;
-  table.partitions[0].gpt_type = bootmgr::kPrepGuid;  // nor this on an MBR disk
-  EXPECT_TRUE(bootmgr::FindPrepPartition(table).is_error());
+  table.partitions[0].gpt_type = block::kPrepGuid;  // nor this on an MBR disk
+  EXPECT_TRUE(block::FindPrepPartition(table).is_error());
 }
 
 TEST(Names, EveryErrorHasADistinctName) {
   std::vector<std::string> names;
   for (int e = 0; e <= static_cast<int>(PartitionError::kNoPrepPartition); ++e) {
-    const std::string name = bootmgr::PartitionErrorName(static_cast<PartitionError>(e));
+    const std::string name = block::PartitionErrorName(static_cast<PartitionError>(e));
     EXPECT_NE(name, "partition table error") << e;
     for (const std::string& other : names) EXPECT_NE(name, other);
     names.push_back(name);
