@@ -1,7 +1,5 @@
 #include "boot/disk.h"
 
-#include "bootmgr/boot-order.h"
-#include "bootmgr/elf.h"
 #include "block/partitions.h"
 #include "dev/pci.h"
 #include "dev/scsi.h"
@@ -26,13 +24,14 @@ constinit dev::PciBus pci_bus;
 constinit dev::RtasPciConfig rtas_pci;
 constinit dev::VirtioBlk drivers[kMaxDisks];
 constinit of::Disk disks[kMaxDisks];
+constinit bootmgr::BootDevice boot_devices[kMaxDisks];
 constinit int disk_count = 0;
 constinit int blk_count = 0;  // virtio-blk drivers started
 // The drivers' rings and the partition-table reads: firmware memory, at real addresses the
 // devices can DMA to. The drivers reach them through their own GuestMemory: the client's one
 // refuses writes into the firmware.
 alignas(4096) constinit uint8_t rings[kMaxDisks][kRingBytes];
-alignas(4096) constinit uint8_t table_scratch[64 * 1024];
+alignas(4096) constinit uint8_t table_scratch[16 * 1024];
 constinit lib::GuestMemory firmware_memory;
 
 // SCSI: spapr-vscsi adapters under /vdevice and virtio-scsi adapters on the PHBs, their LUNs.
@@ -233,6 +232,7 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
   }
   FindVscsiDisks(tree, timebase_frequency);
   SortDisks(tree);
+  for (int i = 0; i < disk_count; ++i) boot_devices[i] = {disks[i].node, disks[i].device};
   PublishAliases(tree);
   PublishOptions(tree);
   return lib::Span<const of::Disk>(disks, static_cast<size_t>(disk_count));
@@ -249,6 +249,10 @@ bool FindPartition(const block::Device& disk, uint32_t number, of::Extent& exten
     }
   }
   return false;
+}
+
+lib::Span<const bootmgr::BootDevice> BootDevices() {
+  return lib::Span<const bootmgr::BootDevice>(boot_devices, static_cast<size_t>(disk_count));
 }
 
 void QuiesceDisks() {
@@ -272,181 +276,6 @@ void QuiesceDisks() {
                   dev::VscsiErrorName(reset.error()));
     }
   }
-}
-
-namespace {
-
-// Reads blocks [first, first + count) of `disk` to real address `address`.
-bool ReadExtent(const block::Device& disk, uint64_t first, uint64_t count, uint64_t address,
-                const char* path) {
-  // A few MiB at a time, so a failure names where it happened.
-  const uint64_t chunk = (4u << 20) / disk.block_size;
-  for (uint64_t done = 0; done < count; done += chunk) {
-    const uint32_t n = static_cast<uint32_t>(lib::Min(chunk, count - done));
-    if (auto read = disk.Read(first + done, n, address + done * disk.block_size); read.is_error()) {
-      lib::Printf("tern: %s: cannot boot: reading block %llu failed: %s\n", path,
-                  static_cast<unsigned long long>(first + done), block::IoErrorName(read.error()));
-      return false;
-    }
-  }
-  return true;
-}
-
-// Errors of PlanElfLoad that may only mean that more of the partition must be read.
-bool NeedsMoreOfTheImage(bootmgr::ElfError error) {
-  return error == bootmgr::ElfError::kTruncated || error == bootmgr::ElfError::kBadProgramHeaders ||
-         error == bootmgr::ElfError::kSegmentOutsideImage ||
-         error == bootmgr::ElfError::kEntryNotLoaded;
-}
-
-// Loads the ELF image at the start of `partition` of `disk` (at most kLoaderStagingBytes of it):
-// reads it into the staging area, plans, claims and copies its segments.
-bool LoadPartition(of::ClientInterface& client, const block::Device& disk,
-                   const block::Partition& partition, const of::MachineInfo& info,
-                   uint64_t firmware_end, const char* path, LoadedClient& loaded) {
-  const uint64_t limit = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(2));
-  if (LoaderStaging(info.rma_bytes).size == 0) {
-    lib::Printf("tern: %s: cannot boot: %llu MiB of real-mode memory is too little\n", path,
-                static_cast<unsigned long long>(limit >> 20));
-    return false;
-  }
-  const uint64_t staging = LoaderStaging(info.rma_bytes).start;
-  const uint64_t image_bytes =
-      lib::Min<uint64_t>(kLoaderStagingBytes, partition.block_count * uint64_t{disk.block_size});
-  of::ClaimMap& claims = client.claims();
-  if (claims.Claim(staging, image_bytes, 0).is_error()) {
-    lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is in use\n", path,
-                static_cast<unsigned long long>(staging));
-    return false;
-  }
-  const bootmgr::AddressRange forbidden[] = {{0, firmware_end}, {staging, image_bytes}};
-  const uint64_t block_size = disk.block_size;
-  uint64_t have = 0;
-  uint64_t want = lib::Min<uint64_t>(64 * 1024, image_bytes);
-  lib::Result<bootmgr::LoadPlan, bootmgr::ElfError> plan = lib::Err(bootmgr::ElfError::kTruncated);
-  while (true) {
-    const uint64_t blocks_have = have / block_size;
-    const uint64_t blocks_want = (want + block_size - 1) / block_size;
-    if (!ReadExtent(disk, partition.start_lba + blocks_have, blocks_want - blocks_have,
-                    staging + blocks_have * block_size, path)) {
-      (void)claims.Release(staging, image_bytes);
-      return false;
-    }
-    have = lib::Min(blocks_want * block_size, image_bytes);
-    const lib::Span<const uint8_t> image(reinterpret_cast<const uint8_t*>(staging), have);
-    plan = bootmgr::PlanElfLoad(image, limit, forbidden);
-    if (plan.is_ok() || !NeedsMoreOfTheImage(plan.error()) || have >= image_bytes) break;
-    want = lib::Min(have * 4, image_bytes);
-  }
-  if (plan.is_error()) {
-    lib::Printf("tern: %s: cannot boot partition %u: %s\n", path, partition.number,
-                bootmgr::ElfErrorName(plan.error()));
-    (void)claims.Release(staging, image_bytes);
-    return false;
-  }
-  const bootmgr::LoadPlan& p = plan.value();
-  uint32_t claimed = 0;
-  for (; claimed < p.segment_count; ++claimed) {
-    const bootmgr::LoadSegment& s = p.segments[claimed];
-    if (claims.Claim(s.paddr, s.memsz, 0).is_error()) break;
-  }
-  bool ok = claimed == p.segment_count;
-  if (!ok) {
-    lib::Printf("tern: %s: cannot boot: segment %u at 0x%llx overlaps memory in use\n", path,
-                claimed, static_cast<unsigned long long>(p.segments[claimed].paddr));
-  } else {
-    const lib::Span<const uint8_t> image(reinterpret_cast<const uint8_t*>(staging), have);
-    if (auto copied = bootmgr::LoadElfSegments(p, image, client.memory()); copied.is_error()) {
-      lib::Printf("tern: %s: cannot boot: %s\n", path, bootmgr::ElfErrorName(copied.error()));
-      ok = false;
-    }
-  }
-  (void)claims.Release(staging, image_bytes);
-  if (!ok) {
-    for (uint32_t i = 0; i < claimed; ++i) {
-      (void)claims.Release(p.segments[i].paddr, p.segments[i].memsz);
-    }
-    return false;
-  }
-  for (uint32_t i = 0; i < p.segment_count; ++i) {
-    lib::SyncInstructions(p.segments[i].paddr, p.segments[i].memsz);
-  }
-  // The client learns what is free from /memory@0 available (GRUB's heap comes from there).
-  (void)client.UpdateAvailable();
-  loaded.mode32 = !p.is_64bit;
-  loaded.entry = p.entry_paddr;
-  // A 64-bit big-endian ELFv1 image's entry is a function descriptor: its first doubleword is the
-  // code address.
-  if (p.is_64bit && !p.is_little_endian && (p.flags & 3) != 2) {
-    uint8_t descriptor[8];
-    if (client.memory().Read(p.entry_paddr, descriptor, 8).is_error()) return false;
-    loaded.entry = lib::LoadBe64(descriptor);
-  }
-  lib::Printf("tern: booting %s partition %u: ELF%d %s-endian, %u segments, entry 0x%llx\n", path,
-              partition.number, p.is_64bit ? 64 : 32, p.is_little_endian ? "little" : "big",
-              p.segment_count, static_cast<unsigned long long>(loaded.entry));
-  return true;
-}
-
-// The property `name` of /chosen as a string without its NUL; empty when absent.
-lib::StringView ChosenString(const of::Tree& tree, const char* name) {
-  const int chosen = tree.OffsetOf(tree.FindDevice("/chosen"));
-  if (chosen < 0) return lib::StringView();
-  return lib::fdt::PropertyString(tree.blob(), chosen, name).value_or(lib::StringView());
-}
-
-}  // namespace
-
-of::AddressRange LoaderStaging(uint64_t rma_bytes) {
-  const uint64_t limit = lib::Min<uint64_t>(rma_bytes, lib::GiB(2));
-  if (limit < (64u << 20)) return of::AddressRange{};
-  return of::AddressRange{(limit - (40u << 20)) & ~uint64_t{0xffff}, kLoaderStagingBytes};
-}
-
-bool LoadFromDisks(of::Tree& tree, of::ClientInterface& client, const of::MachineInfo& info,
-                   uint64_t firmware_end, LoadedClient& loaded) {
-  of::Phandle nodes[kMaxDisks];
-  for (int i = 0; i < disk_count; ++i) nodes[i] = disks[i].node;
-  // The views into the tree are used before anything below changes the tree (which may move it).
-  const bootmgr::BootOrder order = bootmgr::PlanBootOrder(
-      tree, ChosenString(tree, "qemu,boot-list"), ChosenString(tree, "qemu,boot-device"),
-      lib::Span<const of::Phandle>(nodes, static_cast<size_t>(disk_count)));
-  for (size_t i = 0; i < order.unknown_count; ++i) {
-    lib::Printf("tern: boot list entry %.*s: not a disk tern can read\n",
-                static_cast<int>(order.unknown[i].size()), order.unknown[i].data());
-  }
-  for (size_t i = 0; i < order.count; ++i) {
-    char path[128];
-    NodePath(tree, order.candidates[i], path);
-    const block::Device* disk = client.DeviceAt(order.candidates[i]);
-    if (disk == nullptr) continue;
-    block::IoError io = block::IoError::kDevice;
-    auto table = block::ReadPartitions(*disk, table_scratch, &io);
-    if (table.is_error()) {
-      lib::Printf(
-          "tern: %s: cannot boot: %s%s%s\n", path, block::PartitionErrorName(table.error()),
-          table.error() == block::PartitionError::kReadFailed ? ": " : "",
-          table.error() == block::PartitionError::kReadFailed ? block::IoErrorName(io) : "");
-      continue;
-    }
-    auto prep = block::FindPrepPartition(table.value());
-    if (prep.is_error()) {
-      lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(prep.error()));
-      continue;
-    }
-    if (!prep.value().active) {
-      lib::Printf("tern: %s: PReP partition %u is not marked active; booting it all the same\n",
-                  path, prep.value().number);
-    }
-    if (!LoadPartition(client, *disk, prep.value(), info, firmware_end, path, loaded)) continue;
-    const of::Phandle chosen = tree.FindDevice("/chosen");
-    (void)tree.SetProperty(chosen, "bootpath", path, lib::StrLength(path) + 1);
-    return true;
-  }
-  if (order.strict && order.count == 0) {
-    lib::Printf("tern: the boot list allows no disk tern can read\n");
-  }
-  return false;
 }
 
 }  // namespace boot

@@ -5,6 +5,7 @@
 // IEEE 1275 client. The devices are reset when the OS quiesces.
 #pragma once
 
+#include "bootmgr/loader.h"
 #include "lib/guest-memory.h"
 #include "lib/span.h"
 #include "of/claims.h"
@@ -26,21 +27,7 @@ lib::Span<const of::Disk> FindDisks(of::Tree& tree, lib::GuestMemory& memory,
 bool FindPartition(const block::Device& disk, uint32_t number, of::Extent& extent);
 void QuiesceDisks();
 
-// Where the image of a boot partition is read before its segments are copied: below QEMU's FDT,
-// in the 40 MiB QEMU leaves to the firmware under min(RMA, 2 GiB) (hw/ppc/spapr.c: FW_OVERHEAD).
-inline constexpr uint64_t kLoaderStagingBytes = 32u << 20;
-// That area for real-mode memory of `rma_bytes`: 64 KiB-aligned, 40 MiB below min(RMA, 2 GiB);
-// empty under 64 MiB, where no partition is booted. The live tree is kept out of it.
-of::AddressRange LoaderStaging(uint64_t rma_bytes);
-
-struct LoadedClient {
-  uint64_t entry = 0;  // a real address
-  bool mode32 = false;
-};
-
-// Tries the disks in QEMU's boot order and loads the first bootable one's PReP image; prints one
-// line per disk that cannot be booted and why. False when no disk could be loaded.
-bool LoadFromDisks(of::Tree& tree, of::ClientInterface& client, const of::MachineInfo& info,
-                   uint64_t firmware_end, LoadedClient& loaded);
+// The disks FindDisks started, for the boot manager.
+lib::Span<const bootmgr::BootDevice> BootDevices();
 
 }  // namespace boot

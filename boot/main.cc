@@ -250,7 +250,7 @@ void CompletePciBridges(of::Tree& tree) {
     // Kept clear too, for the search only: QEMU's copy, and where a disk's boot loader is staged.
     const bool copy_claimed = claims.Claim(fdt_address, fdt_size, 0).is_ok();
     const of::AddressRange staging =
-        info.has_kernel ? of::AddressRange{} : LoaderStaging(info.rma_bytes);
+        info.has_kernel ? of::AddressRange{} : bootmgr::LoaderStaging(info.rma_bytes);
     const bool staging_claimed =
         staging.size != 0 && claims.Claim(staging.start, staging.size, 0).is_ok();
     auto start = HighestFree(claims, Address(__arena_end), size, kTreeRoomAlign);
@@ -357,11 +357,19 @@ void CompletePciBridges(of::Tree& tree) {
                       Address(__client_stack_top), 0);
     TERN_PANIC("the kernel returned to the firmware");
   }
-  LoadedClient loaded;
-  if (!LoadFromDisks(tree, client, info, Address(__arena_end), loaded)) {
+  bootmgr::LoadedClient loaded;
+  bootmgr::LoaderEnv loader{tree, claims, memory, info.rma_bytes, Address(__arena_end)};
+  if (!bootmgr::LoadFromDevices(loader, BootDevices(), loaded)) {
     lib::Printf("tern: no kernel to boot (no -kernel) and no disk tern could boot\n");
     lib::Printf("tern: powering off\n");
     PowerOff(tree.blob());
+  }
+  // The client learns what is free from /memory@0 available (GRUB's heap comes from there).
+  (void)client.UpdateAvailable();
+  char bootpath[128];
+  if (tree.Path(loaded.device, bootpath, sizeof(bootpath)).is_ok()) {
+    (void)tree.SetProperty(tree.FindDevice("/chosen"), "bootpath", bootpath,
+                           lib::StrLength(bootpath) + 1);
   }
   // IEEE 1275 PowerPC binding: r3/r4 = 0 (no initrd), r5 = the client interface, r1 = a stack of
   // the firmware's (256 KiB) for a loader like GRUB that brings none.

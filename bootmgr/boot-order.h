@@ -12,7 +12,7 @@
 
 namespace bootmgr {
 
-inline constexpr size_t kMaxBootCandidates = 16;
+inline constexpr size_t kMaxBootCandidates = 64;
 
 struct BootOrder {
   of::Phandle candidates[kMaxBootCandidates] = {};

@@ -1,0 +1,50 @@
+// Loading the boot loader of a disk when QEMU loaded no -kernel, as SLOF does: the devices tern
+// can read are tried in QEMU's boot order (bootmgr/boot-order.h); the first with a loadable PReP
+// partition has its ELF image (GRUB's core.elf) read into a staging area, planned
+// (bootmgr/elf.h), claimed and copied to where it runs. The caller enters it as an IEEE 1275
+// client.
+#pragma once
+
+#include "block/device.h"
+#include "lib/guest-memory.h"
+#include "lib/span.h"
+#include "lib/types.h"
+#include "of/claims.h"
+#include "of/machine-info.h"
+#include "of/tree.h"
+
+namespace bootmgr {
+
+// A device a boot loader may be read from: its node in the live tree and its blocks.
+struct BootDevice {
+  of::Phandle node = 0;
+  const block::Device* device = nullptr;
+};
+
+// Where the image of a boot partition is read before its segments are copied: below QEMU's FDT,
+// in the 40 MiB QEMU leaves to the firmware under min(RMA, 2 GiB) (hw/ppc/spapr.c: FW_OVERHEAD).
+inline constexpr uint64_t kLoaderStagingBytes = 32u << 20;
+// That area for real-mode memory of `rma_bytes`: 64 KiB-aligned, 40 MiB below min(RMA, 2 GiB);
+// empty under 64 MiB, where no partition is booted. The live tree is kept out of it.
+of::AddressRange LoaderStaging(uint64_t rma_bytes);
+
+struct LoaderEnv {
+  const of::Tree& tree;
+  of::ClaimMap& claims;
+  lib::GuestMemory& memory;  // the client's: segments are copied through it
+  uint64_t rma_bytes = 0;
+  uint64_t firmware_end = 0;  // segments may not overlap [0, firmware_end)
+};
+
+struct LoadedClient {
+  uint64_t entry = 0;  // a real address
+  bool mode32 = false;
+  of::Phandle device = 0;  // the node it was loaded from (/chosen bootpath)
+};
+
+// Tries `devices` in QEMU's boot order and loads the first bootable one's PReP image; prints one
+// line per device that cannot be booted and why. False when no device could be loaded; nothing
+// stays claimed for a device that failed.
+bool LoadFromDevices(LoaderEnv& env, lib::Span<const BootDevice> devices, LoadedClient& loaded);
+
+}  // namespace bootmgr
