@@ -2,5 +2,5 @@
 # tests/CMakeLists.txt: one list per line, `folder_role := files`, no continuation lines.
 #   _firmware  the boot image (tern.bin)      _rtas  the RTAS image (rtas.bin)
 #   _host      the host unit tests and tools  _dump  tools/tern-rtas-dump
-block_firmware := deblocker.cc partitions.cc
-block_host := deblocker.cc partitions.cc
+block_firmware := deblocker.cc disk-label.cc partitions.cc
+block_host := deblocker.cc disk-label.cc partitions.cc

@@ -7,10 +7,11 @@
 #include <libfdt.h>
 
 #include "boot/client.h"
-#include "boot/disk.h"
+#include "boot/devices.h"
 #include "boot/halt.h"
 #include "boot/layout.h"
-#include "dev/pci-bridge.h"
+#include "boot/os-tree.h"
+#include "bootmgr/loader.h"
 #include "dev/pci.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
@@ -201,19 +202,31 @@ bool PrepareRtas(of::Tree& tree, uint64_t ram_top, uint64_t console_unit,
 }
 
 // The PCI-to-PCI bridges QEMU numbered but described only in part, completed so that the OS
-// scans behind them (dev/pci-bridge.h); on every boot, as the OS probes PCI from the tree.
-void CompletePciBridges(of::Tree& tree) {
+// scans behind them (boot/os-tree.h); on every boot, as the OS probes PCI from the tree.
+void CompleteBridges(of::Tree& tree) {
   auto tokens = dev::FindRtasPciConfig(tree.blob());
   if (tokens.is_error()) return;  // no config access: no PCI for the OS either
   dev::RtasPciConfig rtas_pci = tokens.value();
-  const dev::BridgeCount count = dev::CompleteBridgeNodes(tree, rtas_pci.Access());
+  const BridgeCount count = CompletePciBridges(tree, rtas_pci.Access());
   if (count.completed > 0) {
     lib::Printf("tern: pci: %d bridge node%s completed for the OS\n", count.completed,
                 count.completed == 1 ? "" : "s");
   }
 }
 
-[[noreturn]] void Boot(const void* hv_tree, uint64_t fdt_address) {
+// What the boot phases below share.
+struct BootState {
+  const void* hv_tree;
+  uint64_t fdt_address;
+  size_t fdt_size;
+  of::MachineInfo info;
+  uint64_t client_top;         // client addresses are 32-bit real addresses inside the RMA
+  uint64_t tree_room;          // bytes the live tree needs with room to grow
+  of::AddressRange high_room;  // claimed for the live tree when the arena is too small
+};
+
+// Phase 1: the hypervisor's tree must be a valid FDT describing a usable machine; else halt.
+BootState CheckHypervisorTree(const void* hv_tree, uint64_t fdt_address) {
   auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
   if (checked.is_error()) {
     lib::Printf("tern: the device tree at 0x%llx is not valid: %s\n",
@@ -221,77 +234,66 @@ void CompletePciBridges(of::Tree& tree) {
                 lib::fdt::FdtErrorName(checked.error()));
     lib::Halt();
   }
-  const size_t fdt_size = checked.value();
   SetHaltTree(hv_tree);
-
   // info.model points into the hypervisor's copy: it is printed before any client runs.
-  auto info_result = of::ReadMachineInfo(hv_tree);
-  if (info_result.is_error()) {
+  auto info = of::ReadMachineInfo(hv_tree);
+  if (info.is_error()) {
     lib::Printf("tern: the device tree does not describe a usable machine: %s\n",
-                lib::fdt::FdtErrorName(info_result.error()));
+                lib::fdt::FdtErrorName(info.error()));
     lib::Halt();
   }
-  const of::MachineInfo info = info_result.value();
+  BootState state{hv_tree, fdt_address, checked.value(), info.value(), 0, 0, {}};
+  state.client_top = lib::Min<uint64_t>(state.info.rma_bytes, lib::GiB(4));
+  return state;
+}
 
-  // Client addresses are 32-bit real addresses inside the RMA.
-  const uint64_t client_top = lib::Min<uint64_t>(info.rma_bytes, lib::GiB(4));
-  of::ClaimMap claims(client_top);
-  ClaimInUse(claims, hv_tree, info, Address(__arena_end));
-
-  // The hypervisor's copy sits in memory the OS will reuse: the live tree is the firmware's own,
-  // in the arena below 0x200000 when it fits there with room to grow, else in a range claimed at
-  // the top of real-mode memory, clear of the payload and of the copy it is made from.
-  const uint64_t tree_room = TreeRoomBytes(of::Tree::InitFootprint(hv_tree, kTreeSlack));
-  lib::Arena* tree_arena = &arena;
-  lib::Arena high_arena;
-  of::AddressRange claimed_room;
-  if (tree_room > arena.remaining()) {
-    const uint64_t size = lib::AlignUp(tree_room, kTreeRoomAlign);
-    // Kept clear too, for the search only: QEMU's copy, and where a disk's boot loader is staged.
-    const bool copy_claimed = claims.Claim(fdt_address, fdt_size, 0).is_ok();
-    const of::AddressRange staging =
-        info.has_kernel ? of::AddressRange{} : bootmgr::LoaderStaging(info.rma_bytes);
-    const bool staging_claimed =
-        staging.size != 0 && claims.Claim(staging.start, staging.size, 0).is_ok();
-    auto start = HighestFree(claims, Address(__arena_end), size, kTreeRoomAlign);
-    if (copy_claimed) (void)claims.Release(fdt_address, fdt_size);
-    if (staging_claimed) (void)claims.Release(staging.start, staging.size);
-    if (start.is_error() || claims.Claim(start.value(), size, 0).is_error()) {
-      lib::Printf(
-          "tern: no room for the device tree: its %llu KiB need %llu KiB of firmware memory,"
-          " more than the %llu KiB below 0x200000, and real-mode memory has no free %llu MiB\n",
-          static_cast<unsigned long long>((fdt_size + 1023) / 1024),
-          static_cast<unsigned long long>(tree_room / 1024),
-          static_cast<unsigned long long>(arena.remaining() / 1024),
-          static_cast<unsigned long long>(size >> 20));
-      PowerOffAfterRefusal(hv_tree);
-    }
-    claimed_room = of::AddressRange{start.value(), size};
-    high_arena = lib::Arena(static_cast<uintptr_t>(start.value()),
-                            static_cast<uintptr_t>(start.value() + size));
-    tree_arena = &high_arena;
+// Phase 2: the hypervisor's copy sits in memory the OS will reuse: the live tree is the
+// firmware's own, in the arena below 0x200000 when it fits there with room to grow, else in a
+// range claimed at the top of real-mode memory, clear of the payload and of the copy it is made
+// from. Returns the arena the tree grows in; powers off when there is no room.
+lib::Arena& PlaceLiveTree(BootState& state, of::ClaimMap& claims, lib::Arena& high_arena) {
+  state.tree_room = TreeRoomBytes(of::Tree::InitFootprint(state.hv_tree, kTreeSlack));
+  if (state.tree_room <= arena.remaining()) return arena;
+  const uint64_t size = lib::AlignUp(state.tree_room, kTreeRoomAlign);
+  // Kept clear too, for the search only: QEMU's copy, and where a disk's boot loader is staged.
+  const bool copy_claimed = claims.Claim(state.fdt_address, state.fdt_size, 0).is_ok();
+  const of::AddressRange staging =
+      state.info.has_kernel ? of::AddressRange{} : bootmgr::LoaderStaging(state.info.rma_bytes);
+  const bool staging_claimed =
+      staging.size != 0 && claims.Claim(staging.start, staging.size, 0).is_ok();
+  auto start = HighestFree(claims, Address(__arena_end), size, kTreeRoomAlign);
+  if (copy_claimed) (void)claims.Release(state.fdt_address, state.fdt_size);
+  if (staging_claimed) (void)claims.Release(staging.start, staging.size);
+  if (start.is_error() || claims.Claim(start.value(), size, 0).is_error()) {
+    lib::Printf(
+        "tern: no room for the device tree: its %llu KiB need %llu KiB of firmware memory,"
+        " more than the %llu KiB below 0x200000, and real-mode memory has no free %llu MiB\n",
+        static_cast<unsigned long long>((state.fdt_size + 1023) / 1024),
+        static_cast<unsigned long long>(state.tree_room / 1024),
+        static_cast<unsigned long long>(arena.remaining() / 1024),
+        static_cast<unsigned long long>(size >> 20));
+    PowerOffAfterRefusal(state.hv_tree);
   }
+  state.high_room = of::AddressRange{start.value(), size};
+  high_arena = lib::Arena(static_cast<uintptr_t>(start.value()),
+                          static_cast<uintptr_t>(start.value() + size));
+  return high_arena;
+}
 
-  of::Tree tree;
-  if (auto built = tree.Init(hv_tree, *tree_arena, kTreeSlack); built.is_error()) {
-    lib::Printf("tern: cannot build the device tree: %s\n", lib::fdt::FdtErrorName(built.error()));
-    PowerOffAfterRefusal(hv_tree);
-  }
-  SetHaltTree(tree.blob());
-
-  PrintSummary(info, fdt_address, fdt_size);
+// Phase 3: the machine, the firmware and the hotplug connectors on the console.
+void PrintMachine(const BootState& state, const of::Tree& tree) {
+  PrintSummary(state.info, state.fdt_address, state.fdt_size);
   lib::Printf("tern: image %llu KiB, %u nodes, arena %llu KiB free\n",
               static_cast<unsigned long long>(Address(__image_end) / 1024), tree.node_count(),
               static_cast<unsigned long long>(arena.remaining() / 1024));
-  if (claimed_room.size != 0) {
+  if (state.high_room.size != 0) {
     lib::Printf(
         "tern: the device tree needs %llu KiB with room to grow, more than the arena: it lives in"
         " [0x%llx, 0x%llx), claimed\n",
-        static_cast<unsigned long long>(tree_room / 1024),
-        static_cast<unsigned long long>(claimed_room.start),
-        static_cast<unsigned long long>(claimed_room.end()));
+        static_cast<unsigned long long>(state.tree_room / 1024),
+        static_cast<unsigned long long>(state.high_room.start),
+        static_cast<unsigned long long>(state.high_room.end()));
   }
-
   if (auto census = drc::CountConnectors(tree.blob()); census.is_ok()) {
     const drc::DrcCensus& c = census.value();
     lib::Printf("tern: %u hotplug connectors: %u CPU, %u memory, %u PHB, %u PCI, %u other\n",
@@ -300,65 +302,78 @@ void CompletePciBridges(of::Tree& tree) {
     lib::Printf("tern: the dynamic-reconfiguration properties are malformed: %s\n",
                 lib::fdt::FdtErrorName(census.error()));
   }
-  CompletePciBridges(tree);
-  if (info.has_kernel) {
-    const RealModeLayout layout{Address(__arena_end), info.rma_bytes,
-                                of::AddressRange{fdt_address, fdt_size}};
-    CheckPayloadOrPowerOff(info, layout, tree.blob());
-    lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
-                static_cast<unsigned long long>(info.kernel.start),
-                static_cast<unsigned long long>(info.kernel.size),
-                info.kernel_little_endian ? " (little-endian)" : "");
-    if (info.has_initrd) {
-      lib::Printf("tern: initrd at 0x%llx, %llu bytes\n",
-                  static_cast<unsigned long long>(info.initrd.start),
-                  static_cast<unsigned long long>(info.initrd.size));
-    }
-  }
+}
 
-  lib::GuestMemory memory(0, client_top);
-  // The client may write through the interface only into its own memory and the client stack.
+// Phase 4: QEMU's -kernel and -initrd, when there are, must be bootable; else power off.
+void CheckKernel(const BootState& state, const of::Tree& tree) {
+  const of::MachineInfo& info = state.info;
+  if (!info.has_kernel) return;
+  const RealModeLayout layout{Address(__arena_end), info.rma_bytes,
+                              of::AddressRange{state.fdt_address, state.fdt_size}};
+  CheckPayloadOrPowerOff(info, layout, tree.blob());
+  lib::Printf("tern: kernel at 0x%llx, %llu bytes%s\n",
+              static_cast<unsigned long long>(info.kernel.start),
+              static_cast<unsigned long long>(info.kernel.size),
+              info.kernel_little_endian ? " (little-endian)" : "");
+  if (info.has_initrd) {
+    lib::Printf("tern: initrd at 0x%llx, %llu bytes\n",
+                static_cast<unsigned long long>(info.initrd.start),
+                static_cast<unsigned long long>(info.initrd.size));
+  }
+}
+
+// Phase 5: the client may write through the interface only into its own memory and the client
+// stack.
+lib::GuestMemory ClientMemory(const BootState& state) {
+  lib::GuestMemory memory(0, state.client_top);
   (void)memory.Protect(0, Address(__client_stack_bottom));
   (void)memory.Protect(Address(__client_stack_top),
                        Address(__arena_end) - Address(__client_stack_top));
-  if (claimed_room.size != 0) (void)memory.Protect(claimed_room.start, claimed_room.size);
+  if (state.high_room.size != 0) (void)memory.Protect(state.high_room.start, state.high_room.size);
+  return memory;
+}
 
+// Phase 6: what the client interface serves: the devices (when tern boots from them: QEMU's
+// -kernel wins over every disk, as with SLOF), the console, RTAS and the firmware's hooks.
+of::ClientConfig ClientSetup(const BootState& state, of::Tree& tree, lib::GuestMemory& memory,
+                             rtas::InstantiateInputs& rtas_inputs) {
   of::ClientConfig config;
-  // Without -kernel, the disks: QEMU's -kernel wins over every disk, as with SLOF.
-  if (!info.has_kernel) {
-    config.disks = FindDisks(tree, memory, info.timebase_frequency);
-    config.hooks.find_partition = FindPartition;
-    config.hooks.quiesce_devices = QuiesceDisks;
+  if (!state.info.has_kernel) {
+    StartDevices(tree, memory, state.info.timebase_frequency);
+    config.bindings = DeviceBindings();
+    config.hooks.quiesce_devices = QuiesceDevices;
   }
   live_tree = &tree;
   config.hooks.power_off = [] { PowerOff(live_tree->blob()); };
   config.hooks.reboot = Reboot;
   auto console = of::FindConsoleNode(tree.blob());
   config.console_unit = console.is_ok() ? of::FindConsoleUnit(tree.blob()).value() : 0;
-  config.timebase_frequency = info.timebase_frequency;
-  rtas::InstantiateInputs rtas_inputs{};
-  if (PrepareRtas(tree, client_top, config.console_unit, info.timebase_frequency, rtas_inputs))
+  config.timebase_frequency = state.info.timebase_frequency;
+  if (PrepareRtas(tree, state.client_top, config.console_unit, state.info.timebase_frequency,
+                  rtas_inputs)) {
     config.rtas = &rtas_inputs;
+  }
   config.cas_buffer_size = kMaxFdtSize;
-  of::ClientInterface client(tree, memory, claims, config);
-  const of::Phandle console_package = console.is_ok() ? tree.PhandleAt(console.value()) : 0;
-  if (auto prepared = client.Prepare(console_package); prepared.is_error()) {
-    lib::Printf("tern: cannot prepare /chosen for the client: %s\n",
-                lib::fdt::FdtErrorName(prepared.error()));
-  }
-  SetClient(&client);
+  return config;
+}
 
-  const uint64_t client_entry = reinterpret_cast<uintptr_t>(&tern_client_entry);
-  if (info.has_kernel) {
-    lib::Printf("tern: entering the kernel, client interface at 0x%llx\n",
-                static_cast<unsigned long long>(client_entry));
-    tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
-                      info.has_initrd ? info.initrd.size : 0, client_entry,
-                      Address(__client_stack_top), 0);
-    TERN_PANIC("the kernel returned to the firmware");
-  }
+// Phase 7a: QEMU's kernel, entered with the initrd in r3/r4 and the client interface in r5.
+[[noreturn]] void EnterKernel(const of::MachineInfo& info, uint64_t client_entry) {
+  lib::Printf("tern: entering the kernel, client interface at 0x%llx\n",
+              static_cast<unsigned long long>(client_entry));
+  tern_enter_client(info.kernel.start, info.has_initrd ? info.initrd.start : 0,
+                    info.has_initrd ? info.initrd.size : 0, client_entry,
+                    Address(__client_stack_top), 0);
+  TERN_PANIC("the kernel returned to the firmware");
+}
+
+// Phase 7b: the boot loader of the first device in QEMU's boot order that has one; without one,
+// power off.
+[[noreturn]] void BootFromDevices(const BootState& state, of::Tree& tree, of::ClaimMap& claims,
+                                  lib::GuestMemory& memory, of::ClientInterface& client,
+                                  uint64_t client_entry) {
   bootmgr::LoadedClient loaded;
-  bootmgr::LoaderEnv loader{tree, claims, memory, info.rma_bytes, Address(__arena_end)};
+  bootmgr::LoaderEnv loader{tree, claims, memory, state.info.rma_bytes, Address(__arena_end)};
   if (!bootmgr::LoadFromDevices(loader, BootDevices(), loaded)) {
     lib::Printf("tern: no kernel to boot (no -kernel) and no disk tern could boot\n");
     lib::Printf("tern: powering off\n");
@@ -366,16 +381,42 @@ void CompletePciBridges(of::Tree& tree) {
   }
   // The client learns what is free from /memory@0 available (GRUB's heap comes from there).
   (void)client.UpdateAvailable();
-  char bootpath[128];
-  if (tree.Path(loaded.device, bootpath, sizeof(bootpath)).is_ok()) {
-    (void)tree.SetProperty(tree.FindDevice("/chosen"), "bootpath", bootpath,
-                           lib::StrLength(bootpath) + 1);
-  }
+  PublishBootPath(tree, loaded.device);
   // IEEE 1275 PowerPC binding: r3/r4 = 0 (no initrd), r5 = the client interface, r1 = a stack of
   // the firmware's (256 KiB) for a loader like GRUB that brings none.
   tern_enter_client(loaded.entry, 0, 0, client_entry, Address(__client_stack_top),
                     loaded.mode32 ? 1 : 0);
   TERN_PANIC("the boot loader returned to the firmware");
+}
+
+[[noreturn]] void Boot(const void* hv_tree, uint64_t fdt_address) {
+  BootState state = CheckHypervisorTree(hv_tree, fdt_address);
+  of::ClaimMap claims(state.client_top);
+  ClaimInUse(claims, hv_tree, state.info, Address(__arena_end));
+  lib::Arena high_arena;
+  lib::Arena& tree_arena = PlaceLiveTree(state, claims, high_arena);
+  of::Tree tree;
+  if (auto built = tree.Init(hv_tree, tree_arena, kTreeSlack); built.is_error()) {
+    lib::Printf("tern: cannot build the device tree: %s\n", lib::fdt::FdtErrorName(built.error()));
+    PowerOffAfterRefusal(hv_tree);
+  }
+  SetHaltTree(tree.blob());
+  PrintMachine(state, tree);
+  CompleteBridges(tree);
+  CheckKernel(state, tree);
+  lib::GuestMemory memory = ClientMemory(state);
+  rtas::InstantiateInputs rtas_inputs{};
+  of::ClientInterface client(tree, memory, claims, ClientSetup(state, tree, memory, rtas_inputs));
+  auto console = of::FindConsoleNode(tree.blob());
+  const of::Phandle console_package = console.is_ok() ? tree.PhandleAt(console.value()) : 0;
+  if (auto prepared = client.Prepare(console_package); prepared.is_error()) {
+    lib::Printf("tern: cannot prepare /chosen for the client: %s\n",
+                lib::fdt::FdtErrorName(prepared.error()));
+  }
+  SetClient(&client);
+  const uint64_t client_entry = reinterpret_cast<uintptr_t>(&tern_client_entry);
+  if (state.info.has_kernel) EnterKernel(state.info, client_entry);
+  BootFromDevices(state, tree, claims, memory, client, client_entry);
 }
 
 }  // namespace

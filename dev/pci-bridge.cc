@@ -4,6 +4,7 @@
 
 #include "lib/be.h"
 #include "lib/console.h"
+#include "lib/fdt.h"
 #include "lib/format.h"
 
 namespace dev {
@@ -14,116 +15,98 @@ constexpr uint32_t kConfigAddressMask = 0x00ffff00;  // bus, device and function
 constexpr size_t kRegEntryBytes = 20;                // phys.hi, .mid, .lo, size.hi, .lo
 constexpr uint32_t kInterruptMapMask[] = {0x1800, 0, 0, 7};  // device number bits 0-1, the pin
 
-void Report(const of::Tree& tree, of::Phandle node, const char* what) {
-  char path[2 * kPciPathMax];
-  auto length = tree.Path(node, path, sizeof(path));
-  if (length.is_error()) path[0] = '\0';
-  if (length.is_ok() && length.value() >= sizeof(path)) path[sizeof(path) - 1] = '\0';
+void Report(const char* path, const char* what) {
   lib::Printf("tern: pci: %s: %s: nothing behind it is usable\n", path, what);
 }
 
-bool IsBridgeNode(const of::Tree& tree, of::Phandle node) {
-  auto class_code = tree.GetProperty(node, "class-code");
+bool IsBridgeNode(const void* fdt, int node) {
+  auto class_code = lib::fdt::Property(fdt, node, "class-code");
   return class_code.is_ok() && class_code.value().size() == 4 &&
          (lib::LoadBe32(class_code.value().data()) >> 8) == kPciClassBridgePci;
 }
 
 struct Walk {
-  of::Tree& tree;
+  const void* fdt;
   PciDevice probe;  // the PHB's access and BUID; bus, device and function set per bridge
-  BridgeCount count;
+  BridgeScan& out;
 };
 
-lib::Result<void, lib::fdt::FdtError> SetProperties(of::Tree& tree, of::Phandle node,
-                                                    uint32_t phys_hi, of::Phandle parent,
-                                                    uint8_t secondary, uint8_t subordinate) {
-  const char pci[] = "pci";
-  uint8_t bus_range[8];
-  lib::StoreBe32(bus_range, secondary);
-  lib::StoreBe32(bus_range + 4, subordinate);
-  uint8_t one[4];
-  lib::StoreBe32(one, 1);
-  uint8_t mask[sizeof(kInterruptMapMask)];
-  for (size_t i = 0; i < sizeof(kInterruptMapMask) / 4; ++i) {
-    lib::StoreBe32(mask + 4 * i, kInterruptMapMask[i]);
-  }
-  uint8_t map[kBridgeInterruptMapBytes];
-  (void)EncodeBridgeInterruptMap(phys_hi, parent, lib::Span<uint8_t>(map, sizeof(map)));
-  TERN_TRY(tree.SetProperty(node, "device_type", pci, sizeof(pci)));
-  TERN_TRY(tree.SetProperty(node, "bus-range", bus_range, sizeof(bus_range)));
-  TERN_TRY(tree.SetProperty(node, "ranges", pci, 0));
-  TERN_TRY(tree.SetProperty(node, "#interrupt-cells", one, sizeof(one)));
-  TERN_TRY(tree.SetProperty(node, "interrupt-map-mask", mask, sizeof(mask)));
-  return tree.SetProperty(node, "interrupt-map", map, sizeof(map));
-}
-
-// Completes the bridge `node` under `parent`; false when it was reported and skipped.
-bool CompleteBridge(Walk& walk, of::Phandle node, of::Phandle parent) {
-  auto reg = walk.tree.GetProperty(node, "reg");
+// Reads the bridge at `node` (child of `parent`) into `bridge`; false when it was reported.
+bool ReadBridge(Walk& walk, int node, int parent, BridgeNode& bridge) {
+  auto reg = lib::fdt::Property(walk.fdt, node, "reg");
   if (reg.is_error() || reg.value().size() < kRegEntryBytes) {
-    Report(walk.tree, node, "no usable reg");
+    Report(bridge.path, "no usable reg");
     return false;
   }
-  const uint32_t phys_hi = lib::LoadBe32(reg.value().data()) & kConfigAddressMask;
-  PciDevice& bridge = walk.probe;
-  bridge.bus = static_cast<uint8_t>(phys_hi >> 16);
-  bridge.device = static_cast<uint8_t>((phys_hi >> 11) & 0x1f);
-  bridge.function = static_cast<uint8_t>((phys_hi >> 8) & 0x7);
-  auto header = bridge.ReadConfig(kPciHeaderType, 1);
-  auto secondary = bridge.ReadConfig(kPciSecondaryBus, 1);
-  auto subordinate = bridge.ReadConfig(kPciSubordinateBus, 1);
+  bridge.phys_hi = lib::LoadBe32(reg.value().data()) & kConfigAddressMask;
+  bridge.parent_phandle = fdt_get_phandle(walk.fdt, parent);
+  PciDevice& config = walk.probe;
+  config.bus = static_cast<uint8_t>(bridge.phys_hi >> 16);
+  config.device = static_cast<uint8_t>((bridge.phys_hi >> 11) & 0x1f);
+  config.function = static_cast<uint8_t>((bridge.phys_hi >> 8) & 0x7);
+  auto header = config.ReadConfig(kPciHeaderType, 1);
+  auto secondary = config.ReadConfig(kPciSecondaryBus, 1);
+  auto subordinate = config.ReadConfig(kPciSubordinateBus, 1);
   if (header.is_error() || secondary.is_error() || subordinate.is_error()) {
-    Report(walk.tree, node, "its config space cannot be read");
+    Report(bridge.path, "its config space cannot be read");
     return false;
   }
   char reason[96];
   const uint32_t type = header.value() & ~uint32_t{kPciHeaderMultifunction};
   if (type != kPciHeaderTypeBridge) {
     lib::FormatToBuffer(reason, sizeof(reason), "a bridge's class code, but header type %u", type);
-    Report(walk.tree, node, reason);
+    Report(bridge.path, reason);
     return false;
   }
-  if (secondary.value() <= bridge.bus || subordinate.value() < secondary.value()) {
+  if (secondary.value() <= config.bus || subordinate.value() < secondary.value()) {
     lib::FormatToBuffer(reason, sizeof(reason),
-                        "bus numbers not set (bus %u, secondary %u, subordinate %u)", bridge.bus,
+                        "bus numbers not set (bus %u, secondary %u, subordinate %u)", config.bus,
                         secondary.value(), subordinate.value());
-    Report(walk.tree, node, reason);
+    Report(bridge.path, reason);
     return false;
   }
-  if (auto set =
-          SetProperties(walk.tree, node, phys_hi, parent, static_cast<uint8_t>(secondary.value()),
-                        static_cast<uint8_t>(subordinate.value()));
-      set.is_error()) {
-    Report(walk.tree, node, lib::fdt::FdtErrorName(set.error()));
-    return false;
-  }
+  bridge.secondary = static_cast<uint8_t>(secondary.value());
+  bridge.subordinate = static_cast<uint8_t>(subordinate.value());
   return true;
 }
 
-void CompleteUnder(Walk& walk, of::Phandle parent, int depth) {
-  for (of::Phandle child = walk.tree.Child(parent); child != 0; child = walk.tree.Peer(child)) {
-    if (!IsBridgeNode(walk.tree, child)) continue;
+void FindUnder(Walk& walk, int parent, int depth) {
+  int child = 0;
+  fdt_for_each_subnode(child, walk.fdt, parent) {
+    if (!IsBridgeNode(walk.fdt, child)) continue;
+    BridgeNode bridge;
+    if (fdt_get_path(walk.fdt, child, bridge.path, sizeof(bridge.path)) != 0) {
+      lib::Printf("tern: pci: a bridge's path is longer than %zu bytes: left incomplete\n",
+                  sizeof(bridge.path) - 1);
+      ++walk.out.skipped;
+      continue;
+    }
     if (depth == kMaxBridgeDepth) {
-      Report(walk.tree, child, "bridges nested too deep");
-      ++walk.count.skipped;
+      Report(bridge.path, "bridges nested too deep");
+      ++walk.out.skipped;
       continue;
     }
-    if (walk.tree.GetProperty(child, "device_type").is_ok()) {
-      CompleteUnder(walk, child, depth + 1);  // completed already; bridges below may not be
+    if (lib::fdt::HasProperty(walk.fdt, child, "device_type")) {
+      FindUnder(walk, child, depth + 1);  // completed already; bridges below may not be
       continue;
     }
-    if (!CompleteBridge(walk, child, parent)) {
-      ++walk.count.skipped;
+    if (walk.out.count == kMaxBridges) {
+      Report(bridge.path, "more bridges than tern completes");
+      ++walk.out.skipped;
       continue;
     }
-    ++walk.count.completed;
-    CompleteUnder(walk, child, depth + 1);
+    if (!ReadBridge(walk, child, parent, bridge)) {
+      ++walk.out.skipped;
+      continue;
+    }
+    walk.out.bridges[walk.out.count++] = bridge;
+    FindUnder(walk, child, depth + 1);
   }
 }
 
 }  // namespace
 
-lib::Result<void, PciError> EncodeBridgeInterruptMap(uint32_t bridge_phys_hi, of::Phandle parent,
+lib::Result<void, PciError> EncodeBridgeInterruptMap(uint32_t bridge_phys_hi, uint32_t parent,
                                                      lib::Span<uint8_t> out) {
   if (out.size() < kBridgeInterruptMapBytes) return lib::Err(PciError::kBufferTooSmall);
   uint8_t* cell = out.data();
@@ -147,19 +130,38 @@ lib::Result<void, PciError> EncodeBridgeInterruptMap(uint32_t bridge_phys_hi, of
   return lib::Ok<PciError>();
 }
 
-BridgeCount CompleteBridgeNodes(of::Tree& tree, const PciConfigAccess& access) {
-  Walk walk{tree, PciDevice{}, BridgeCount{}};
+void FindIncompleteBridges(const void* fdt, const PciConfigAccess& access, BridgeScan& out) {
+  out.count = 0;
+  out.skipped = 0;
+  Walk walk{fdt, PciDevice{}, out};
   walk.probe.access = access;
-  for (of::Phandle phb = tree.Child(tree.Root()); phb != 0; phb = tree.Peer(phb)) {
-    const int offset = tree.OffsetOf(phb);
-    if (offset < 0 || !IsPhbNode(tree.blob(), offset)) continue;
-    auto parsed = ParsePhb(tree.blob(), offset);
+  const int root = fdt_path_offset(fdt, "/");
+  int phb = 0;
+  fdt_for_each_subnode(phb, fdt, root) {
+    if (!IsPhbNode(fdt, phb)) continue;
+    auto parsed = ParsePhb(fdt, phb);
     if (parsed.is_error()) continue;  // the PCI scan reports malformed PHB nodes
     walk.probe.buid = parsed.value().buid;
     walk.probe.extended_config = parsed.value().extended_config;
-    CompleteUnder(walk, phb, 0);
+    FindUnder(walk, phb, 0);
   }
-  return walk.count;
+}
+
+BridgeProperties::BridgeProperties(const BridgeNode& bridge) {
+  lib::StoreBe32(bus_range, bridge.secondary);
+  lib::StoreBe32(bus_range + 4, bridge.subordinate);
+  lib::StoreBe32(interrupt_cells, 1);
+  for (size_t i = 0; i < sizeof(kInterruptMapMask) / 4; ++i) {
+    lib::StoreBe32(interrupt_map_mask + 4 * i, kInterruptMapMask[i]);
+  }
+  (void)EncodeBridgeInterruptMap(bridge.phys_hi, bridge.parent_phandle, interrupt_map);
+  static constexpr char kPci[] = "pci";
+  list[0] = {"device_type", kPci, sizeof(kPci)};
+  list[1] = {"bus-range", bus_range, sizeof(bus_range)};
+  list[2] = {"ranges", kPci, 0};
+  list[3] = {"#interrupt-cells", interrupt_cells, sizeof(interrupt_cells)};
+  list[4] = {"interrupt-map-mask", interrupt_map_mask, sizeof(interrupt_map_mask)};
+  list[5] = {"interrupt-map", interrupt_map, sizeof(interrupt_map)};
 }
 
 }  // namespace dev

@@ -10,8 +10,9 @@
 // only with device_type "pci" (of_create_pci_dev), and scans behind it only with `bus-range` and
 // `ranges` (of_scan_pci_bridge); devices hot-plugged behind it stay invisible too.
 //
-// CompleteBridgeNodes adds to every bridge node (class code 0x0604, a type-1 config header) under
-// every PHB, at any depth, that has no device_type yet:
+// FindIncompleteBridges finds every bridge node (class code 0x0604, a type-1 config header) under
+// every PHB, at any depth, that has no device_type yet, and EncodeBridgeProperties gives the
+// properties that complete it (the caller, boot/, writes them into the tree):
 //   device_type "pci", and `bus-range` <secondary subordinate> as read from the bridge's config
 //     space [PCI Bus Binding to IEEE Std 1275-1994, rev 2.1: the properties of a PCI-to-PCI
 //     bridge node]
@@ -24,14 +25,14 @@
 //     binding of devices behind a bridge: INTx pin p of device d is the bridge's pin
 //     ((p - 1 + d) mod 4) + 1], so that an interrupt of a device
 //     behind it resolves in its parent's interrupt-map (the PHB's, or the bridge's above it)
-// A node that already has device_type is left as it is (its firmware or host completed it).
+// A node that already has device_type is left as it is (its firmware or host completed it), and
+// the bridges behind it are looked at all the same.
 #pragma once
 
 #include "dev/pci.h"
 #include "lib/result.h"
 #include "lib/span.h"
 #include "lib/types.h"
-#include "of/tree.h"
 
 namespace dev {
 
@@ -43,6 +44,9 @@ inline constexpr uint32_t kPciClassBridgePci = 0x0604;  // base class 6, subclas
 
 // Bridges below bridges deeper than this are reported and left incomplete.
 inline constexpr int kMaxBridgeDepth = 8;
+// Bridges one scan completes; more are reported and left incomplete.
+inline constexpr int kMaxBridges = 64;
+inline constexpr size_t kBridgePathMax = 2 * kPciPathMax;
 
 // The interrupt-map: 4 device numbers (modulo 4) x 4 pins, each child unit address (3 cells),
 // child pin, parent phandle, parent unit address (3 cells) and parent pin: 9 cells.
@@ -50,20 +54,52 @@ inline constexpr size_t kBridgeInterruptMapEntries = 16;
 inline constexpr size_t kBridgeInterruptMapBytes = kBridgeInterruptMapEntries * 9 * 4;
 
 // The interrupt-map of the bridge whose config address (phys.hi: bus << 16 | device << 11 |
-// function << 8) is `bridge_phys_hi`, whose parent node is `parent`. `out` must hold
+// function << 8) is `bridge_phys_hi`, whose parent node's phandle is `parent`. `out` must hold
 // kBridgeInterruptMapBytes.
-lib::Result<void, PciError> EncodeBridgeInterruptMap(uint32_t bridge_phys_hi, of::Phandle parent,
+lib::Result<void, PciError> EncodeBridgeInterruptMap(uint32_t bridge_phys_hi, uint32_t parent,
                                                      lib::Span<uint8_t> out);
 
-struct BridgeCount {
-  int completed = 0;  // nodes that got the properties
-  int skipped = 0;    // bridges reported and left as they were
+// One bridge node to complete, as read from the tree and the bridge's config space.
+struct BridgeNode {
+  char path[kBridgePathMax] = {};
+  uint32_t phys_hi = 0;         // bus << 16 | device << 11 | function << 8
+  uint32_t parent_phandle = 0;  // the node its interrupts resolve in
+  uint8_t secondary = 0;
+  uint8_t subordinate = 0;
 };
 
-// Completes the bridge nodes under every PHB of `tree` as described above, reading each bridge's
-// bus numbers through `access`. Bridges whose config space cannot be read, whose header is not a
-// bridge's or whose bus numbers are not set (secondary above the bridge's own bus, subordinate not
-// below it) are reported on the console and skipped, and with them what is behind them.
-BridgeCount CompleteBridgeNodes(of::Tree& tree, const PciConfigAccess& access);
+struct BridgeScan {
+  BridgeNode bridges[kMaxBridges];
+  int count = 0;    // bridges to complete
+  int skipped = 0;  // bridges reported and left as they were
+};
+
+// Finds the incomplete bridge nodes under every PHB of `fdt` (a tree whose nodes all have a
+// `phandle`, as of::Tree gives them), reading each bridge's bus numbers through `access`.
+// Bridges whose config space cannot be read, whose header is not a bridge's or whose bus numbers
+// are not set (secondary above the bridge's own bus, subordinate not below it) are reported on
+// the console and skipped, and with them what is behind them. `out` is overwritten.
+void FindIncompleteBridges(const void* fdt, const PciConfigAccess& access, BridgeScan& out);
+
+// A property for a node: what dev/ hands its caller to write into the device tree.
+struct NodeProperty {
+  const char* name = "";
+  const void* value = nullptr;
+  uint32_t size = 0;
+};
+
+// The properties that complete `bridge`, pointing into this object (not copyable).
+struct BridgeProperties {
+  static constexpr int kCount = 6;
+  NodeProperty list[kCount];
+  uint8_t bus_range[8] = {};
+  uint8_t interrupt_cells[4] = {};
+  uint8_t interrupt_map_mask[16] = {};
+  uint8_t interrupt_map[kBridgeInterruptMapBytes] = {};
+
+  explicit BridgeProperties(const BridgeNode& bridge);
+  BridgeProperties(const BridgeProperties&) = delete;
+  BridgeProperties& operator=(const BridgeProperties&) = delete;
+};
 
 }  // namespace dev

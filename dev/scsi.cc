@@ -5,6 +5,7 @@
 #include "lib/cpu.h"
 #include "lib/format.h"
 #include "lib/string.h"
+#include "lib/timeout.h"
 
 namespace dev {
 
@@ -25,8 +26,7 @@ constexpr uint8_t kAscBecomingReady = 0x04;  // LOGICAL UNIT NOT READY [SPC-4 an
 constexpr uint32_t kReadCapacity10Bytes = 8;
 constexpr uint32_t kReadCapacity16Bytes = 32;
 constexpr uint32_t kReadCapacity16Minimum = 12;
-constexpr uint32_t kMinBlockSize = 512;
-constexpr uint32_t kMaxBlockSize = 16384;
+constexpr uint32_t kMinBlockSize = block::kMinBlockSize;
 constexpr int kReadAttempts = 4;
 constexpr int kMaxLunsPerTarget = 64;
 // Between TEST UNIT READYs of a unit that is becoming ready: 50 ms, and a spin bound so that a
@@ -186,9 +186,11 @@ lib::Result<ScsiCapacity, ScsiError> ParseReadCapacity16(lib::Span<const uint8_t
 lib::Result<void, ScsiError> CheckCapacity(const ScsiCapacity& capacity) {
   // All zeros is how some targets say "nothing there".
   if (capacity.blocks == 0 || capacity.block_size == 0) return lib::Err(ScsiError::kBadCapacity);
-  if (!lib::IsPowerOfTwo(capacity.block_size) || capacity.block_size < kMinBlockSize ||
-      capacity.block_size > kMaxBlockSize) {
-    return lib::Err(ScsiError::kBadBlockSize);
+  auto geometry = block::CheckGeometry(capacity.block_size, capacity.blocks);
+  if (geometry.is_error()) {
+    return lib::Err(geometry.error() == block::GeometryError::kBadBlockSize
+                        ? ScsiError::kBadBlockSize
+                        : ScsiError::kBadCapacity);
   }
   return lib::Ok<ScsiError>();
 }
@@ -311,10 +313,9 @@ lib::Result<InquiryData, ScsiError> ScsiLun::Inquiry() {
 
 lib::Result<void, ScsiError> ScsiLun::WaitReady(uint64_t timebase_frequency) {
   if (timebase_frequency == 0) return lib::Err(ScsiError::kBadArgument);
-  const uint64_t start = lib::ReadTimebase();
-  const uint64_t limit = kScsiReadySeconds * timebase_frequency;
+  const lib::Deadline deadline = lib::Deadline::AfterSeconds(kScsiReadySeconds, timebase_frequency);
   for (int attempt = 0; attempt < kScsiReadyAttempts; ++attempt) {
-    if (attempt > 0 && lib::ReadTimebase() - start >= limit) break;
+    if (attempt > 0 && deadline.Passed()) break;
     ScsiCommand command;
     BuildTestUnitReady(command);
     auto done = Execute(command, 0, 0);
@@ -485,6 +486,7 @@ lib::Result<void, ScsiError> ScsiDisk::Start(const ScsiTransport& transport,
                                              uint32_t scratch_bytes, uint32_t target, uint32_t lun,
                                              uint64_t timebase_frequency, const char* name) {
   disk_ = block::Device{};
+  state_ = DriverState::kIdle;
   transport_ = &transport;
   memory_ = &memory;
   target_ = target;
@@ -506,26 +508,36 @@ lib::Result<void, ScsiError> ScsiDisk::Start(const ScsiTransport& transport,
     return lib::Err(error);
   }
   const ScsiCapacity& geometry = capacity.value();
-  if (auto usable = CheckCapacity(geometry); usable.is_error()) {
-    if (usable.error() == ScsiError::kBadBlockSize) {
-      lib::Printf("tern: %s: block size %u is not a power of two from 512 to 16384: not used\n",
-                  name_, geometry.block_size);
-    } else {
-      lib::Printf("tern: %s: capacity of 0 bytes: not used\n", name_);
-    }
-    return usable;
-  }
-  if (transport.max_transfer_bytes < geometry.block_size) {
-    lib::Printf(
-        "tern: %s: blocks of %u bytes, but the adapter carries %u bytes a command: not used\n",
-        name_, geometry.block_size, transport.max_transfer_bytes);
-    return lib::Err(ScsiError::kBadArgument);
-  }
+  TERN_TRY(CheckStartable(geometry, transport.max_transfer_bytes));
   disk_.block_size = geometry.block_size;
   disk_.blocks = geometry.blocks;
   disk_.max_transfer_blocks = transport.max_transfer_bytes / geometry.block_size;
   disk_.read = ReadBlocks;
   disk_.driver = this;
+  state_ = DriverState::kRunning;
+  return lib::Ok<ScsiError>();
+}
+
+lib::Result<void, ScsiError> ScsiDisk::CheckStartable(const ScsiCapacity& geometry,
+                                                      uint32_t max_transfer_bytes) const {
+  if (auto usable = CheckCapacity(geometry); usable.is_error()) {
+    if (usable.error() == ScsiError::kBadBlockSize) {
+      lib::Printf("tern: %s: block size %u is not a power of two from 512 to 16384: not used\n",
+                  name_, geometry.block_size);
+    } else if (geometry.blocks == 0 || geometry.block_size == 0) {
+      lib::Printf("tern: %s: capacity of 0 bytes: not used\n", name_);
+    } else {
+      lib::Printf("tern: %s: %llu blocks of %u bytes: the size does not fit 64 bits: not used\n",
+                  name_, static_cast<unsigned long long>(geometry.blocks), geometry.block_size);
+    }
+    return usable;
+  }
+  if (max_transfer_bytes < geometry.block_size) {
+    lib::Printf(
+        "tern: %s: blocks of %u bytes, but the adapter carries %u bytes a command: not used\n",
+        name_, geometry.block_size, max_transfer_bytes);
+    return lib::Err(ScsiError::kBadArgument);
+  }
   return lib::Ok<ScsiError>();
 }
 
@@ -535,29 +547,18 @@ lib::Result<void, block::IoError> ScsiDisk::ReadBlocks(void* driver, uint64_t lb
 }
 
 lib::Result<void, block::IoError> ScsiDisk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
-  if (disk_.read == nullptr) return lib::Err(block::IoError::kNotReady);
-  if (lba > disk_.blocks || count > disk_.blocks - lba)
+  if (state_ != DriverState::kRunning) return lib::Err(block::IoError::kNotReady);
+  if (lba > disk_.blocks || count > disk_.blocks - lba || count > disk_.max_transfer_blocks) {
     return lib::Err(block::IoError::kOutOfRange);
-  const uint64_t bytes = uint64_t{count} * disk_.block_size;
+  }
+  const uint32_t bytes = count * disk_.block_size;  // at most the transport's max_transfer_bytes
   if (bytes == 0) return lib::Ok<block::IoError>();
   if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(block::IoError::kBadBuffer);
-  const uint32_t blocks_per_command = transport_->max_transfer_bytes / disk_.block_size;
-  for (uint32_t done = 0; done < count;) {
-    const uint32_t blocks = lib::Min(count - done, blocks_per_command);
-    TERN_TRY(ReadChunk(lba + done, blocks, buffer + uint64_t{done} * disk_.block_size));
-    done += blocks;
-  }
-  return lib::Ok<block::IoError>();
-}
-
-lib::Result<void, block::IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blocks,
-                                                      uint64_t buffer) {
-  const uint32_t bytes = blocks * disk_.block_size;
   ScsiLun unit(*transport_, *memory_, 0, 0, target_, lun_);
   ScsiError error = ScsiError::kTransport;
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
     ScsiCommand command;
-    BuildRead(command, lba, blocks);
+    BuildRead(command, lba, count);
     auto transferred = unit.Execute(command, buffer, bytes);
     if (transferred.is_ok()) {
       if (transferred.value() == bytes) return lib::Ok<block::IoError>();
@@ -582,6 +583,75 @@ lib::Result<void, block::IoError> ScsiDisk::ReadChunk(uint64_t lba, uint32_t blo
     case ScsiError::kBadData: return lib::Err(block::IoError::kBadResponse);
     default: return lib::Err(block::IoError::kDevice);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// An adapter's LUNs, for the driver table.
+
+namespace {
+
+constinit Pool<ScsiDisk, kScsiDiskInstances> disk_pool;
+// The scan's results: one adapter is scanned at a time.
+constinit ScsiScan scan;
+
+// Starts the disk `unit` found behind `transport` and reports it; true when the sink took it.
+bool ReportDisk(ProbeEnv& env, const ScsiTransport& transport, const char* adapter_path,
+                uint64_t scratch, const ScsiUnit& unit, const char* unit_name) {
+  char path[kScsiNameMax];
+  (void)lib::FormatToBuffer(path, sizeof(path), "%s/%s", adapter_path, unit_name);
+  ScsiDisk* disk = disk_pool.Take();
+  if (disk == nullptr) {
+    lib::Printf("tern: %s: more than %d SCSI disks: not used\n", path, kScsiDiskInstances);
+    return false;
+  }
+  if (disk->Start(transport, env.memory, scratch, kScsiScratchBytes, unit.target, unit.lun,
+                  env.timebase_frequency, path)
+          .is_error()) {
+    return false;  // Start said why
+  }
+  (void)lib::FormatToBuffer(disk->unit, sizeof(disk->unit), "%s", unit_name);
+  (void)lib::FormatToBuffer(
+      disk->description, sizeof(disk->description), "%s %s, %llu blocks of %u bytes (%llu MiB)",
+      unit.vendor, unit.product, static_cast<unsigned long long>(disk->disk().blocks),
+      disk->disk().block_size, static_cast<unsigned long long>(disk->disk().bytes() >> 20));
+  FoundDevice found;
+  found.path = adapter_path;
+  found.unit = disk->unit;
+  found.block = &disk->disk();
+  found.removable = unit.removable;
+  found.description = disk->description;
+  if (env.sink.add(env.sink.context, found)) return true;
+  disk->Stop();
+  return false;
+}
+
+}  // namespace
+
+void ScsiDisk::Stop() {
+  state_ = DriverState::kStopped;
+}
+
+int ProbeScsiUnits(ProbeEnv& env, const ScsiTransport& transport, const char* adapter_path,
+                   uint64_t scratch) {
+  ScanScsi(transport, env.memory, scratch, kScsiScratchBytes, env.timebase_frequency, adapter_path,
+           scan);
+  int reported = 0;
+  for (int i = 0; i < scan.count; ++i) {
+    const ScsiUnit& unit = scan.units[i];
+    char name[40] = "disk@";
+    if (transport.unit_address == nullptr ||
+        !transport.unit_address(transport.adapter, unit.target, unit.lun, name + 5,
+                                sizeof(name) - 5)) {
+      continue;
+    }
+    if (unit.device_type == kScsiTypeCdrom) {
+      lib::Printf("tern: cdrom %s/%s: %s %s (not booted: tern boots disks only)\n", adapter_path,
+                  name, unit.vendor, unit.product);
+      continue;
+    }
+    if (unit.ready && ReportDisk(env, transport, adapter_path, scratch, unit, name)) ++reported;
+  }
+  return reported;
 }
 
 }  // namespace dev

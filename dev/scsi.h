@@ -9,6 +9,7 @@
 #pragma once
 
 #include "block/device.h"
+#include "dev/driver.h"
 #include "dev/scsi-transport.h"
 #include "lib/guest-memory.h"
 #include "lib/result.h"
@@ -130,8 +131,9 @@ struct SenseData {
 // kBadData for an unknown response code or data too short for the key.
 lib::Result<SenseData, ScsiError> ParseSense(lib::Span<const uint8_t> data);
 
-// A capacity tern can use: kBadCapacity for zero blocks or a block size of 0 (READ CAPACITY data
-// of all zeros), kBadBlockSize for a block size that is not a power of two from 512 to 16384.
+// A capacity tern can use (block::CheckGeometry): kBadCapacity for zero blocks or a block size of
+// 0 (READ CAPACITY data of all zeros) or a size in bytes past 64 bits, kBadBlockSize for a block
+// size that is not a power of two from 512 to 16384.
 lib::Result<void, ScsiError> CheckCapacity(const ScsiCapacity& capacity);
 
 // --- Talking to one LUN. ---
@@ -144,8 +146,10 @@ struct ScsiOutcome {
   block::IoError transport_error = block::IoError::kDevice;  // when the transport failed
 };
 
-// Scratch memory for data-in: guest RAM the transport can DMA to, at least this many bytes.
+// Scratch memory for data-in: guest RAM the transport can DMA to, at least this many bytes
+// (kScsiScratchBytes is what the adapter drivers give ProbeScsiUnits).
 inline constexpr uint32_t kScsiMinScratchBytes = 256;
+inline constexpr uint32_t kScsiScratchBytes = 4096;
 inline constexpr uint32_t kScsiInquiryBytes = 36;
 inline constexpr int kScsiReadyAttempts = 16;
 inline constexpr uint64_t kScsiReadySeconds = 10;
@@ -231,6 +235,8 @@ void ScanScsi(const ScsiTransport& transport, lib::GuestMemory& memory, uint64_t
 // --- One LUN as a block device. ---
 
 inline constexpr size_t kScsiNameMax = 96;
+// Disks (on every adapter together) the SCSI layer's pool holds.
+inline constexpr int kScsiDiskInstances = 64;
 
 class ScsiDisk {
  public:
@@ -239,26 +245,39 @@ class ScsiDisk {
   ScsiDisk& operator=(const ScsiDisk&) = delete;
 
   // Makes LUN `lun` of `target` a block::Device: WaitReady, ReadCapacity (through the scratch
-  // buffer, which is not used afterwards). `name` (copied, truncated to kScsiNameMax - 1) names
-  // the disk in messages. A refused disk (capacity zero, bad block size, not ready) gets a line
-  // saying why. `transport` and `memory` must outlive the disk.
+  // buffer, which is not used afterwards), block::CheckGeometry. `name` (copied, truncated to
+  // kScsiNameMax - 1) names the disk in messages. A refused disk (a capacity of zero blocks or
+  // whose size in bytes does not fit 64 bits, a bad block size, not ready) gets a line saying
+  // why. `transport` and `memory` must outlive the disk.
   lib::Result<void, ScsiError> Start(const ScsiTransport& transport, lib::GuestMemory& memory,
                                      uint64_t scratch, uint32_t scratch_bytes, uint32_t target,
                                      uint32_t lun, uint64_t timebase_frequency, const char* name);
 
-  // Reads go out in commands of at most transport.max_transfer_bytes, READ(10) or READ(16) as
-  // the LBA and count need; UNIT ATTENTION and BUSY are retried a few times. CHECK CONDITION is
-  // kDevice, with a line naming the disk, the block and the sense key / ASC / ASCQ.
+  // Reads go out as one command of at most max_transfer_blocks (the transport's
+  // max_transfer_bytes; the deblocker splits longer reads), READ(10) or READ(16) as the LBA and
+  // count need; UNIT ATTENTION and BUSY are retried a few times. CHECK CONDITION is kDevice, with
+  // a line naming the disk, the block and the sense key / ASC / ASCQ.
   const block::Device& disk() const { return disk_; }
   const char* name() const { return name_; }
   uint32_t target() const { return target_; }
   uint32_t lun() const { return lun_; }
+  // kRunning from a successful Start; the adapter's own state decides whether reads still work.
+  DriverState state() const { return state_; }
+  // Gives the disk up (the caller found no use for it): reads fail with kNotReady.
+  void Stop();
+
+  // Room for what ProbeScsiUnits reports of the disk (its node's unit name, its console line).
+  char unit[40] = {};
+  char description[96] = {};
 
  private:
   static lib::Result<void, block::IoError> ReadBlocks(void* driver, uint64_t lba, uint32_t count,
                                                       uint64_t buffer);
   lib::Result<void, block::IoError> Read(uint64_t lba, uint32_t count, uint64_t buffer);
-  lib::Result<void, block::IoError> ReadChunk(uint64_t lba, uint32_t blocks, uint64_t buffer);
+  // Whether a disk of `geometry` can be read through an adapter carrying `max_transfer_bytes` a
+  // command; a line says why not.
+  lib::Result<void, ScsiError> CheckStartable(const ScsiCapacity& geometry,
+                                              uint32_t max_transfer_bytes) const;
 
   const ScsiTransport* transport_ = nullptr;
   lib::GuestMemory* memory_ = nullptr;
@@ -266,6 +285,16 @@ class ScsiDisk {
   uint32_t lun_ = 0;
   block::Device disk_;
   char name_[kScsiNameMax] = {};
+  DriverState state_ = DriverState::kIdle;
 };
+
+// What an adapter driver does with its LUNs: ScanScsi through `transport` (its `scratch` holds
+// kScsiScratchBytes), then each disk that starts (ScsiDisk, from the SCSI layer's pool of
+// kScsiDiskInstances) is reported to env.sink as a "block" device at the child node
+// "disk@<transport.unit_address>" of `adapter_path`, as QEMU's boot list names it. CD-ROMs are
+// listed on the console and not reported (booting them is not supported yet). Returns how many
+// disks the sink took; `transport` must outlive them.
+int ProbeScsiUnits(ProbeEnv& env, const ScsiTransport& transport, const char* adapter_path,
+                   uint64_t scratch);
 
 }  // namespace dev

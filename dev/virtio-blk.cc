@@ -1,8 +1,10 @@
 #include "dev/virtio-blk.h"
 
-#include "lib/be.h"
 #include "lib/console.h"
+#include "lib/format.h"
 #include "lib/string.h"
+#include "lib/timeout.h"
+#include "lib/wire.h"
 
 namespace dev {
 
@@ -12,22 +14,28 @@ constexpr uint16_t kVirtioVendor = 0x1af4;
 constexpr uint16_t kTransitionalBlk = 0x1001;
 constexpr uint16_t kModernBlk = 0x1040 + 2;
 
-// The device configuration [virtio 1.1 §5.2.4].
-constexpr uint32_t kCapacity = 0;
+// The device configuration [virtio 1.1 §5.2.4]: le64 capacity (512-byte sectors), ..., le32
+// blk_size at 20.
+constexpr uint32_t kCapacityLow = 0;
+constexpr uint32_t kCapacityHigh = 4;
 constexpr uint32_t kBlkSize = 20;
 constexpr uint32_t kDeviceConfigBytes = 24;
 
-// Requests [virtio 1.1 §5.2.6].
+// struct virtio_blk_req's header [virtio 1.1 §5.2.6]; the data and a status byte follow.
+struct RequestHeader {
+  lib::Le32 type;
+  lib::Le32 reserved;
+  lib::Le64 sector;
+};
+static_assert(sizeof(RequestHeader) == 16);
+
 constexpr uint32_t kRequestIn = 0;  // VIRTIO_BLK_T_IN
-constexpr uint32_t kHeaderBytes = 16;
 constexpr uint8_t kStatusOk = 0;
 constexpr uint8_t kStatusIoError = 1;
 constexpr uint8_t kStatusUnsupported = 2;
 constexpr uint8_t kStatusUnwritten = 0xff;  // what tern leaves there for the device to replace
 
 constexpr uint32_t kSectorBytes = 512;
-constexpr uint32_t kMaxBlockSize = 16384;
-constexpr int kMaxGenerationRetries = 8;
 
 }  // namespace
 
@@ -39,129 +47,73 @@ bool IsVirtioBlk(const PciDevice& pci) {
 lib::Result<void, VirtioError> VirtioBlk::Start(const PciDevice& pci, lib::GuestMemory& memory,
                                                 uint64_t ring_address, uint64_t ring_bytes,
                                                 uint64_t timebase_frequency) {
-  if (enabled_) (void)Stop();  // the device this driver ran before
-  running_ = false;
+  (void)device_.Stop("virtio-blk");  // the device this driver ran before
   disk_ = block::Device{};
-  pci_ = &pci;
   memory_ = &memory;
-  transport_ = VirtioPciTransport{};
-  ticks_per_second_ = timebase_frequency;
+  request_ticks_ = lib::SecondsToTicks(kVirtioBlkRequestSeconds, timebase_frequency);
   if (!IsVirtioBlk(pci)) return lib::Err(VirtioError::kNotVirtioBlk);
-  if (auto started = BringUp(ring_address, ring_bytes); started.is_error()) {
+  if (auto started = BringUp(pci, ring_address, ring_bytes, timebase_frequency);
+      started.is_error()) {
     lib::Printf("tern: virtio-blk %s: %s: not used\n", pci.name, VirtioErrorName(started.error()));
-    (void)Stop();
+    (void)device_.Stop("virtio-blk");
     return started;
   }
   return lib::Ok<VirtioError>();
 }
 
-lib::Result<void, VirtioError> VirtioBlk::BringUp(uint64_t ring_address, uint64_t ring_bytes) {
-  if (ticks_per_second_ == 0) return lib::Err(VirtioError::kBadArgument);
+lib::Result<void, VirtioError> VirtioBlk::BringUp(const PciDevice& pci, uint64_t ring_address,
+                                                  uint64_t ring_bytes,
+                                                  uint64_t timebase_frequency) {
+  if (timebase_frequency == 0) return lib::Err(VirtioError::kBadArgument);
   if (ring_address % kVirtioBlkRingAlignment != 0 || ring_bytes < kVirtioBlkRingBytes ||
       memory_->Map(ring_address, ring_bytes, false).is_error()) {
     return lib::Err(VirtioError::kBadRingMemory);
   }
-  auto transport = FindVirtioPciTransport(*pci_);
-  if (transport.is_error()) return lib::Err(transport.error());
-  transport_ = transport.value();
   // The header and the status byte follow the rings, 16-aligned.
-  static_assert(SplitQueue::Bytes(SplitQueue::kMaxSize) + 16 + kHeaderBytes + 1 <=
+  static_assert(SplitQueue::Bytes(SplitQueue::kMaxSize) + 16 + sizeof(RequestHeader) + 1 <=
                 kVirtioBlkRingBytes);
   const uint64_t queue_bytes =
       lib::AlignUp(SplitQueue::Bytes(SplitQueue::kMaxSize), kVirtioBlkRingAlignment);
   header_address_ = ring_address + queue_bytes;
-  header_ = memory_->Map(header_address_, kHeaderBytes + 1, false).value();
+  header_ = memory_->Map(header_address_, sizeof(RequestHeader) + 1, false).value();
 
-  if (EnableDevice(*pci_).is_error()) {
-    (void)DisableDevice(*pci_);
-    return lib::Err(VirtioError::kConfigSpace);
-  }
-  enabled_ = true;  // from here on, Stop resets the device and turns it off again
-  auto accepted = Negotiate();
+  auto accepted = device_.Begin(pci, kVirtioBlkFBlkSize, timebase_frequency);
   if (accepted.is_error()) return lib::Err(accepted.error());
-  TERN_TRY(queue_.Start(transport_, 0, *memory_, ring_address, queue_bytes));
+  TERN_TRY(device_.StartQueue(queue_, 0, *memory_, ring_address, queue_bytes));
   TERN_TRY(ReadGeometry((accepted.value() & kVirtioBlkFBlkSize) != 0));
-  TERN_TRY(VirtioWriteStatus(
-      transport_, kVirtioAcknowledge | kVirtioDriver | kVirtioFeaturesOk | kVirtioDriverOk));
+  TERN_TRY(device_.Ready());
   disk_.read = ReadBlocks;
   disk_.driver = this;
-  running_ = true;
   return lib::Ok<VirtioError>();
 }
 
-lib::Result<uint64_t, VirtioError> VirtioBlk::Negotiate() {
-  TERN_TRY(VirtioReset(transport_, kVirtioBlkResetSeconds * ticks_per_second_));
-  TERN_TRY(VirtioWriteStatus(transport_, kVirtioAcknowledge));
-  TERN_TRY(VirtioWriteStatus(transport_, kVirtioAcknowledge | kVirtioDriver));
-  auto offered = VirtioDeviceFeatures(transport_);
-  if (offered.is_error()) return lib::Err(offered.error());
-  if ((offered.value() & kVirtioFVersion1) == 0) return lib::Err(VirtioError::kNoVersion1);
-  // Its DMA would go through the PHB's TCE table, which tern does not program.
-  const uint64_t platform = offered.value() & kVirtioFAccessPlatform;
-  if (platform != 0) return lib::Err(VirtioError::kAccessPlatform);
-  const uint64_t accepted = kVirtioFVersion1 | (offered.value() & kVirtioBlkFBlkSize);
-  TERN_TRY(VirtioSetDriverFeatures(transport_, accepted));
-  TERN_TRY(VirtioWriteStatus(transport_, kVirtioAcknowledge | kVirtioDriver | kVirtioFeaturesOk));
-  auto status = VirtioReadStatus(transport_);
-  if (status.is_error()) return lib::Err(status.error());
-  if ((status.value() & kVirtioFeaturesOk) == 0) return lib::Err(VirtioError::kFeaturesRejected);
-  return accepted;
-}
-
 lib::Result<void, VirtioError> VirtioBlk::ReadGeometry(bool has_blk_size) {
-  if (transport_.device.length < kDeviceConfigBytes) return lib::Err(VirtioError::kBadDeviceConfig);
-  // A consistent snapshot of fields wider than one access: the generation must not change
-  // around the reads [virtio 1.1 §4.1.4.3.1].
-  uint64_t capacity = 0;
-  uint32_t blk_size = kSectorBytes;
-  bool consistent = false;
-  for (int attempt = 0; attempt < kMaxGenerationRetries && !consistent; ++attempt) {
-    auto before = VirtioConfigGeneration(transport_);
-    auto low = VirtioReadDeviceConfig32(transport_, kCapacity);
-    auto high = VirtioReadDeviceConfig32(transport_, kCapacity + 4);
-    auto size = VirtioReadDeviceConfig32(transport_, kBlkSize);
-    auto after = VirtioConfigGeneration(transport_);
-    if (before.is_error() || low.is_error() || high.is_error() || size.is_error() ||
-        after.is_error()) {
-      return lib::Err(VirtioError::kMmio);
-    }
-    capacity = (uint64_t{high.value()} << 32) | low.value();
-    if (has_blk_size) blk_size = size.value();
-    consistent = before.value() == after.value();
+  static constexpr uint32_t kFields[] = {kCapacityLow, kCapacityHigh, kBlkSize};
+  uint32_t values[3] = {};
+  TERN_TRY(device_.ReadConfig(kDeviceConfigBytes, kFields, values));
+  const uint64_t capacity = (uint64_t{values[1]} << 32) | values[0];  // in 512-byte sectors
+  const uint32_t blk_size = has_blk_size ? values[2] : kSectorBytes;
+  const char* name = device_.pci()->name;
+  if (block::CheckGeometry(blk_size, 1).is_error()) {
+    lib::Printf("tern: virtio-blk %s: blk_size %u is not a power of two from 512 to 16384\n", name,
+                blk_size);
+    return lib::Err(VirtioError::kBadDeviceConfig);
   }
-  if (!consistent) return lib::Err(VirtioError::kBadDeviceConfig);
-  if (!lib::IsPowerOfTwo(blk_size) || blk_size < kSectorBytes || blk_size > kMaxBlockSize) {
-    lib::Printf("tern: virtio-blk %s: blk_size %u is not a power of two from 512 to 16384\n",
-                pci_->name, blk_size);
+  const uint64_t blocks = capacity / (blk_size / kSectorBytes);
+  if (auto geometry = block::CheckGeometry(blk_size, blocks); geometry.is_error()) {
+    lib::Printf("tern: virtio-blk %s: capacity of %llu sectors in blocks of %u bytes: %s\n", name,
+                static_cast<unsigned long long>(capacity), blk_size,
+                block::GeometryErrorName(geometry.error()));
     return lib::Err(VirtioError::kBadDeviceConfig);
   }
   disk_.block_size = blk_size;
-  disk_.blocks = capacity / (blk_size / kSectorBytes);
+  disk_.blocks = blocks;
   disk_.max_transfer_blocks = kVirtioBlkMaxRequestBytes / blk_size;
   return lib::Ok<VirtioError>();
 }
 
-lib::Result<void, VirtioError> VirtioBlk::Stop() {
-  running_ = false;
-  // Never turned on, or already reset and turned off: nothing of the device to touch.
-  if (!enabled_) return lib::Ok<VirtioError>();
-  auto reset = VirtioReset(transport_, kVirtioBlkResetSeconds * ticks_per_second_);
-  const bool disabled = DisableDevice(*pci_).is_ok();
-  enabled_ = !disabled;
-  if (reset.is_error()) {
-    lib::Printf("tern: virtio-blk %s: reset: %s\n", pci_->name, VirtioErrorName(reset.error()));
-    return reset;
-  }
-  if (!disabled) {
-    lib::Printf("tern: virtio-blk %s: turning bus mastering off: %s\n", pci_->name,
-                VirtioErrorName(VirtioError::kConfigSpace));
-    return lib::Err(VirtioError::kConfigSpace);
-  }
-  return lib::Ok<VirtioError>();
-}
-
 lib::Result<void, VirtioError> VirtioBlk::ResetForOs() {
-  return Stop();
+  return device_.Stop("virtio-blk");
 }
 
 lib::Result<void, block::IoError> VirtioBlk::ReadBlocks(void* driver, uint64_t lba, uint32_t count,
@@ -170,61 +122,110 @@ lib::Result<void, block::IoError> VirtioBlk::ReadBlocks(void* driver, uint64_t l
 }
 
 lib::Result<void, block::IoError> VirtioBlk::Read(uint64_t lba, uint32_t count, uint64_t buffer) {
-  if (!running_) return lib::Err(block::IoError::kNotReady);
-  if (lba > disk_.blocks || count > disk_.blocks - lba)
+  if (!running()) return lib::Err(block::IoError::kNotReady);
+  if (lba > disk_.blocks || count > disk_.blocks - lba || count > disk_.max_transfer_blocks) {
     return lib::Err(block::IoError::kOutOfRange);
-  const uint64_t bytes = uint64_t{count} * disk_.block_size;
+  }
+  const uint32_t bytes = count * disk_.block_size;  // at most kVirtioBlkMaxRequestBytes
   if (bytes == 0) return lib::Ok<block::IoError>();
   // The device writes there: it must be guest RAM. Protection against the client is the
   // caller's (the client interface reads through a bounce buffer of its own).
   if (memory_->Map(buffer, bytes, false).is_error()) return lib::Err(block::IoError::kBadBuffer);
-  const uint64_t sectors_per_block = disk_.block_size / kSectorBytes;
-  uint64_t sector = lba * sectors_per_block;
-  for (uint64_t done = 0; done < bytes;) {
-    const auto chunk =
-        static_cast<uint32_t>(lib::Min<uint64_t>(bytes - done, kVirtioBlkMaxRequestBytes));
-    TERN_TRY(Request(sector, buffer + done, chunk));
-    done += chunk;
-    sector += chunk / kSectorBytes;
-  }
-  return lib::Ok<block::IoError>();
-}
-
-lib::Result<void, block::IoError> VirtioBlk::Request(uint64_t sector, uint64_t buffer,
-                                                     uint32_t bytes) {
-  lib::StoreLe32(header_, kRequestIn);
-  lib::StoreLe32(header_ + 4, 0);
-  lib::StoreLe64(header_ + 8, sector);
-  header_[kHeaderBytes] = kStatusUnwritten;
+  const uint64_t sector = lba * (disk_.block_size / kSectorBytes);
+  lib::StoreWire(header_, RequestHeader{lib::Le32(kRequestIn), lib::Le32(0), lib::Le64(sector)});
+  header_[sizeof(RequestHeader)] = kStatusUnwritten;
   const VirtqBuffer chain[3] = {
-      {header_address_, kHeaderBytes, false},
+      {header_address_, sizeof(RequestHeader), false},
       {buffer, bytes, true},
-      {header_address_ + kHeaderBytes, 1, true},
+      {header_address_ + sizeof(RequestHeader), 1, true},
   };
-  auto used = queue_.Run(chain, 3, kVirtioBlkRequestSeconds * ticks_per_second_);
+  const char* name = device_.pci()->name;
+  auto used = queue_.Run(chain, 3, request_ticks_);
   if (used.is_error()) {
     // The request may still be in the device: reset it, so that nothing lands in the buffer
     // later, and use it no more.
-    lib::Printf("tern: virtio-blk %s: read of sector %llu: %s; the device is reset\n", pci_->name,
+    lib::Printf("tern: virtio-blk %s: read of sector %llu: %s; the device is reset\n", name,
                 static_cast<unsigned long long>(sector), VirtioErrorName(used.error()));
-    (void)Stop();
+    (void)device_.Stop("virtio-blk");
     return lib::Err(used.error() == VirtioError::kTimeout ? block::IoError::kTimeout
                                                           : block::IoError::kBadResponse);
   }
-  const uint8_t status = __atomic_load_n(&header_[kHeaderBytes], __ATOMIC_ACQUIRE);
+  const uint8_t status = __atomic_load_n(&header_[sizeof(RequestHeader)], __ATOMIC_ACQUIRE);
   switch (status) {
     case kStatusOk: return lib::Ok<block::IoError>();
     case kStatusIoError:
     case kStatusUnsupported:
-      lib::Printf("tern: virtio-blk %s: read of sector %llu: %s\n", pci_->name,
+      lib::Printf("tern: virtio-blk %s: read of sector %llu: %s\n", name,
                   static_cast<unsigned long long>(sector),
                   status == kStatusIoError ? "I/O error" : "unsupported");
       return lib::Err(block::IoError::kDevice);
     default:
-      lib::Printf("tern: virtio-blk %s: read of sector %llu: status byte 0x%02x\n", pci_->name,
+      lib::Printf("tern: virtio-blk %s: read of sector %llu: status byte 0x%02x\n", name,
                   static_cast<unsigned long long>(sector), status);
       return lib::Err(block::IoError::kBadResponse);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The driver table's entry: QEMU's virtio-blk-pci.
+
+namespace {
+
+struct Instance {
+  VirtioBlk driver;
+  char description[64] = {};
+  DriverState state() const { return driver.state(); }
+};
+
+constinit Pool<Instance, kVirtioBlkInstances> pool;
+
+constexpr PciId kIds[] = {{kVirtioVendor, kTransitionalBlk}, {kVirtioVendor, kModernBlk}};
+
+lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
+  const PciDevice& pci = *target.pci;
+  if (target.path[0] == '\0') {
+    lib::Printf("tern: %s: virtio-blk without a device-tree node: not used\n", pci.name);
+    return lib::Err(ProbeError::kRefused);
+  }
+  Instance* instance = pool.Take();
+  if (instance == nullptr) return lib::Err(ProbeError::kPoolFull);
+  const uint64_t ring = env.dma.Take(kVirtioBlkRingBytes, 64);
+  if (ring == 0) {
+    lib::Printf("tern: virtio-blk %s: no DMA memory left: not used\n", pci.name);
+    return lib::Err(ProbeError::kRefused);
+  }
+  if (instance->driver.Start(pci, env.memory, ring, kVirtioBlkRingBytes, env.timebase_frequency)
+          .is_error()) {
+    env.dma.Release(ring, kVirtioBlkRingBytes);
+    return lib::Err(ProbeError::kRefused);  // Start said why
+  }
+  const block::Device& disk = instance->driver.disk();
+  (void)lib::FormatToBuffer(instance->description, sizeof(instance->description),
+                            "virtio-blk, %llu blocks of %u bytes (%llu MiB)",
+                            static_cast<unsigned long long>(disk.blocks), disk.block_size,
+                            static_cast<unsigned long long>(disk.bytes() >> 20));
+  FoundDevice found;
+  found.path = target.path;
+  found.block = &disk;
+  found.description = instance->description;
+  if (!env.sink.add(env.sink.context, found)) {
+    (void)instance->driver.ResetForOs();
+    env.dma.Release(ring, kVirtioBlkRingBytes);
+    return lib::Err(ProbeError::kRefused);  // the sink said why
+  }
+  return lib::Ok<ProbeError>();
+}
+
+void Quiesce() {
+  pool.ForEachRunning([](Instance& instance) {
+    if (auto reset = instance.driver.ResetForOs(); reset.is_error()) {
+      lib::Printf("tern: virtio-blk reset for the OS failed: %s\n", VirtioErrorName(reset.error()));
+    }
+  });
+}
+
+}  // namespace
+
+TERN_DRIVER(kVirtioBlkDriver) = {{"virtio-blk", kIds, nullptr, Probe, Quiesce}};
 
 }  // namespace dev

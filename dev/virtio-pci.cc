@@ -4,6 +4,7 @@
 #include "lib/be.h"
 #include "lib/cpu.h"
 #include "lib/string.h"
+#include "lib/timeout.h"
 
 namespace dev {
 
@@ -170,12 +171,12 @@ lib::Result<void, VirtioError> VirtioWriteStatus(const VirtioPciTransport& trans
 lib::Result<void, VirtioError> VirtioReset(const VirtioPciTransport& transport,
                                            uint64_t timeout_ticks) {
   TERN_TRY(VirtioWriteStatus(transport, 0));
-  const uint64_t start = lib::ReadTimebase();
+  const lib::Deadline deadline = lib::Deadline::After(timeout_ticks);
   for (;;) {
     auto status = VirtioReadStatus(transport);
     if (status.is_error()) return lib::Err(status.error());
     if (status.value() == 0) return lib::Ok<VirtioError>();
-    if (lib::ReadTimebase() - start > timeout_ticks) return lib::Err(VirtioError::kResetTimeout);
+    if (deadline.Passed()) return lib::Err(VirtioError::kResetTimeout);
   }
 }
 
@@ -222,8 +223,6 @@ namespace {
 constexpr uint16_t kDescNext = 1;          // VIRTQ_DESC_F_NEXT
 constexpr uint16_t kDescWrite = 2;         // VIRTQ_DESC_F_WRITE
 constexpr uint16_t kAvailNoInterrupt = 1;  // VIRTQ_AVAIL_F_NO_INTERRUPT: tern polls
-constexpr uint64_t kDescBytes = 16;
-constexpr uint64_t kUsedElemBytes = 8;
 
 // The ring indexes are shared with the device: read and written whole, never byte by byte.
 uint16_t LoadIndex(const uint8_t* at) {
@@ -255,7 +254,7 @@ lib::Result<void, VirtioError> SplitQueue::Start(const VirtioPciTransport& trans
   // check here is that the device can reach them, in guest RAM.
   auto ring = memory.Map(address, Bytes(size), false);
   if (ring.is_error()) return lib::Err(VirtioError::kBadRingMemory);
-  const uint64_t available = address + kDescBytes * size;
+  const uint64_t available = address + sizeof(VirtqDesc) * size;
   const uint64_t used = lib::AlignUp(available + 6 + 2u * size, 4);
 
   auto notify_off = Read16(common + kVirtioCommonQueueNotifyOff);
@@ -290,13 +289,12 @@ lib::Result<uint32_t, VirtioError> SplitQueue::Run(const VirtqBuffer* chain, uin
   if (size_ == 0 || count == 0 || count > kMaxChain) return lib::Err(VirtioError::kBadArgument);
   uint64_t writable = 0;
   for (uint16_t i = 0; i < count; ++i) {
-    uint8_t* descriptor = descriptors_ + kDescBytes * i;
     uint16_t flags = chain[i].device_writes ? kDescWrite : 0;
     if (i + 1 < count) flags |= kDescNext;
-    lib::StoreLe64(descriptor, chain[i].address);
-    lib::StoreLe32(descriptor + 8, chain[i].length);
-    lib::StoreLe16(descriptor + 12, flags);
-    lib::StoreLe16(descriptor + 14, static_cast<uint16_t>(i + 1 < count ? i + 1 : 0));
+    const VirtqDesc descriptor{lib::Le64(chain[i].address), lib::Le32(chain[i].length),
+                               lib::Le16(flags),
+                               lib::Le16(static_cast<uint16_t>(i + 1 < count ? i + 1 : 0))};
+    lib::StoreWire(descriptors_ + sizeof(VirtqDesc) * i, descriptor);
     if (chain[i].device_writes) writable += chain[i].length;
   }
   // The chain's head (descriptor 0) into the next available slot, then the index that hands it
@@ -308,23 +306,24 @@ lib::Result<uint32_t, VirtioError> SplitQueue::Run(const VirtqBuffer* chain, uin
   // Everything above must reach memory before the device is told (hwsync).
   __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-  const uint64_t start = lib::ReadTimebase();
+  const lib::Deadline deadline = lib::Deadline::After(timeout_ticks);
   TERN_TRY(Write16(notify_address_, index_));
   uint16_t used_index = LoadIndex(used_ + 2);
   while (used_index == last_used_) {
-    if (lib::ReadTimebase() - start > timeout_ticks) return lib::Err(VirtioError::kTimeout);
+    if (deadline.Passed()) return lib::Err(VirtioError::kTimeout);
     used_index = LoadIndex(used_ + 2);
   }
   // One request was outstanding: the device may have used exactly one.
   if (static_cast<uint16_t>(used_index - last_used_) != 1) {
     return lib::Err(VirtioError::kBadUsedEntry);
   }
-  const uint8_t* element = used_ + 4 + kUsedElemBytes * (last_used_ % size_);
+  const auto element =
+      lib::LoadWire<VirtqUsedElem>(used_ + 4 + sizeof(VirtqUsedElem) * (last_used_ % size_));
   last_used_ = used_index;
-  const uint32_t id = lib::LoadLe32(element);
-  const uint32_t length = lib::LoadLe32(element + 4);
-  if (id != 0 || length > writable) return lib::Err(VirtioError::kBadUsedEntry);
-  return length;
+  if (element.id.value() != 0 || element.len.value() > writable) {
+    return lib::Err(VirtioError::kBadUsedEntry);
+  }
+  return element.len.value();
 }
 
 }  // namespace dev

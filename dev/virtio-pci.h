@@ -14,6 +14,7 @@
 
 #include "dev/pci.h"
 #include "lib/guest-memory.h"
+#include "lib/wire.h"
 #include "lib/result.h"
 #include "lib/types.h"
 
@@ -117,6 +118,21 @@ lib::Result<uint8_t, VirtioError> VirtioConfigGeneration(const VirtioPciTranspor
 lib::Result<uint32_t, VirtioError> VirtioReadDeviceConfig32(const VirtioPciTransport& transport,
                                                             uint32_t offset);
 
+// The split virtqueue's wire structures [virtio 1.1 §2.6.5, §2.6.8]: a descriptor, and an entry
+// of the used ring. The available and used rings start with le16 flags and le16 idx.
+struct VirtqDesc {
+  lib::Le64 addr;
+  lib::Le32 len;
+  lib::Le16 flags;
+  lib::Le16 next;
+};
+static_assert(sizeof(VirtqDesc) == 16);
+struct VirtqUsedElem {
+  lib::Le32 id;
+  lib::Le32 len;
+};
+static_assert(sizeof(VirtqUsedElem) == 8);
+
 // One descriptor of a chain: a guest-physical buffer, device-writable or not.
 struct VirtqBuffer {
   uint64_t address = 0;
@@ -133,7 +149,8 @@ class SplitQueue {
   // Bytes of the descriptor table, available ring and used ring for `size` entries, with the
   // alignments of virtio 1.1 §2.6 (16, 2, 4).
   static constexpr uint64_t Bytes(uint16_t size) {
-    return lib::AlignUp(16u * size + 6u + 2u * size, 4) + 6u + 8u * size;
+    return lib::AlignUp(sizeof(VirtqDesc) * size + 6u + 2u * size, 4) + 6u +
+           sizeof(VirtqUsedElem) * size;
   }
 
   constexpr SplitQueue() = default;

@@ -12,14 +12,18 @@
 // QEMU (hw/scsi/virtio-scsi.c: virtio_scsi_device_get, virtio_scsi_handle_cmd_req_prepare;
 // checked on 7.2 and 10.0) addresses a LUN as {1, target, 0x40 | lun >> 8, lun & 0xff, 0, 0, 0,
 // 0}, answers VIRTIO_SCSI_S_BAD_TARGET for a target with no device, and VIRTIO_SCSI_S_OVERRUN
-// (an block::IoError here) when a command's allocation length exceeds its data-in buffer, or when a
-// command that transfers data is given no buffer.
+// (a block::IoError here) when a command's allocation length exceeds its data-in buffer, or when
+// a command that transfers data is given no buffer.
 //
 // A device that offers VIRTIO_F_ACCESS_PLATFORM (iommu_platform=on) is refused, as in virtio-blk.
+// The driver registers itself in the driver table (dev/driver.h) for QEMU's virtio-scsi-pci; the
+// LUNs it finds become disks through the SCSI layer (dev/scsi.h: ProbeScsiUnits).
 #pragma once
 
 #include "dev/pci.h"
 #include "dev/scsi-transport.h"
+#include "dev/driver.h"
+#include "dev/virtio-device.h"
 #include "dev/virtio-pci.h"
 #include "lib/guest-memory.h"
 #include "lib/result.h"
@@ -30,9 +34,10 @@ namespace dev {
 // Ring memory Start needs: guest RAM, 16-aligned (a 4 KiB page is a good choice).
 inline constexpr uint64_t kVirtioScsiRingBytes = 1024;
 inline constexpr uint64_t kVirtioScsiRingAlignment = 16;
-// How long a command, and a reset, may take.
+// How long a command may take.
 inline constexpr uint64_t kVirtioScsiRequestSeconds = 10;
-inline constexpr uint64_t kVirtioScsiResetSeconds = 1;
+// Adapters the driver table's pool holds.
+inline constexpr int kVirtioScsiInstances = 8;
 // The targets and LUNs the transport offers the SCSI layer: the device's max_target and max_lun
 // (QEMU: 255 and 16383), bounded by these.
 inline constexpr uint32_t kVirtioScsiMaxTarget = 31;
@@ -78,9 +83,9 @@ class VirtioScsi {
   VirtioScsi(const VirtioScsi&) = delete;
   VirtioScsi& operator=(const VirtioScsi&) = delete;
 
-  // Brings `pci` (found by ScanPhbs, its BARs assigned) up [virtio 1.1 §3.1.1]: memory decoding
-  // and bus mastering on, reset, ACKNOWLEDGE, DRIVER, features (VIRTIO_F_VERSION_1 required,
-  // VIRTIO_F_ACCESS_PLATFORM refused, nothing else taken), FEATURES_OK, the device configuration
+  // Brings `pci` (found by ScanPhbs, its BARs assigned) up through VirtioDevice::Begin (no
+  // optional feature taken: none of VIRTIO_SCSI_F_INOUT, _HOTPLUG, _CHANGE, _T10_PI [virtio 1.1
+  // §5.6.3]; tern only reads and does not watch for events), the device configuration
   // (num_queues at least 1, seg_max and max_sectors at least 1, cdb_size and sense_size within
   // the limits above), queue 2 in [ring_address, ring_address + ring_bytes) of `memory`,
   // DRIVER_OK. `pci` and `memory` must outlive the driver. On failure a line naming the device
@@ -92,8 +97,7 @@ class VirtioScsi {
                                        uint64_t timebase_frequency);
 
   // The adapter for the SCSI layer; valid while this driver lives. execute():
-  // - block::IoError::kNotReady before Start succeeded, after ResetForOs, or after a command that
-  // timed
+  // - IoError::kNotReady before Start succeeded, after ResetForOs, or after a command that timed
   //   out or got a malformed used-ring entry (the device is then reset and used no more);
   // - kOutOfRange for a target or LUN above the transport's bounds, a CDB of 0 or more than 16
   //   bytes, or data_length above max_transfer_bytes();
@@ -106,7 +110,8 @@ class VirtioScsi {
   // - else the target's status, residual and sense data (the first 32 bytes of it).
   ScsiTransport transport();
 
-  bool running() const { return running_; }
+  DriverState state() const { return device_.state(); }
+  bool running() const { return state() == DriverState::kRunning; }
   // From the device configuration, once started.
   uint32_t request_queues() const { return request_queues_; }  // num_queues
   uint32_t cdb_size() const { return cdb_size_; }
@@ -114,9 +119,8 @@ class VirtioScsi {
   // The largest data_length execute() takes: max_sectors 512-byte sectors.
   uint32_t max_transfer_bytes() const { return max_transfer_bytes_; }
 
-  // For the hand-off to the OS: resets the device (status 0, waiting at most
-  // kVirtioScsiResetSeconds until it reads 0) and turns its decoding and bus mastering off. Safe
-  // to call twice, or on a driver that never started (it then touches nothing).
+  // For the hand-off to the OS: resets the device (VirtioDevice::Stop). Safe to call twice, or on
+  // a driver that never started (it then touches nothing).
   lib::Result<void, VirtioError> ResetForOs();
 
  private:
@@ -125,30 +129,29 @@ class VirtioScsi {
   static bool UnitAddressThunk(void* adapter, uint32_t target, uint32_t lun, char* out,
                                size_t size);
   lib::Result<ScsiResponse, block::IoError> Execute(const ScsiCommand& command);
-  lib::Result<void, VirtioError> BringUp(uint64_t ring_address, uint64_t ring_bytes);
-  lib::Result<void, VirtioError> Negotiate();
+  // Puts `command` in the request and clears the response.
+  void PrepareRequest(const ScsiCommand& command);
+  // The answer to the command in the response.
+  lib::Result<ScsiResponse, block::IoError> ReadResponse(const ScsiCommand& command);
+  lib::Result<void, VirtioError> BringUp(const PciDevice& pci, uint64_t ring_address,
+                                         uint64_t ring_bytes, uint64_t timebase_frequency);
   lib::Result<void, VirtioError> ReadConfig();
-  // Resets the device and turns it off; reports a failure of either.
-  lib::Result<void, VirtioError> Stop();
 
-  const PciDevice* pci_ = nullptr;
-  lib::GuestMemory* memory_ = nullptr;
-  VirtioPciTransport transport_;
+  VirtioDevice device_;
   SplitQueue queue_;
+  lib::GuestMemory* memory_ = nullptr;
   uint64_t request_address_ = 0;  // virtio_scsi_req_cmd, then virtio_scsi_resp_cmd, in ring memory
   uint64_t response_address_ = 0;
   uint8_t* request_ = nullptr;
   uint8_t* response_ = nullptr;
-  uint64_t ticks_per_second_ = 0;
-  uint64_t next_tag_ = 1;
+  uint64_t request_ticks_ = 0;
+  uint64_t last_tag_ = 0;  // tags count from 1
   uint32_t request_queues_ = 0;
   uint32_t cdb_size_ = 0;
   uint32_t sense_size_ = 0;
   uint32_t max_transfer_bytes_ = 0;
   uint32_t max_target_ = 0;
   uint32_t max_lun_ = 0;
-  bool enabled_ = false;  // decoding and bus mastering on: the device's registers are reachable
-  bool running_ = false;
 };
 
 }  // namespace dev

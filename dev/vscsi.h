@@ -19,15 +19,20 @@
 // Limits: one command at a time, at most kVscsiMaxTransferBytes of data each; targets 0..63,
 // LUNs 0..31 on channel 0 (QEMU's vscsi_scsi_info). A command that gets no answer in
 // kVscsiCommandSeconds stops the adapter (its CRQ is freed and its TCEs unmapped, so that a late
-// answer can reach no memory): later commands fail with kNotReady.
+// answer can reach no memory): later commands fail with kNotReady. The driver registers itself in
+// the driver table (dev/driver.h) for /vdevice nodes compatible with "IBM,v-scsi", with a pool of
+// kVscsiInstances; their LUNs become disks through the SCSI layer (dev/scsi.h: ProbeScsiUnits).
 #pragma once
 
 #include "block/device.h"
+#include "dev/driver.h"
 #include "dev/scsi-transport.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
 #include "lib/result.h"
+#include "lib/timeout.h"
 #include "lib/types.h"
+#include "lib/wire.h"
 
 namespace dev {
 
@@ -61,10 +66,6 @@ struct VscsiNode {
 // size in ibm,#dma-address-cells / ibm,#dma-size-cells cells, 2 each when absent; 1 or 2).
 lib::Result<VscsiNode, VscsiError> ParseVscsiNode(const void* fdt, int node);
 
-// The children of /vdevice compatible with "IBM,v-scsi", in tree order, at most `max`; malformed
-// ones are reported on the console and skipped. Returns the count.
-int FindVscsiNodes(const void* fdt, VscsiNode* out, int max);
-
 // The SRP LUN QEMU decodes as channel 0, `target`, `lun` (hw/scsi/spapr_vscsi.c:
 // vscsi_device_find, logical unit addressing): 0x8000 | target << 8 | lun in the top 16 bits.
 uint64_t VscsiSrpLun(uint32_t target, uint32_t lun);
@@ -78,9 +79,24 @@ inline constexpr uint64_t kVscsiWorkBytes = 8192;
 inline constexpr uint32_t kVscsiMaxTransferBytes = 64 * 1024;
 inline constexpr uint32_t kVscsiMaxTarget = 63;
 inline constexpr uint32_t kVscsiMaxLun = 31;
+inline constexpr int kVscsiInstances = 8;
 // How long the handshake, the login and each command may take.
 inline constexpr uint64_t kVscsiInitSeconds = 5;
 inline constexpr uint64_t kVscsiCommandSeconds = 10;
+
+// A CRQ entry [LoPAPR 14.5.4.4; QEMU hw/scsi/viosrp.h struct viosrp_crq]: `valid` 0x80 a
+// payload, 0xC0 initialization, 0xFF a transport event; the IU's length and bus address (the
+// tag in an answer).
+struct CrqEntry {
+  uint8_t valid;
+  uint8_t format;
+  uint8_t reserved;
+  uint8_t status;
+  lib::UBe16 timeout;
+  lib::UBe16 iu_length;
+  lib::UBe64 iu_data_ptr;
+};
+static_assert(sizeof(CrqEntry) == 16);
 
 class Vscsi {
  public:
@@ -100,7 +116,8 @@ class Vscsi {
   // The adapter for the SCSI layer (max_target 63, max_lun 31, max_transfer_bytes
   // kVscsiMaxTransferBytes, unit_address VscsiUnitAddress). Valid while the driver lives.
   const ScsiTransport& transport() const { return transport_; }
-  bool running() const { return running_; }
+  DriverState state() const { return state_; }
+  bool running() const { return state_ == DriverState::kRunning; }
   const char* name() const { return node_.path; }
   // TCE entries currently mapped (the CRQ and IU pages while running; 0 after ResetForOs).
   int mapped_tces() const;
@@ -113,26 +130,30 @@ class Vscsi {
  private:
   static constexpr int kDataPages = kVscsiMaxTransferBytes / 4096 + 1;
   static constexpr int kSlots = 2 + kDataPages;  // CRQ page, IU page, data pages
-  static constexpr int kCrqEntries = 4096 / 16;
+  static constexpr int kCrqEntries = 4096 / sizeof(CrqEntry);
 
-  struct CrqEntry {
-    uint8_t bytes[16];
-  };
   enum class WaitResult { kEntry, kTimeout };
 
   static lib::Result<ScsiResponse, block::IoError> ExecuteCommand(void* adapter,
                                                                   const ScsiCommand& command);
   static bool UnitAddress(void* adapter, uint32_t target, uint32_t lun, char* out, size_t size);
   lib::Result<ScsiResponse, block::IoError> Execute(const ScsiCommand& command);
+  // Maps the command's data-in buffer page by page after the CRQ and IU pages; returns its bus
+  // address (0 for no data) and the number of pages mapped.
+  lib::Result<uint64_t, block::IoError> MapData(const ScsiCommand& command, int& pages);
+  void UnmapData(int pages);
+  // The SRP_RSP in the IU, answering `command` (`entry` is its CRQ message).
+  lib::Result<ScsiResponse, block::IoError> ParseResponse(const ScsiCommand& command,
+                                                          const CrqEntry& entry, uint64_t tag);
   lib::Result<void, VscsiError> BringUp(uint64_t work_address, uint64_t work_bytes);
   lib::Result<void, VscsiError> Handshake();
   lib::Result<void, VscsiError> Login();
   // Sends the IU (its first `length` bytes) as an SRP message.
   lib::Result<void, lib::hv::HcallStatus> SendIu(uint16_t length);
-  // Takes the next valid CRQ entry into `entry`, waiting until `deadline_start + limit`.
-  WaitResult NextEntry(uint64_t start, uint64_t limit, CrqEntry& entry);
+  // Takes the next valid CRQ entry into `entry`, waiting until `deadline`.
+  WaitResult NextEntry(const lib::Deadline& deadline, CrqEntry& entry);
   // Waits for the SRP answer carrying `tag`, skipping stale answers and reporting others.
-  lib::Result<CrqEntry, block::IoError> WaitForAnswer(uint64_t tag, uint64_t start, uint64_t limit);
+  lib::Result<CrqEntry, block::IoError> WaitForAnswer(uint64_t tag, const lib::Deadline& deadline);
   uint64_t Ioba(int slot) const { return node_.window_base + uint64_t{4096} * slot; }
   bool MapPage(int slot, uint64_t real_page);
   bool UnmapPage(int slot);
@@ -140,15 +161,15 @@ class Vscsi {
 
   VscsiNode node_;
   lib::GuestMemory* memory_ = nullptr;
-  uint64_t ticks_per_second_ = 0;
+  uint64_t timebase_frequency_ = 0;
   uint64_t work_address_ = 0;
   uint8_t* crq_ = nullptr;  // the CRQ page (host view)
   uint8_t* iu_ = nullptr;   // the IU page
   int next_entry_ = 0;
-  uint64_t next_tag_ = 1;
+  uint64_t last_tag_ = 0;  // tags count from 1
   bool mapped_[kSlots] = {};
   bool crq_registered_ = false;
-  bool running_ = false;
+  DriverState state_ = DriverState::kIdle;
   ScsiTransport transport_;
 };
 

@@ -10,8 +10,8 @@
 
 // Declares entry array `name` of `type` in linker section `section`:
 //   TERN_SECTION_TABLE(tern_drivers, ::dev::Driver, kVirtioBlkDriver) = {{...}};
-#define TERN_SECTION_TABLE(section, type, name) \
-  [[gnu::used, gnu::retain, gnu::section(#section), gnu::aligned(8)]] constexpr type name[]
+#define TERN_SECTION_TABLE(section_name, type, name) \
+  [[gnu::used, gnu::retain, gnu::section(#section_name), gnu::aligned(8)]] constexpr type name[]
 
 namespace lib {
 

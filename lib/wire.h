@@ -60,6 +60,41 @@ using Le64 = LittleEndian<uint64_t>;
 
 static_assert(sizeof(Le16) == 2 && sizeof(Le32) == 4 && sizeof(Le64) == 8);
 
+// A value of either byte order that may lie at any address: alignment 1, so a struct of them and
+// of bytes has no padding, for wire formats whose fields are not naturally aligned (an SRP
+// response's 36 bytes with a 64-bit tag at 8, a virtio-scsi request's 19-byte head).
+template <class T, bool kBigEndian>
+class UnalignedValue {
+ public:
+  constexpr UnalignedValue() = default;
+  constexpr explicit UnalignedValue(T host_value) {
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      const size_t shift = 8 * (kBigEndian ? sizeof(T) - 1 - i : i);
+      bytes_[i] = static_cast<uint8_t>(host_value >> shift);
+    }
+  }
+  constexpr T value() const {
+    T host_value = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      const size_t shift = 8 * (kBigEndian ? sizeof(T) - 1 - i : i);
+      host_value = static_cast<T>(host_value | static_cast<T>(T{bytes_[i]} << shift));
+    }
+    return host_value;
+  }
+
+ private:
+  uint8_t bytes_[sizeof(T)] = {};
+};
+
+using UBe16 = UnalignedValue<uint16_t, true>;
+using UBe32 = UnalignedValue<uint32_t, true>;
+using UBe64 = UnalignedValue<uint64_t, true>;
+using ULe16 = UnalignedValue<uint16_t, false>;
+using ULe32 = UnalignedValue<uint32_t, false>;
+using ULe64 = UnalignedValue<uint64_t, false>;
+
+static_assert(sizeof(UBe64) == 8 && alignof(UBe64) == 1);
+
 // The wire struct T held in the sizeof(T) bytes at `bytes`.
 template <class T>
 T LoadWire(const void* bytes) {

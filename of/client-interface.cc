@@ -9,6 +9,7 @@
 #include "lib/hv.h"
 #include "lib/string.h"
 #include "of/cas.h"
+#include "of/console-package.h"
 
 namespace of {
 
@@ -151,6 +152,8 @@ CiStatus InstanceToPackage(ClientInterface& client, CiCall& call) {
 }
 
 // --- Device I/O [IEEE 1275 6.3.2.3] ---------------------------------------------------------
+// Every service goes to the instance's package (of/package.h); an instance whose package has no
+// such operation answers -1.
 
 // The arguments of a device specifier: what follows the first ':' of its last component
 // [IEEE 1275 4.3.1]; empty when there are none.
@@ -163,24 +166,6 @@ lib::StringView DeviceArguments(lib::StringView path) {
   return colon >= path.size() ? lib::StringView() : path.Substr(colon + 1, path.size() - colon - 1);
 }
 
-// A disk's arguments [IEEE 1275 PowerPC binding, disk-label]: empty or "0" for the whole disk,
-// "N" for partition N. Anything else is refused.
-bool DiskExtent(ClientInterface& client, const block::Device& device, lib::StringView args,
-                Extent& extent) {
-  uint32_t number = 0;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] < '0' || args[i] > '9' || number > 9999) return false;
-    number = number * 10 + static_cast<uint32_t>(args[i] - '0');
-  }
-  if (number == 0) {
-    extent = Extent{0, device.blocks};
-    return true;
-  }
-  const auto find = client.config().hooks.find_partition;
-  return find != nullptr && find(device, number, extent) && extent.count > 0 &&
-         extent.first <= device.blocks && extent.count <= device.blocks - extent.first;
-}
-
 CiStatus Open(ClientInterface& client, CiCall& call) {
   char path[kMaxNameLength];
   call.rets[0] = 0;  // 0: open failed
@@ -189,11 +174,7 @@ CiStatus Open(ClientInterface& client, CiCall& call) {
   const lib::StringView specifier(path, length.value());
   const Phandle node = client.tree().FindDevice(specifier);
   if (node == 0) return CiStatus::kSuccess;
-  Extent extent;
-  if (const block::Device* device = client.DeviceAt(node); device != nullptr) {
-    if (!DiskExtent(client, *device, DeviceArguments(specifier), extent)) return CiStatus::kSuccess;
-  }
-  call.rets[0] = client.Open(node, extent);
+  call.rets[0] = client.Open(node, DeviceArguments(specifier));
   return CiStatus::kSuccess;
 }
 
@@ -202,109 +183,35 @@ CiStatus Close(ClientInterface& client, CiCall& call) {
   return CiStatus::kSuccess;
 }
 
-CiStatus Write(ClientInterface& client, CiCall& call) {
-  if (!client.IsConsole(call.args[0])) {
-    call.rets[0] = kError;
-    return CiStatus::kSuccess;
-  }
-  if (client.console_discards()) {
-    const bool readable =
-        call.args[2] == 0 || client.memory().Map(call.args[1], call.args[2], false).is_ok();
-    call.rets[0] = readable ? call.args[2] : kError;
-    return CiStatus::kSuccess;
-  }
-  char chunk[256];
-  uint64_t address = call.args[1];
-  uint32_t remaining = call.args[2];
-  uint32_t written = 0;
-  while (remaining > 0) {
-    const uint32_t n = lib::Min<uint32_t>(remaining, sizeof(chunk));
-    if (client.memory().Read(address, chunk, n).is_error()) break;
-    // The client's bytes go out as they are: Linux already sends "\r\n".
-    if (lib::hv::PutTermChars(client.config().console_unit, chunk, n).is_error()) break;
-    written += n;
-    address += n;
-    remaining -= n;
-  }
-  call.rets[0] = written == 0 && call.args[2] != 0 ? kError : written;
-  return CiStatus::kSuccess;
-}
-
-// A firmware buffer the disks read into (a real address a device can DMA to), copied from there
-// into the client's memory through GuestMemory. The client interface runs on one CPU.
-alignas(4096) constinit uint8_t disk_bounce[64 * 1024];
-
-// Reads up to `size` bytes at the instance's position into the client's `address`; returns the
-// count read (short at the end of the extent), or -1 when the device fails before any byte.
-uint32_t ReadDisk(ClientInterface& client, ClientInterface::DiskInstance& disk, uint64_t address,
-                  uint32_t size) {
-  const block::Device& device = *disk.device;
-  const uint64_t block_size = device.block_size;
-  const uint64_t end = disk.extent.count * block_size;
-  uint32_t done = 0;
-  while (done < size && disk.position < end) {
-    const uint64_t block = disk.position / block_size;
-    const uint64_t skip = disk.position % block_size;
-    const uint64_t blocks =
-        lib::Min<uint64_t>(sizeof(disk_bounce) / block_size, disk.extent.count - block);
-    auto read = device.Read(disk.extent.first + block, static_cast<uint32_t>(blocks),
-                            reinterpret_cast<uintptr_t>(disk_bounce));
-    if (read.is_error()) {
-      lib::Printf("tern: disk read at block %llu failed: %s\n",
-                  static_cast<unsigned long long>(disk.extent.first + block),
-                  block::IoErrorName(read.error()));
-      return done == 0 ? kError : done;
-    }
-    const uint32_t n = static_cast<uint32_t>(lib::Min<uint64_t>(
-        blocks * block_size - skip, lib::Min<uint64_t>(size - done, end - disk.position)));
-    if (client.memory().Write(address + done, disk_bounce + skip, n).is_error()) {
-      return done == 0 ? kError : done;
-    }
-    done += n;
-    disk.position += n;
-  }
-  return done;
+// The cell an I/O operation answers: a count, -1, or -2 (nothing yet).
+uint32_t IoCell(const Result<uint32_t, IoStatus>& result) {
+  if (result.is_ok()) return result.value();
+  return result.error() == IoStatus::kNothingYet ? static_cast<uint32_t>(-2) : kError;
 }
 
 CiStatus Read(ClientInterface& client, CiCall& call) {
+  Instance* instance = client.InstanceOf(call.args[0]);
   call.rets[0] = kError;
-  if (ClientInterface::DiskInstance* disk = client.DiskOf(call.args[0]); disk != nullptr) {
-    call.rets[0] = ReadDisk(client, *disk, call.args[1], call.args[2]);
-    return CiStatus::kSuccess;
-  }
-  if (!client.IsConsole(call.args[0])) return CiStatus::kSuccess;
-  if (client.console_discards()) {
-    call.rets[0] = static_cast<uint32_t>(-2);  // nothing available, ever
-    return CiStatus::kSuccess;
-  }
-  // Characters the hypervisor gave beyond what the last read wanted wait for the next one.
-  ClientInterface::InputBuffer& input = client.input();
-  if (input.count == 0) {
-    auto count = lib::hv::GetTermChars(client.config().console_unit, input.bytes);
-    if (count.is_error()) return CiStatus::kSuccess;
-    input.count = static_cast<uint32_t>(count.value());
-    input.next = 0;
-  }
-  const uint32_t n = lib::Min<uint32_t>(input.count, call.args[2]);
-  if (n > 0 && client.memory().Write(call.args[1], input.bytes + input.next, n).is_error()) {
-    return CiStatus::kSuccess;
-  }
-  input.next += n;
-  input.count -= n;
-  // [IEEE 1275 6.3.2.3] -2: nothing available yet (for a console, not an error).
-  call.rets[0] = n == 0 ? static_cast<uint32_t>(-2) : n;
+  if (instance == nullptr || instance->package->read == nullptr) return CiStatus::kSuccess;
+  call.rets[0] = IoCell(instance->package->read(client, *instance, call.args[1], call.args[2]));
   return CiStatus::kSuccess;
 }
 
-// seek(ihandle, pos.hi, pos.lo) -> status: 0, or -1 past the end of what the instance covers.
-CiStatus Seek(ClientInterface& client, CiCall& call) {
+CiStatus Write(ClientInterface& client, CiCall& call) {
+  Instance* instance = client.InstanceOf(call.args[0]);
   call.rets[0] = kError;
-  ClientInterface::DiskInstance* disk = client.DiskOf(call.args[0]);
-  if (disk == nullptr) return CiStatus::kSuccess;
+  if (instance == nullptr || instance->package->write == nullptr) return CiStatus::kSuccess;
+  call.rets[0] = IoCell(instance->package->write(client, *instance, call.args[1], call.args[2]));
+  return CiStatus::kSuccess;
+}
+
+// seek(ihandle, pos.hi, pos.lo) -> status: 0, or -1.
+CiStatus Seek(ClientInterface& client, CiCall& call) {
+  Instance* instance = client.InstanceOf(call.args[0]);
+  call.rets[0] = kError;
+  if (instance == nullptr || instance->package->seek == nullptr) return CiStatus::kSuccess;
   const uint64_t position = (uint64_t{call.args[1]} << 32) | call.args[2];
-  if (position > disk->extent.count * disk->device->block_size) return CiStatus::kSuccess;
-  disk->position = position;
-  call.rets[0] = 0;
+  if (instance->package->seek(client, *instance, position).is_ok()) call.rets[0] = 0;
   return CiStatus::kSuccess;
 }
 
@@ -394,58 +301,67 @@ uint32_t InstantiateRtas(ClientInterface& client, uint64_t base) {
   return static_cast<uint32_t>(entry.value());
 }
 
-// The methods of a disk instance [IEEE 1275 PowerPC binding, "block" device type]. call-method
-// passes the stack with its top first: args[2] is the top.
-//   block-size ( -- size )   #blocks ( -- n )   read-blocks ( addr block# #blocks -- #read )
-void DiskMethod(ClientInterface& client, ClientInterface::DiskInstance& disk, lib::StringView name,
-                CiCall& call) {
-  const block::Device& device = *disk.device;
-  if (name == lib::StringView("block-size")) {
-    call.rets[0] = 0;
-    call.rets[1] = device.block_size;
-  } else if (name == lib::StringView("#blocks")) {
-    call.rets[0] = 0;
-    call.rets[1] = static_cast<uint32_t>(lib::Min<uint64_t>(disk.extent.count, 0xffffffffu));
-  } else if (name == lib::StringView("read-blocks") && call.args.size() >= 5) {
-    const uint64_t count = call.args[2];
-    const uint64_t block = call.args[3];
-    const uint64_t address = call.args[4];
-    if (block > disk.extent.count || count > disk.extent.count - block ||
-        count * device.block_size > 0xffffffffu) {
-      return;  // catch-result stays -1
-    }
-    const uint64_t saved = disk.position;
-    disk.position = block * device.block_size;
-    const uint32_t bytes =
-        ReadDisk(client, disk, address, static_cast<uint32_t>(count * device.block_size));
-    disk.position = saved;
-    call.rets[0] = 0;
-    call.rets[1] = bytes == kError ? 0 : bytes / device.block_size;
-  }
+// ibm,client-architecture-support ( vector -- result ) of the root node's instance.
+Result<void, IoStatus> RootCas(ClientInterface& client, Instance&, MethodCall& call) {
+  if (call.args.empty()) return Err(IoStatus::kFailed);
+  call.results[0] = ClientArchitectureSupport(client, call.args[0]);
+  return Ok<IoStatus>();
 }
 
-// call-method(method, ihandle, args...) -> catch-result, results... [IEEE 1275 6.3.2.3].
+// instantiate-rtas ( base -- entry ) of /rtas's instance; throws when the area cannot be built.
+Result<void, IoStatus> RtasInstantiate(ClientInterface& client, Instance&, MethodCall& call) {
+  if (call.args.empty()) return Err(IoStatus::kFailed);
+  const uint32_t entry = InstantiateRtas(client, call.args[0]);
+  if (entry == kError) return Err(IoStatus::kFailed);
+  call.results[0] = entry;
+  return Ok<IoStatus>();
+}
+
+constexpr PackageMethod kRootMethods[] = {{"ibm,client-architecture-support", RootCas}};
+constexpr PackageMethod kRtasMethods[] = {{"instantiate-rtas", RtasInstantiate}};
+// The root, /rtas, and any other node the firmware has no package for.
+constexpr Package kRootPackage = {"root",  nullptr, nullptr, nullptr,     nullptr,
+                                  nullptr, nullptr, nullptr, kRootMethods};
+constexpr Package kRtasPackage = {"rtas",  nullptr, nullptr, nullptr,     nullptr,
+                                  nullptr, nullptr, nullptr, kRtasMethods};
+constexpr Package kNodePackage = {"node",  nullptr, nullptr, nullptr, nullptr,
+                                  nullptr, nullptr, nullptr, {}};
+
+const PackageMethod* FindMethod(const Package& package, lib::StringView name) {
+  for (const PackageMethod& method : package.methods) {
+    if (name == lib::StringView(method.name)) return &method;
+  }
+  return nullptr;
+}
+
+// call-method(method, ihandle, args...) -> catch-result, results... [IEEE 1275 6.3.2.3]: the
+// instance's package's method of that name (and "load" for a package with a load operation).
+// An unknown method, or one that throws, answers catch-result -1 with its results 0.
 CiStatus CallMethod(ClientInterface& client, CiCall& call) {
   char method[kMaxNameLength];
   for (uint32_t& r : call.rets) r = 0;
   call.rets[0] = kError;  // catch-result: the method does not exist
   if (ReadName(client, call.args[0], method).is_error()) return CiStatus::kSuccess;
-  const Phandle package = client.PackageOf(call.args[1]);
-  if (package == 0 || call.rets.size() < 2) return CiStatus::kSuccess;
+  Instance* instance = client.InstanceOf(call.args[1]);
+  if (instance == nullptr || call.rets.size() < 2) return CiStatus::kSuccess;
   const lib::StringView name(method);
-  if (ClientInterface::DiskInstance* disk = client.DiskOf(call.args[1]); disk != nullptr) {
-    DiskMethod(client, *disk, name, call);
+  MethodCall method_call{call.args.Subspan(2), call.rets.Subspan(1)};
+  const Package& package = *instance->package;
+  Result<void, IoStatus> result = Err(IoStatus::kFailed);
+  if (const PackageMethod* found = FindMethod(package, name); found != nullptr) {
+    result = found->call(client, *instance, method_call);
+  } else if (name == lib::StringView("load") && package.load != nullptr &&
+             !method_call.args.empty()) {
+    auto loaded = package.load(client, *instance, method_call.args[0]);
+    if (loaded.is_ok()) method_call.results[0] = loaded.value();
+    result = loaded.is_ok() ? Result<void, IoStatus>() : Err(loaded.error());
+  } else {
     return CiStatus::kSuccess;
   }
-  if (call.args.size() < 3) return CiStatus::kSuccess;
-  Tree& tree = client.tree();
-  if (package == tree.Root() && name == lib::StringView("ibm,client-architecture-support")) {
+  if (result.is_ok()) {
     call.rets[0] = 0;
-    call.rets[1] = ClientArchitectureSupport(client, call.args[2]);
-  } else if (package == tree.FindDevice("/rtas") && name == lib::StringView("instantiate-rtas")) {
-    const uint32_t entry = InstantiateRtas(client, call.args[2]);
-    call.rets[0] = entry == kError ? kError : 0;
-    call.rets[1] = entry == kError ? 0 : entry;
+  } else {
+    for (uint32_t& r : method_call.results) r = 0;
   }
   return CiStatus::kSuccess;
 }
@@ -587,51 +503,63 @@ CiStatus ClientInterface::Dispatch(uint64_t block) {
   return status;
 }
 
-uint32_t ClientInterface::Open(Phandle package, Extent extent) {
-  if (!tree_.IsValid(package)) return 0;
-  const block::Device* device = DeviceAt(package);
-  if (device != nullptr && extent.count == 0) extent = Extent{0, device->blocks};
-  for (int i = 0; i < kMaxInstances; ++i) {
-    if (!instances_[i].used) {
-      instances_[i] =
-          Instance{package, package == console_package_, true, DiskInstance{device, extent, 0}};
-      return kIhandleBase + static_cast<uint32_t>(i);
+const Package& ClientInterface::PackageFor(Phandle node, const void*& device) const {
+  device = nullptr;
+  for (const Binding& binding : config_.bindings) {
+    if (binding.node == node && binding.package != nullptr) {
+      device = binding.device;
+      return *binding.package;
     }
+  }
+  if (node == console_package_ && !console_discards_) return kConsolePackage;
+  if (node == tree_.Root()) return kRootPackage;
+  if (node == tree_.FindDevice("/rtas")) return kRtasPackage;
+  return kNodePackage;
+}
+
+uint32_t ClientInterface::Open(Phandle node, lib::StringView arguments) {
+  const void* device = nullptr;
+  if (!tree_.IsValid(node)) return 0;
+  const Package& package = PackageFor(node, device);
+  return OpenWith(node, package, device, arguments);
+}
+
+uint32_t ClientInterface::OpenWith(Phandle node, const Package& package, const void* device,
+                                   lib::StringView arguments) {
+  for (int i = 0; i < kMaxInstances; ++i) {
+    if (used_[i]) continue;
+    Instance& instance = instances_[i];
+    instance = Instance{};
+    instance.node = node;
+    instance.package = &package;
+    instance.device = device;
+    if (instance.package->open != nullptr && !instance.package->open(*this, instance, arguments)) {
+      return 0;
+    }
+    used_[i] = true;
+    return kIhandleBase + static_cast<uint32_t>(i);
   }
   return 0;
 }
 
-ClientInterface::DiskInstance* ClientInterface::DiskOf(uint32_t ihandle) {
+Instance* ClientInterface::InstanceOf(uint32_t ihandle) {
   const uint32_t i = ihandle - kIhandleBase;
-  if (i >= kMaxInstances || !instances_[i].used || instances_[i].disk.device == nullptr) {
-    return nullptr;
-  }
-  return &instances_[i].disk;
-}
-
-const block::Device* ClientInterface::DeviceAt(Phandle node) const {
-  for (const Disk& disk : config_.disks) {
-    if (disk.node == node) return disk.device;
-  }
-  return nullptr;
+  if (i >= kMaxInstances || !used_[i]) return nullptr;
+  return &instances_[i];
 }
 
 bool ClientInterface::Close(uint32_t ihandle) {
-  const uint32_t i = ihandle - kIhandleBase;
-  if (i >= kMaxInstances || !instances_[i].used) return false;
-  instances_[i].used = false;
+  Instance* instance = InstanceOf(ihandle);
+  if (instance == nullptr) return false;
+  if (instance->package->close != nullptr) instance->package->close(*this, *instance);
+  used_[ihandle - kIhandleBase] = false;
   return true;
 }
 
 Phandle ClientInterface::PackageOf(uint32_t ihandle) const {
   const uint32_t i = ihandle - kIhandleBase;
-  if (i >= kMaxInstances || !instances_[i].used) return 0;
-  return instances_[i].package;
-}
-
-bool ClientInterface::IsConsole(uint32_t ihandle) const {
-  const uint32_t i = ihandle - kIhandleBase;
-  return i < kMaxInstances && instances_[i].used && instances_[i].console;
+  if (i >= kMaxInstances || !used_[i]) return 0;
+  return instances_[i].node;
 }
 
 Result<void, FdtError> ClientInterface::UpdateAvailable() {
@@ -690,8 +618,9 @@ Result<void, FdtError> ClientInterface::Prepare(Phandle console) {
   const Phandle chosen = tree_.FindDevice("/chosen");
   if (chosen == 0) return Err(FdtError::kNotFound);
   // Two instances: Linux closes stdin before quiesce and keeps writing to stdout after it.
-  const uint32_t out = Open(console_package_);
-  const uint32_t in = Open(console_package_);
+  const Package& package = console_discards_ ? kDiscardConsole : kConsolePackage;
+  const uint32_t out = OpenWith(console_package_, package, nullptr, {});
+  const uint32_t in = OpenWith(console_package_, package, nullptr, {});
   if (out == 0 || in == 0) return Err(FdtError::kNoSpace);
   const lib::Be32 out_cell(out);
   const lib::Be32 in_cell(in);

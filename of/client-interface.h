@@ -8,12 +8,12 @@
 // cells as IEEE 1275 prescribes (-1 from getprop for an absent property, 0 from peer at the end).
 #pragma once
 
-#include "block/device.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
 #include "lib/result.h"
 #include "lib/span.h"
 #include "of/claims.h"
+#include "of/package.h"
 #include "of/tree.h"
 #include "rtas/instantiate.h"
 
@@ -22,22 +22,8 @@ namespace of {
 // What the dispatcher answers in r3.
 enum class CiStatus : int32_t { kSuccess = 0, kError = -1 };
 
-// A disk the client may open: its node (device_type "block") and the driver behind it.
-struct Disk {
-  Phandle node = 0;
-  const block::Device* device = nullptr;
-};
-
-// Blocks [first, first + count) of a disk: the whole disk or one partition.
-struct Extent {
-  uint64_t first = 0;
-  uint64_t count = 0;
-};
-
 // The hooks of the boot firmware that the client interface calls back into.
 struct ClientHooks {
-  // Partition `number` (1.., as `disk:2` names it) of `disk`; false when there is none.
-  bool (*find_partition)(const block::Device& disk, uint32_t number, Extent& extent) = nullptr;
   // Resets every device the firmware drove, before the OS's own drivers take over (quiesce).
   void (*quiesce_devices)() = nullptr;
   // What `interpret` of "power-off" and "reset-all" do; they do not return when they work.
@@ -51,7 +37,7 @@ struct ClientConfig {
   uint64_t timebase_frequency = 0;          // for milliseconds
   uint64_t cas_buffer_size = 0;             // bytes claimed for the hypervisor's CAS answer
   rtas::InstantiateInputs* rtas = nullptr;  // what instantiate-rtas builds
-  lib::Span<const Disk> disks;              // the disks open() can reach
+  lib::Span<const Binding> bindings;        // nodes bound to device packages (of/package.h)
   ClientHooks hooks;
 };
 
@@ -78,25 +64,18 @@ class ClientInterface {
   ClaimMap& claims() { return claims_; }
   const ClientConfig& config() const { return config_; }
 
-  // Instances [IEEE 1275 3.2.3]: 0 when the table is full or the package is unknown. A disk's
-  // instance covers `extent` of it (the whole disk when the extent is empty).
-  uint32_t Open(Phandle package, Extent extent = {});
+  // Instances [IEEE 1275 3.2.3]: opens `node` with the package bound to it (of/package.h: a
+  // device package from config().bindings, the console, the root's or /rtas's methods, or none)
+  // and the device arguments of the path it was named by. 0 when the table is full or the
+  // package refuses the arguments.
+  uint32_t Open(Phandle node, lib::StringView arguments = {});
   bool Close(uint32_t ihandle);
+  // The instance behind `ihandle`, or nullptr.
+  Instance* InstanceOf(uint32_t ihandle);
+  // The node an instance was opened on, or 0.
   Phandle PackageOf(uint32_t ihandle) const;
-  bool IsConsole(uint32_t ihandle) const;
   // True when the console instances write nowhere and read nothing (no vty).
   bool console_discards() const { return console_discards_; }
-
-  // An open disk: its device, the blocks the instance covers and its byte position in them.
-  struct DiskInstance {
-    const block::Device* device;
-    Extent extent;
-    uint64_t position;
-  };
-  // The disk behind `ihandle`, or nullptr for any other instance.
-  DiskInstance* DiskOf(uint32_t ihandle);
-  // The driver of the disk at `node`, or nullptr.
-  const block::Device* DeviceAt(Phandle node) const;
 
   // Plans the RTAS area again around the hypervisor's current /rtas rtas-size and publishes the
   // area's size there (CAS rewrites the property with QEMU's own value).
@@ -117,18 +96,16 @@ class ClientInterface {
   uint32_t next_instantiation() { return ++instantiations_; }
 
  private:
-  struct Instance {
-    Phandle package;
-    bool console;
-    bool used;
-    DiskInstance disk;  // device nullptr: not a disk
-  };
+  const Package& PackageFor(Phandle node, const void*& device) const;
+  uint32_t OpenWith(Phandle node, const Package& package, const void* device,
+                    lib::StringView arguments);
 
   Tree& tree_;
   lib::GuestMemory& memory_;
   ClaimMap& claims_;
   ClientConfig config_;
   Instance instances_[kMaxInstances] = {};
+  bool used_[kMaxInstances] = {};
   Phandle console_package_ = 0;
   bool console_discards_ = false;
   bool quiesced_ = false;

@@ -280,8 +280,8 @@ Phandle Tree::FindDevice(StringView path) const {
     if (length == 0 || text[0] != '/' || length == target.value().size()) return 0;
     node = FindDevice(StringView(text, length));
     if (node == 0) return 0;
-    if (end < path.size() && path[end] == ':') return node;  // "alias:args"
-    position = end;
+    // "alias:args": the arguments run to the next '/', where the path goes on below the alias.
+    position = end < path.size() && path[end] == ':' ? path.Find('/', end) : end;
   }
   while (position < path.size()) {
     while (position < path.size() && path[position] == '/') ++position;

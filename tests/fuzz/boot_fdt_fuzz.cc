@@ -1,4 +1,4 @@
-// The hypervisor's boot device tree through every step of boot/main.cc and boot/disk.cc that the
+// The hypervisor's boot device tree through every step of boot/main.cc and boot/devices.cc that the
 // host build runs: tern_main's console discovery (of::EarlyConsoleUnit), lib::fdt::CheckBlob, the
 // machine summary, the claims of the reserve map and payload, the live tree's room (its footprint,
 // the highest free range above the firmware) and copy (of::Tree::Init), the DRC registry, PCI
@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "boot/layout.h"
+#include "boot/os-tree.h"
 #include "bootmgr/boot-order.h"
-#include "dev/pci-bridge.h"
 #include "dev/pci.h"
+#include "dev/probe.h"
 #include "dev/vscsi.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
@@ -103,18 +104,26 @@ void Boot(const void* hv_tree) {
   // of::Tree::InitFootprint is what the room above is sized from.
   if (arena.used() > footprint) __builtin_trap();
   (void)drc::CountConnectors(tree.blob());
-  (void)dev::CompleteBridgeNodes(tree, EmptyBus());
+  (void)boot::CompletePciBridges(tree, EmptyBus());
   const boot::RealModeLayout layout{kFirmwareEnd, info.value().rma_bytes,
                                     of::AddressRange{fdt_address, fdt_size}};
   (void)boot::CheckPayload(info.value(), layout);
 
-  // The disk scan's reading of the tree (boot/disk.cc FindDisks).
+  // The device scan's reading of the tree (boot/devices.cc StartDevices, dev/probe.cc): the
+  // PHBs, and the /vdevice nodes a driver matches, parsed as the v-scsi driver does.
   if (dev::FindRtasPciConfig(tree.blob()).is_ok()) {
     static dev::PciBus bus;
     dev::ScanPhbs(tree.blob(), EmptyBus(), bus);
   }
-  dev::VscsiNode vscsi[4];
-  (void)dev::FindVscsiNodes(tree.blob(), vscsi, 4);
+  const int vdevice = fdt_path_offset(tree.blob(), "/vdevice");
+  int child = 0;
+  if (vdevice >= 0) {
+    fdt_for_each_subnode(child, tree.blob(), vdevice) {
+      if (dev::MatchNode(dev::Drivers(), tree.blob(), child) != nullptr) {
+        (void)dev::ParseVscsiNode(tree.blob(), child);
+      }
+    }
+  }
   of::Phandle disks[4] = {};
   size_t disk_count = 0;
   for (int node = fdt_next_node(tree.blob(), -1, nullptr); node >= 0 && disk_count < 4;

@@ -66,8 +66,8 @@ class ClientRig {
   }
 
   // The disk of a rig built with_disk: /pci@800000020000000/scsi@2 (alias "disk"), kDiskBlocks
-  // blocks of 512 bytes whose every byte is its offset's low byte plus its block number;
-  // partition N (1 to 4) is blocks [16 N, 16 N + 16).
+  // blocks of 512 bytes whose every byte is its offset's low byte plus its block number, but for
+  // block 0, an MBR whose partition N (1 to 4) is blocks [16 N, 16 N + 16).
   static constexpr uint64_t kDiskBlocks = 256;
   static lib::Result<void, block::IoError> ReadDisk(void*, uint64_t lba, uint32_t count,
                                                     uint64_t buffer) {
@@ -76,12 +76,18 @@ class ClientRig {
     for (uint64_t i = 0; i < uint64_t{count} * 512; ++i) {
       out[i] = static_cast<uint8_t>(i + lba + i / 512);
     }
+    if (lba == 0 && count > 0) {
+      std::memset(out + 446, 0, 64);
+      for (uint32_t n = 1; n <= 4; ++n) {
+        uint8_t* entry = out + 446 + 16 * (n - 1);
+        entry[4] = 0x83;
+        lib::StoreLe32(entry + 8, 16 * n);
+        lib::StoreLe32(entry + 12, 16);
+      }
+      out[510] = 0x55;
+      out[511] = 0xaa;
+    }
     return lib::Ok<block::IoError>();
-  }
-  static bool FindPartition(const block::Device&, uint32_t number, of::Extent& extent) {
-    if (number < 1 || number > 4) return false;
-    extent = of::Extent{16 * uint64_t{number}, 16};
-    return true;
   }
 
   // Builds the rig on `tree_blob` (a dtc fixture that has /rtas rtas-size and
@@ -134,9 +140,9 @@ class ClientRig {
       disk_device_.blocks = kDiskBlocks;
       disk_device_.max_transfer_blocks = 128;
       disk_device_.read = ReadDisk;
-      disks_[0] = of::Disk{node.value(), &disk_device_};
-      config.disks = lib::Span<const of::Disk>(disks_, 1);
-      config.hooks.find_partition = FindPartition;
+      bindings_[0] = of::Binding{node.value(), of::PackageForType("block"), &disk_device_};
+      if (bindings_[0].package == nullptr) std::abort();
+      config.bindings = lib::Span<const of::Binding>(bindings_, 1);
     }
     config.console_unit = kConsoleUnit;
     config.timebase_frequency = kTimebaseFrequency;
@@ -161,7 +167,7 @@ class ClientRig {
   rtas::InstantiateInputs rtas_inputs_{};
   of::Tree tree_;
   block::Device disk_device_;
-  of::Disk disks_[1];
+  of::Binding bindings_[1];
   std::unique_ptr<of::ClientInterface> client_;
 };
 

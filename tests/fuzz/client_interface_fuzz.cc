@@ -199,6 +199,17 @@ void fuzz::MakeSeeds(Seeds& seeds) {
     s.Call("read", {0x49000003, buffer, 1024}, 1);
     seeds.Add("disk", s.Build());
   }
+  {  // Issue 26: a path after a disk's arguments names no node; a file needs a file system; a
+     // read whose buffer runs past the end of RAM reads what fits.
+    SeedBuilder s;
+    s.Call("open", {s.String("disk:2/foo")}, 1);
+    s.Call("open", {s.String("disk:2,\\boot\\grub")}, 1);
+    s.Call("open", {s.String("disk")}, 1);
+    s.Call("read", {0x49000002, static_cast<uint32_t>(ClientRig::kRamSize - 100), 4096}, 1);
+    s.Call("call-method", {s.String("max-transfer"), 0x49000002}, 2);
+    s.Call("call-method", {s.String("load"), 0x49000002, 0x800000}, 2);
+    seeds.Add("disk-hostile", s.Build());
+  }
   {  // instantiate-rtas, then quiesce.
     SeedBuilder s;
     s.Call("open", {s.String("/rtas")}, 1);

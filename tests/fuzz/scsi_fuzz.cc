@@ -105,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     const block::Device& device = disk.disk();
-    if (device.block_size < 512 || device.block_size > 16384 || device.blocks == 0) {
+    if (block::CheckGeometry(device.block_size, device.blocks).is_error()) {
       fuzz::Violation("a started disk has an unusable geometry");
     }
     const uint32_t blocks = static_cast<uint32_t>(std::min<uint64_t>(device.blocks, 4));
@@ -185,4 +185,21 @@ void fuzz::MakeSeeds(Seeds& seeds) {
   seed = {0, 0, 0x02, 0};
   PutBytes(seed, b.bytes);
   seeds.Add("capacity-16", seed);
+  // Issue 26: READ CAPACITY(16) of 2^64 - 1 blocks, whose size in bytes wraps: the scan and the
+  // disk's start must refuse it (the answers for ScsiDisk::Start follow the scan's).
+  Answers c;
+  c.Check(5, 0x20, 0);  // REPORT LUNS refused: LUN 0 alone
+  c.Good(Inquiry(0));
+  std::vector<uint8_t> wrapping(32, 0xff);
+  wrapping[7] = 0xfe;  // last LBA 2^64 - 2
+  for (int i = 8; i < 32; ++i) wrapping[i] = 0;
+  wrapping[10] = 0x02;  // 512-byte blocks
+  for (int pass = 0; pass < 2; ++pass) {
+    c.Good({});
+    c.Good({0xff, 0xff, 0xff, 0xff, 0, 0, 2, 0});
+    c.Good(wrapping);
+  }
+  seed = {0, 0, 0x02, 0};
+  PutBytes(seed, c.bytes);
+  seeds.Add("capacity-16-wraps", seed);
 }

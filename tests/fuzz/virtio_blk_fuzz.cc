@@ -13,6 +13,7 @@
 #include <memory>
 #include <vector>
 
+#include "block/deblocker.h"
 #include "dev/pci.h"
 #include "dev/virtio-blk.h"
 #include "lib/be.h"
@@ -81,13 +82,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   dev::VirtioBlk driver;
   if (driver.Start(*device, memory, kRing, dev::kVirtioBlkRingBytes, kTimebaseHz).is_ok()) {
     const block::Device& disk = driver.disk();
-    if (disk.block_size < 512 || disk.block_size > 16384 ||
-        (disk.block_size & (disk.block_size - 1)) != 0) {
-      fuzz::Violation("the driver took a block size it cannot use");
+    // The geometry rule: a block size tern can use, at least one block, bytes within 64 bits.
+    if (block::CheckGeometry(disk.block_size, disk.blocks).is_error()) {
+      fuzz::Violation("the driver took a geometry it cannot use");
     }
     for (const Read& read : reads) {
       if (uint64_t{read.blocks} * disk.block_size > kRamSize - kBuffer) continue;
-      (void)disk.Read(read.lba, read.blocks, kBuffer);
+      (void)block::ReadBlocks(disk, read.lba, read.blocks, kBuffer);
     }
   }
   (void)driver.ResetForOs();
@@ -125,4 +126,14 @@ void fuzz::MakeSeeds(Seeds& seeds) {
   PutU32(seed, 8193);
   PutU8(seed, 1);
   seeds.Add("bad-length", seed);
+  // Issue 26: a capacity of 2^55 sectors, whose size in bytes wraps 64 bits, must be refused.
+  seed.clear();
+  PutU8(seed, 2);
+  PutU64(seed, uint64_t{1} << 55);
+  PutU8(seed, 1);
+  PutU32(seed, 0xffffffff);
+  PutU8(seed, 1);
+  PutU8(seed, 0);
+  PutU8(seed, 0);
+  seeds.Add("capacity-wraps", seed);
 }

@@ -459,9 +459,10 @@ void FakeVirtioBlk::Serve(uint16_t head, const std::vector<Descriptor>& chain) {
   if (completion == Completion::kIoError) result = 1;
   if (completion == Completion::kUnsupported) result = 2;
   if (result == 0) {
-    uint64_t at = sector * 512;
+    // Checked without wrapping: a driver may name any sector (2^55 - 1 of a huge capacity).
+    uint64_t at = sector <= disk.size() / 512 ? sector * 512 : disk.size() + 1;
     for (size_t i = 1; i + 1 < chain.size(); ++i) {
-      if (at + chain[i].length > disk.size()) {
+      if (at > disk.size() || chain[i].length > disk.size() - at) {
         result = 1;
         break;
       }

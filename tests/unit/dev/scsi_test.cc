@@ -220,6 +220,10 @@ TEST(ScsiParse, ReadCapacityTenAndSixteen) {
   EXPECT_EQ(dev::CheckCapacity({8, 520}).error(), ScsiError::kBadBlockSize);
   EXPECT_EQ(dev::CheckCapacity({8, 256}).error(), ScsiError::kBadBlockSize);
   EXPECT_EQ(dev::CheckCapacity({8, 32768}).error(), ScsiError::kBadBlockSize);
+  // The geometry rule (block::CheckGeometry), issue 26: a size in bytes past 64 bits.
+  EXPECT_EQ(dev::CheckCapacity({~uint64_t{0}, 512}).error(), ScsiError::kBadCapacity);
+  EXPECT_EQ(dev::CheckCapacity({uint64_t{1} << 52, 4096}).error(), ScsiError::kBadCapacity);
+  EXPECT_TRUE(dev::CheckCapacity({(uint64_t{1} << 52) - 1, 4096}).is_ok());
 }
 
 TEST(ScsiParse, LunFormatsOfSam) {
@@ -380,6 +384,20 @@ TEST_F(ScsiTest, WaitReadyIsBoundedInAttemptsAndTime) {
   EXPECT_EQ(lun.WaitReady(kTimebaseHz).error(), ScsiError::kCheckCondition);
   EXPECT_EQ(fake.commands.size(), 1u);
   EXPECT_EQ(lun.WaitReady(0).error(), ScsiError::kBadArgument);
+}
+
+// READ CAPACITY(16) of 2^64 - 1 blocks (last LBA 2^64 - 2): the size in bytes wraps; the disk
+// is refused with a line, not listed as "0 MiB" (issue 26).
+TEST_F(ScsiTest, ADiskWhoseSizeWrapsIsRefused) {
+  fake.bus.Add(0, 0, FakeLun{.blocks = ~uint64_t{0}});
+  dev::ScsiDisk disk;
+  EXPECT_EQ(StartDisk(disk, 0, 0).error(), ScsiError::kBadCapacity);
+  EXPECT_NE(console.find("18446744073709551615 blocks of 512 bytes: the size does not fit 64 "
+                         "bits: not used"),
+            std::string::npos)
+      << console;
+  EXPECT_NE(disk.state(), dev::DriverState::kRunning);
+  EXPECT_EQ(disk.disk().Read(0, 1, kBuffer).error(), IoError::kNotReady);
 }
 
 TEST_F(ScsiTest, DiskReadsInChunksTheTransportAllows) {

@@ -324,6 +324,44 @@ TEST_F(VirtioBlkTest, RefusesQueuesAndConfigurationsOutOfRange) {
   EXPECT_EQ(blk.status, 0x0f);
 }
 
+// The geometry rule (block::CheckGeometry), issue 26: a capacity whose size in bytes wraps 64
+// bits, and one smaller than a block, are refused at start with a line saying so; the largest
+// capacity that fits is taken, and a read at its end gets the device's answer.
+TEST_F(VirtioBlkTest, RefusesACapacityWhoseBytesWrapOrThatHoldsNoBlock) {
+  blk.capacity_sectors = uint64_t{1} << 55;  // 2^64 bytes
+  EXPECT_EQ(Start().error(), VirtioError::kBadDeviceConfig);
+  EXPECT_NE(console.find("capacity of 36028797018963968 sectors in blocks of 512 bytes: size in "
+                         "bytes does not fit 64 bits"),
+            std::string::npos)
+      << console;
+  EXPECT_EQ(blk.status, 0);  // left reset
+  EXPECT_EQ(blk.command() & 0x7, 0);
+  blk.blk_size = 4096;
+  blk.capacity_sectors = 7;  // less than one 4 KiB block
+  EXPECT_EQ(Start().error(), VirtioError::kBadDeviceConfig);
+  EXPECT_NE(console.find("capacity of 7 sectors in blocks of 4096 bytes: capacity of less than "
+                         "one block"),
+            std::string::npos)
+      << console;
+  EXPECT_FALSE(driver->running());
+  blk.blk_size = 512;
+  blk.capacity_sectors = (uint64_t{1} << 55) - 1;
+  ASSERT_TRUE(Start().is_ok()) << console;
+  const block::Device& disk = driver->disk();
+  EXPECT_EQ(disk.blocks, (uint64_t{1} << 55) - 1);
+  EXPECT_EQ(disk.Read(disk.blocks - 1, 1, kBuffer).error(), IoError::kDevice);  // past the image
+  EXPECT_EQ(blk.sectors, std::vector<uint64_t>{(uint64_t{1} << 55) - 2});
+}
+
+// A disk of no bytes at all is not started (it would take a driver instance for nothing).
+TEST_F(VirtioBlkTest, AnEmptyDiskIsNotStarted) {
+  FakeVirtioBlk empty{memory, std::vector<uint8_t>()};
+  platform.Plug(*platform.phbs.front(), 5, 0, empty);
+  EXPECT_EQ(Start(5).error(), VirtioError::kBadDeviceConfig);
+  EXPECT_NE(console.find("capacity of 0 sectors"), std::string::npos) << console;
+  EXPECT_EQ(empty.status, 0);
+}
+
 TEST_F(VirtioBlkTest, FindsTheStructuresThroughTheCapabilityList) {
   const dev::PciDevice& pci = Scanned(2);
   auto transport = dev::FindVirtioPciTransport(pci);

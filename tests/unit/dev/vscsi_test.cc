@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "block/deblocker.h"
+#include "dev/probe.h"
 #include "dev/scsi.h"
 #include "lib/be.h"
 #include "lib/console.h"
@@ -123,27 +124,47 @@ class VscsiNode : public ::testing::Test {
   std::string& console = capture.text;
 };
 
+// The v-scsi nodes the driver table gives the spapr-vscsi driver, parsed.
+std::vector<dev::VscsiNode> MatchedNodes(const std::vector<uint8_t>& tree) {
+  std::vector<dev::VscsiNode> nodes;
+  const int vdevice = fdt_path_offset(tree.data(), "/vdevice");
+  int node = 0;
+  fdt_for_each_subnode(node, tree.data(), vdevice) {
+    const dev::Driver* driver = dev::MatchNode(dev::Drivers(), tree.data(), node);
+    if (driver == nullptr || std::string(driver->name) != "spapr-vscsi") continue;
+    auto parsed = dev::ParseVscsiNode(tree.data(), node);
+    if (parsed.is_ok()) nodes.push_back(parsed.value());
+  }
+  return nodes;
+}
+
 TEST_F(VscsiNode, ParsesRegAndTheDmaWindow) {
   std::vector<uint8_t> tree = Tree(true, true);
-  dev::VscsiNode nodes[4];
-  ASSERT_EQ(dev::FindVscsiNodes(tree.data(), nodes, 4), 2);
+  const std::vector<dev::VscsiNode> nodes = MatchedNodes(tree);
+  ASSERT_EQ(nodes.size(), 2u);
   EXPECT_EQ(nodes[0].unit_address, 0x71000003u);
   EXPECT_EQ(nodes[0].liobn, 0x71000003u);
   EXPECT_EQ(nodes[0].window_base, 0u);
   EXPECT_EQ(nodes[0].window_size, 0x10000000u);
   EXPECT_STREQ(nodes[0].path, "/vdevice/v-scsi@71000003");
   EXPECT_STREQ(nodes[1].path, "/vdevice/v-scsi@71000004");
-  EXPECT_EQ(dev::FindVscsiNodes(tree.data(), nodes, 1), 1);
-  EXPECT_NE(console.find("more than 1 v-scsi adapters: /vdevice/v-scsi@71000004 is not used"),
-            std::string::npos);
 }
 
 TEST_F(VscsiNode, RefusesAMalformedWindow) {
   std::vector<uint8_t> tree = Tree(false);
   const int offset = fdt_path_offset(tree.data(), "/vdevice/v-scsi@71000003");
   EXPECT_EQ(dev::ParseVscsiNode(tree.data(), offset).error(), VscsiError::kBadNode);
-  dev::VscsiNode nodes[2];
-  EXPECT_EQ(dev::FindVscsiNodes(tree.data(), nodes, 2), 0);
+  // The driver says so and takes no instance.
+  const dev::Driver* driver = dev::MatchNode(dev::Drivers(), tree.data(), offset);
+  ASSERT_NE(driver, nullptr);
+  lib::GuestMemory memory;
+  dev::DmaPool dma;
+  dev::ProbeEnv env{memory, 512000000, dma, {}};
+  dev::ProbeTarget target;
+  target.fdt = tree.data();
+  target.node = offset;
+  target.path = "/vdevice/v-scsi@71000003";
+  EXPECT_EQ(driver->probe(env, target).error(), dev::ProbeError::kRefused);
   EXPECT_NE(console.find("tern: /vdevice/v-scsi@71000003: malformed v-scsi node: not used"),
             std::string::npos);
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "block/device.h"
 #include "lib/be.h"
 #include "lib/hv.h"
 #include "rtas/instantiate.h"
@@ -1311,16 +1312,26 @@ namespace disk {
 
 constexpr uint32_t kBlockSize = 512;
 constexpr uint64_t kBlocks = 400;
-constexpr of::Extent kPartition2{100, 50};
+// Partition 2 of the MBR Image() holds.
+constexpr block::Extent kPartition2{100, 50};
 bool fail_reads = false;
 bool powered_off = false;
 bool rebooted = false;
 int quiesced_devices = 0;
 
+// A disk of patterned bytes whose block 0 is an MBR with partition 2 at kPartition2 (the block
+// package reads the partition table itself, as GRUB's `disk:2` needs).
 std::vector<uint8_t>& Image() {
   static std::vector<uint8_t> image = [] {
     std::vector<uint8_t> bytes(kBlocks * kBlockSize);
     for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 7 + i / 512);
+    std::memset(bytes.data() + 446, 0, 64);
+    uint8_t* entry = bytes.data() + 446 + 16;  // slot 1: partition 2
+    entry[4] = 0x83;
+    lib::StoreLe32(entry + 8, static_cast<uint32_t>(kPartition2.first));
+    lib::StoreLe32(entry + 12, static_cast<uint32_t>(kPartition2.count));
+    bytes[510] = 0x55;
+    bytes[511] = 0xaa;
     return bytes;
   }();
   return image;
@@ -1332,12 +1343,6 @@ lib::Result<void, block::IoError> ReadBlocks(void*, uint64_t lba, uint32_t count
   std::memcpy(reinterpret_cast<void*>(buffer), Image().data() + lba * kBlockSize,
               size_t{count} * kBlockSize);
   return {};
-}
-
-bool FindPartition(const block::Device&, uint32_t number, of::Extent& extent) {
-  if (number != 2) return false;
-  extent = kPartition2;
-  return true;
 }
 
 }  // namespace disk
@@ -1361,9 +1366,9 @@ class DiskClientTest : public ClientTest {
     device_.blocks = disk::kBlocks;
     device_.max_transfer_blocks = 128;
     device_.read = disk::ReadBlocks;
-    disks_[0] = of::Disk{node_, &device_};
-    config_.disks = lib::Span<const of::Disk>(disks_, 1);
-    config_.hooks.find_partition = disk::FindPartition;
+    bindings_[0] = of::Binding{node_, of::PackageForType("block"), &device_};
+    ASSERT_NE(bindings_[0].package, nullptr);
+    config_.bindings = lib::Span<const of::Binding>(bindings_, 1);
     config_.hooks.quiesce_devices = [] { ++disk::quiesced_devices; };
     config_.hooks.power_off = [] { disk::powered_off = true; };
     config_.hooks.reboot = [] { disk::rebooted = true; };
@@ -1385,7 +1390,7 @@ class DiskClientTest : public ClientTest {
 
   Phandle node_ = 0;
   block::Device device_;
-  of::Disk disks_[1];
+  of::Binding bindings_[1];
 };
 
 TEST_F(DiskClientTest, TheWholeDiskReadsAcrossBlocksAndSeeks) {
@@ -1452,6 +1457,48 @@ TEST_F(DiskClientTest, BlockMethods) {
   const uint64_t first = Buffer(4);
   EXPECT_EQ(Ret("read", {disk, Address(first), 4}), 4u);
   EXPECT_EQ(Bytes(first, 4), DiskBytes(0, 4));
+}
+
+// A path that goes on after the disk's arguments names a node below the disk, which has none
+// (issue 26: it used to open the whole disk).
+TEST_F(DiskClientTest, ArgumentsFollowedByAPathNameNoDisk) {
+  EXPECT_EQ(Open("disk:2/foo"), 0u);
+  EXPECT_EQ(Open("/pci@800000020000000/scsi@2:2/foo"), 0u);
+  EXPECT_EQ(Find("disk:2/foo"), kError);
+  EXPECT_NE(Open("disk:2"), 0u);
+}
+
+// A read whose buffer runs past the end of client RAM reads the bytes that fit (issue 26: it
+// answered -1 when less than 64 KiB were left); one that starts outside RAM fails.
+TEST_F(DiskClientTest, AReadAtTheEndOfRamReadsWhatFits) {
+  const uint32_t disk = Open("disk");
+  ASSERT_NE(disk, 0u);
+  const uint64_t address = kRamSize - 1000;
+  EXPECT_EQ(Ret("read", {disk, Address(address), 5000}), 1000u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(Host(address)), 1000), DiskBytes(0, 1000));
+  // The position moved by what was read.
+  const uint64_t next = Buffer(8);
+  EXPECT_EQ(Ret("read", {disk, Address(next), 8}), 8u);
+  EXPECT_EQ(Bytes(next, 8), DiskBytes(1000, 8));
+  EXPECT_EQ(Ret("read", {disk, static_cast<uint32_t>(kRamSize), 8}), kError);
+}
+
+TEST_F(DiskClientTest, MaxTransferAndLoad) {
+  const uint32_t disk = Open("disk:2");
+  ASSERT_NE(disk, 0u);
+  const std::vector<uint32_t> max = Method("max-transfer", disk, {}, 2);
+  EXPECT_EQ(max[0], 0u);
+  EXPECT_GE(max[1], 16384u);
+  // load ( addr -- size ): the whole partition, from its start, whatever the position.
+  EXPECT_EQ(Ret("seek", {disk, 0, 700}), 0u);
+  const uint64_t buffer = Buffer(50 * disk::kBlockSize);
+  EXPECT_EQ(Method("load", disk, {Address(buffer)}, 2),
+            (std::vector<uint32_t>{0, 50 * disk::kBlockSize}));
+  EXPECT_EQ(Bytes(buffer, 50 * disk::kBlockSize),
+            DiskBytes(disk::kPartition2.first * disk::kBlockSize, 50 * disk::kBlockSize));
+  const uint64_t after = Buffer(4);
+  EXPECT_EQ(Ret("read", {disk, Address(after), 4}), 4u);
+  EXPECT_EQ(Bytes(after, 4), DiskBytes(disk::kPartition2.first * disk::kBlockSize + 700, 4));
 }
 
 TEST_F(DiskClientTest, ADeviceErrorIsAFailedRead) {

@@ -1,5 +1,5 @@
-// dev/pci-bridge: the bridge nodes QEMU describes in part, completed for the OS, on
-// tests/data/dev-bridges.dts against tests/unit/dev/fake-pci's platform.
+// dev/pci-bridge and boot/os-tree: the bridge nodes QEMU describes in part, completed for the OS,
+// on tests/data/dev-bridges.dts against tests/unit/dev/fake-pci's platform.
 #include "dev/pci-bridge.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "boot/os-tree.h"
 #include "lib/be.h"
 #include "tests/console-capture.h"
 #include "tests/fake-hv.h"
@@ -72,7 +73,7 @@ class PciBridgeTest : public ::testing::Test {
   std::string Property(const char* path, const char* name) {
     return PropertyOf(tree(), Find(path), name);
   }
-  dev::BridgeCount Complete() { return dev::CompleteBridgeNodes(tree(), rtas.Access()); }
+  boot::BridgeCount Complete() { return boot::CompletePciBridges(tree(), rtas.Access()); }
 
   tests::FakeHypervisor& hv = tests::FreshHypervisor();
   tests::ConsoleCapture capture;
@@ -92,7 +93,7 @@ constexpr const char* kOuter = "/pci@800000020000000/pci@4";
 constexpr const char* kInner = "/pci@800000020000000/pci@4/pci@6";
 
 TEST_F(PciBridgeTest, CompletesQemusBridgesAtEveryDepth) {
-  const dev::BridgeCount count = Complete();
+  const boot::BridgeCount count = Complete();
   EXPECT_EQ(count.completed, 3);  // pci@4, pci@4/pci@6, pci@3/pci@0
   EXPECT_EQ(count.skipped, 2);    // pci@2 (no bus numbers), pci@7 (not a bridge)
   EXPECT_EQ(Property(kOuter, "device_type"), std::string("pci", 4));
@@ -144,7 +145,7 @@ TEST_F(PciBridgeTest, LeavesACompletedNodeAsItIsButCompletesTheBridgesBehindIt) 
 
 TEST_F(PciBridgeTest, SkipsEveryBridgeWhenConfigSpaceFails) {
   platform.fail_config = true;
-  const dev::BridgeCount count = Complete();
+  const boot::BridgeCount count = Complete();
   EXPECT_EQ(count.completed, 0);
   EXPECT_EQ(Property(kOuter, "device_type"), "<absent>");
   EXPECT_EQ(Property(kInner, "device_type"), "<absent>");  // nothing behind a skipped bridge
@@ -157,7 +158,7 @@ TEST_F(PciBridgeTest, SkipsEveryBridgeWhenConfigSpaceFails) {
 TEST_F(PciBridgeTest, RunTwiceChangesNothing) {
   Complete();
   const std::string map = Property(kInner, "interrupt-map");
-  const dev::BridgeCount again = Complete();
+  const boot::BridgeCount again = Complete();
   EXPECT_EQ(again.completed, 0);  // every completed node has device_type now
   EXPECT_EQ(Property(kOuter, "bus-range"), Cells({1, 2}));
   EXPECT_EQ(Property(kInner, "interrupt-map"), map);

@@ -1,0 +1,94 @@
+#include "dev/virtio-device.h"
+
+#include "lib/console.h"
+#include "lib/timeout.h"
+
+namespace dev {
+
+lib::Result<uint64_t, VirtioError> VirtioDevice::Begin(const PciDevice& pci, uint64_t optional,
+                                                       uint64_t timebase_frequency) {
+  if (state_ == DriverState::kRunning) (void)Stop("virtio");
+  if (timebase_frequency == 0) return lib::Err(VirtioError::kBadArgument);
+  auto transport = FindVirtioPciTransport(pci);
+  if (transport.is_error()) return lib::Err(transport.error());
+  pci_ = &pci;
+  transport_ = transport.value();
+  reset_ticks_ = lib::SecondsToTicks(kVirtioResetSeconds, timebase_frequency);
+  if (EnableDevice(pci).is_error()) {
+    (void)DisableDevice(pci);
+    return lib::Err(VirtioError::kConfigSpace);
+  }
+  state_ = DriverState::kRunning;
+  return Negotiate(optional);
+}
+
+lib::Result<uint64_t, VirtioError> VirtioDevice::Negotiate(uint64_t optional) {
+  TERN_TRY(VirtioReset(transport_, reset_ticks_));
+  TERN_TRY(VirtioWriteStatus(transport_, kVirtioAcknowledge));
+  TERN_TRY(VirtioWriteStatus(transport_, kVirtioAcknowledge | kVirtioDriver));
+  auto offered = VirtioDeviceFeatures(transport_);
+  if (offered.is_error()) return lib::Err(offered.error());
+  if ((offered.value() & kVirtioFVersion1) == 0) return lib::Err(VirtioError::kNoVersion1);
+  if ((offered.value() & kVirtioFAccessPlatform) != 0) {
+    return lib::Err(VirtioError::kAccessPlatform);
+  }
+  const uint64_t accepted = kVirtioFVersion1 | (offered.value() & optional);
+  TERN_TRY(VirtioSetDriverFeatures(transport_, accepted));
+  TERN_TRY(VirtioWriteStatus(transport_, kVirtioAcknowledge | kVirtioDriver | kVirtioFeaturesOk));
+  auto status = VirtioReadStatus(transport_);
+  if (status.is_error()) return lib::Err(status.error());
+  if ((status.value() & kVirtioFeaturesOk) == 0) return lib::Err(VirtioError::kFeaturesRejected);
+  return accepted;
+}
+
+lib::Result<void, VirtioError> VirtioDevice::ReadConfig(uint32_t needed,
+                                                        lib::Span<const uint32_t> offsets,
+                                                        lib::Span<uint32_t> values) {
+  if (transport_.device.length < needed || values.size() < offsets.size()) {
+    return lib::Err(VirtioError::kBadDeviceConfig);
+  }
+  for (int attempt = 0; attempt < kVirtioConfigAttempts; ++attempt) {
+    auto before = VirtioConfigGeneration(transport_);
+    if (before.is_error()) return lib::Err(before.error());
+    for (size_t i = 0; i < offsets.size(); ++i) {
+      auto value = VirtioReadDeviceConfig32(transport_, offsets[i]);
+      if (value.is_error()) return lib::Err(value.error());
+      values[i] = value.value();
+    }
+    auto after = VirtioConfigGeneration(transport_);
+    if (after.is_error()) return lib::Err(after.error());
+    if (before.value() == after.value()) return lib::Ok<VirtioError>();
+  }
+  return lib::Err(VirtioError::kBadDeviceConfig);
+}
+
+lib::Result<void, VirtioError> VirtioDevice::StartQueue(SplitQueue& queue, uint16_t index,
+                                                        lib::GuestMemory& memory, uint64_t address,
+                                                        uint64_t bytes) {
+  return queue.Start(transport_, index, memory, address, bytes);
+}
+
+lib::Result<void, VirtioError> VirtioDevice::Ready() {
+  return VirtioWriteStatus(
+      transport_, kVirtioAcknowledge | kVirtioDriver | kVirtioFeaturesOk | kVirtioDriverOk);
+}
+
+lib::Result<void, VirtioError> VirtioDevice::Stop(const char* kind) {
+  // Never turned on, or already reset and turned off: nothing of the device to touch.
+  if (state_ != DriverState::kRunning) return lib::Ok<VirtioError>();
+  auto reset = VirtioReset(transport_, reset_ticks_);
+  const bool disabled = DisableDevice(*pci_).is_ok();
+  state_ = DriverState::kStopped;
+  if (reset.is_error()) {
+    lib::Printf("tern: %s %s: reset: %s\n", kind, pci_->name, VirtioErrorName(reset.error()));
+    return reset;
+  }
+  if (!disabled) {
+    lib::Printf("tern: %s %s: turning bus mastering off: %s\n", kind, pci_->name,
+                VirtioErrorName(VirtioError::kConfigSpace));
+    return lib::Err(VirtioError::kConfigSpace);
+  }
+  return lib::Ok<VirtioError>();
+}
+
+}  // namespace dev

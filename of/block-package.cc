@@ -1,0 +1,148 @@
+// The "block" package [IEEE 1275 PowerPC binding, the "block" device type; IEEE 1275 3.8.3 the
+// deblocker and disk-label support packages]: what a client such as GRUB opens a disk, a
+// partition of it or (later) a file on it by. Reads go through the deblocker (block/deblocker.h)
+// into a bounce buffer of the firmware's and from there into client memory; the open arguments
+// are the disk-label's (block/disk-label.h). The device is the block::Device the boot code bound
+// to the node.
+#include "block/deblocker.h"
+#include "block/device.h"
+#include "block/disk-label.h"
+#include "lib/console.h"
+#include "of/client-interface.h"
+#include "of/package.h"
+
+namespace of {
+namespace {
+
+// A firmware buffer the disks read into (a real address a device can DMA to), copied from there
+// into the client's memory through GuestMemory; it also holds the partition table while an open
+// reads it. The client interface runs on one CPU.
+alignas(4096) constinit uint8_t bounce_buffer[64 * 1024];
+
+block::Bounce Bounce() {
+  return block::Bounce{bounce_buffer, reinterpret_cast<uintptr_t>(bounce_buffer),
+                       sizeof(bounce_buffer)};
+}
+
+struct BlockState {
+  block::Extent extent;  // the blocks the instance covers: the disk or a partition
+  uint64_t position;     // in bytes, from the extent's start
+};
+
+const block::Device& DeviceOf(const Instance& instance) {
+  return *static_cast<const block::Device*>(instance.device);
+}
+
+uint64_t ExtentBytes(const Instance& instance, const BlockState& state) {
+  return state.extent.count * DeviceOf(instance).block_size;
+}
+
+bool Open(ClientInterface& client, Instance& instance, lib::StringView arguments) {
+  auto label = block::ParseDiskLabel(arguments);
+  // A file needs a file-system package to interpret it; there is none for disks yet.
+  if (label.is_error() || label.value().has_file) return false;
+  auto extent = block::LabelExtent(DeviceOf(instance), label.value(), bounce_buffer);
+  if (extent.is_error()) return false;
+  instance.State<BlockState>() = BlockState{extent.value(), 0};
+  return true;
+}
+
+// Reads up to `size` bytes at the instance's position into client memory at `address`; the
+// position moves by what was read.
+lib::Result<uint32_t, IoStatus> Read(ClientInterface& client, Instance& instance, uint64_t address,
+                                     uint32_t size) {
+  BlockState& state = instance.State<BlockState>();
+  block::ReadFailure failure;
+  auto read = block::ReadBytes(DeviceOf(instance), state.extent, state.position, size,
+                               client.memory(), address, Bounce(), &failure);
+  if (read.is_error()) {
+    if (read.error() == block::DeblockError::kDevice) {
+      lib::Printf("tern: disk read at block %llu failed: %s\n",
+                  static_cast<unsigned long long>(failure.lba), block::IoErrorName(failure.error));
+    }
+    return lib::Err(IoStatus::kFailed);
+  }
+  if (read.value().device_failed) {
+    lib::Printf("tern: disk read at block %llu failed: %s\n",
+                static_cast<unsigned long long>(read.value().failure.lba),
+                block::IoErrorName(read.value().failure.error));
+  }
+  state.position += read.value().bytes;
+  return static_cast<uint32_t>(read.value().bytes);
+}
+
+// seek: 0, or -1 past the end of what the instance covers (the position stays).
+lib::Result<void, IoStatus> Seek(ClientInterface&, Instance& instance, uint64_t position) {
+  BlockState& state = instance.State<BlockState>();
+  if (position > ExtentBytes(instance, state)) return lib::Err(IoStatus::kFailed);
+  state.position = position;
+  return lib::Ok<IoStatus>();
+}
+
+// load ( addr -- size ): the instance's blocks from the start into client memory, as much as
+// fits there; the position of read is left alone.
+lib::Result<uint32_t, IoStatus> Load(ClientInterface& client, Instance& instance,
+                                     uint64_t address) {
+  BlockState& state = instance.State<BlockState>();
+  const uint64_t saved = state.position;
+  state.position = 0;
+  const uint64_t bytes = lib::Min<uint64_t>(ExtentBytes(instance, state), 0xffffffffu);
+  auto read = Read(client, instance, address, static_cast<uint32_t>(bytes));
+  state.position = saved;
+  return read;
+}
+
+// block-size ( -- size )
+lib::Result<void, IoStatus> BlockSize(ClientInterface&, Instance& instance, MethodCall& call) {
+  call.results[0] = DeviceOf(instance).block_size;
+  return lib::Ok<IoStatus>();
+}
+
+// #blocks ( -- n ): the blocks the instance covers, at most 2^32 - 1.
+lib::Result<void, IoStatus> BlockCount(ClientInterface&, Instance& instance, MethodCall& call) {
+  call.results[0] = static_cast<uint32_t>(
+      lib::Min<uint64_t>(instance.State<BlockState>().extent.count, 0xffffffffu));
+  return lib::Ok<IoStatus>();
+}
+
+// max-transfer ( -- n ): the bytes one read-blocks moves at most (the bounce buffer's size).
+lib::Result<void, IoStatus> MaxTransfer(ClientInterface&, Instance&, MethodCall& call) {
+  call.results[0] = static_cast<uint32_t>(sizeof(bounce_buffer));
+  return lib::Ok<IoStatus>();
+}
+
+// read-blocks ( addr block# #blocks -- #read ): whole blocks of the instance, the position of
+// read left alone. Blocks past the end throw.
+lib::Result<void, IoStatus> ReadBlocks(ClientInterface& client, Instance& instance,
+                                       MethodCall& call) {
+  if (call.args.size() < 3) return lib::Err(IoStatus::kFailed);
+  BlockState& state = instance.State<BlockState>();
+  const uint64_t block_size = DeviceOf(instance).block_size;
+  const uint64_t count = call.args[0];
+  const uint64_t block = call.args[1];
+  const uint64_t address = call.args[2];
+  if (block > state.extent.count || count > state.extent.count - block ||
+      count * block_size > 0xffffffffu) {
+    return lib::Err(IoStatus::kFailed);
+  }
+  const uint64_t saved = state.position;
+  state.position = block * block_size;
+  auto read = Read(client, instance, address, static_cast<uint32_t>(count * block_size));
+  state.position = saved;
+  call.results[0] = read.is_ok() ? static_cast<uint32_t>(read.value() / block_size) : 0;
+  return lib::Ok<IoStatus>();
+}
+
+constexpr PackageMethod kMethods[] = {
+    {"block-size", BlockSize},
+    {"#blocks", BlockCount},
+    {"max-transfer", MaxTransfer},
+    {"read-blocks", ReadBlocks},
+};
+
+}  // namespace
+
+TERN_PACKAGE(kBlockPackage) = {
+    {"block", "block", Open, nullptr, Read, nullptr, Seek, Load, kMethods}};
+
+}  // namespace of
