@@ -63,6 +63,17 @@ bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Parti
                 static_cast<unsigned long long>(staging));
     return false;
   }
+  // The staging area through the accessor every client address goes through: in the firmware
+  // (host_base 0) the pointer is the real address the device writes to; host tests back guest RAM
+  // with an array, whose fake devices take host pointers.
+  auto staged = env.memory.Map(staging, image_bytes, false);
+  if (staged.is_error()) {
+    lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is outside guest memory\n", path,
+                static_cast<unsigned long long>(staging));
+    (void)claims.Release(staging, image_bytes);
+    return false;
+  }
+  const uint8_t* const staged_bytes = staged.value();
   const AddressRange forbidden[] = {{0, env.firmware_end}, {staging, image_bytes}};
   const uint64_t block_size = disk.block_size;
   uint64_t have = 0;
@@ -72,13 +83,12 @@ bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Parti
     const uint64_t blocks_have = have / block_size;
     const uint64_t blocks_want = (want + block_size - 1) / block_size;
     if (!ReadExtent(disk, partition.start_lba + blocks_have, blocks_want - blocks_have,
-                    staging + blocks_have * block_size, path)) {
+                    reinterpret_cast<uintptr_t>(staged_bytes) + blocks_have * block_size, path)) {
       (void)claims.Release(staging, image_bytes);
       return false;
     }
     have = lib::Min(blocks_want * block_size, image_bytes);
-    const lib::Span<const uint8_t> image(reinterpret_cast<const uint8_t*>(staging), have);
-    plan = PlanElfLoad(image, limit, forbidden);
+    plan = PlanElfLoad(lib::Span<const uint8_t>(staged_bytes, have), limit, forbidden);
     if (plan.is_ok() || !NeedsMoreOfTheImage(plan.error()) || have >= image_bytes) break;
     want = lib::Min(have * 4, image_bytes);
   }
@@ -99,7 +109,7 @@ bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Parti
     lib::Printf("tern: %s: cannot boot: segment %u at 0x%llx overlaps memory in use\n", path,
                 claimed, static_cast<unsigned long long>(p.segments[claimed].paddr));
   } else {
-    const lib::Span<const uint8_t> image(reinterpret_cast<const uint8_t*>(staging), have);
+    const lib::Span<const uint8_t> image(staged_bytes, have);
     if (auto copied = LoadElfSegments(p, image, env.memory); copied.is_error()) {
       lib::Printf("tern: %s: cannot boot: %s\n", path, ElfErrorName(copied.error()));
       ok = false;
