@@ -241,4 +241,57 @@ TEST_F(LoaderTest, ReadFailureLeavesNothingClaimed) {
   EXPECT_TRUE(SameClaims(Claimed(), before));
 }
 
+// A 64-bit big-endian ELFv1 image: code at 0x400000 (file offset 0x1000, 0x2000 file bytes and a
+// bss to 0x404000), data at 0x800000 (file offset 0x3000, 0x1000 bytes) holding the function
+// descriptor e_entry names at 0x800100, whose code address is `code`.
+std::vector<uint8_t> ElfV1(uint64_t code, uint64_t entry = 0x800100) {
+  auto image =
+      Elf(true, entry, {{0x1000, 0x400000, 0x2000, 0x4000}, {0x3000, 0x800000, 0x1000, 0x1000}},
+          0x4000, 1);
+  lib::StoreBe64(image.data() + 0x3100, code);
+  return image;
+}
+
+TEST_F(LoaderTest, ElfV1IsEnteredAtItsDescriptorsCode) {
+  FakeDisk disk(PrepDisk(ElfV1(0x400040)), 65536);
+  ASSERT_TRUE(Load({&disk})) << console_.text;
+  EXPECT_EQ(loaded_.entry, 0x400040u);
+  EXPECT_FALSE(loaded_.mode32);
+  EXPECT_TRUE(console_.Has("ELF64 big-endian, 2 segments, entry 0x400040\n")) << console_.text;
+}
+
+// Each bad descriptor is refused with its reason before anything is claimed, and the next device
+// boots: code outside every segment, inside the firmware, in a segment's bss, and a descriptor
+// whose 8 bytes run past its segment's file bytes.
+TEST_F(LoaderTest, ElfV1WithABadDescriptorIsRefusedAndTheNextDeviceBoots) {
+  struct Case {
+    std::vector<uint8_t> image;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {ElfV1(0x600000), "ELF entry descriptor's code address outside the loaded segments"},
+      {ElfV1(0x1800), "ELF entry descriptor's code address outside the loaded segments"},
+      {ElfV1(0x403000), "ELF entry descriptor's code address outside the loaded segments"},
+      {ElfV1(0x400040, 0x800ffc), "ELF entry descriptor outside the loaded segments' file bytes"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.reason);
+    console_.text.clear();
+    const auto before = Claimed();
+    FakeDisk bad(PrepDisk(c.image), 65536);
+    EXPECT_FALSE(Load({&bad})) << console_.text;
+    EXPECT_TRUE(console_.Has(std::string("tern: /pci@800000020000000/scsi@2: cannot boot partition "
+                                         "1: ") +
+                             c.reason + "\n"))
+        << console_.text;
+    EXPECT_TRUE(SameClaims(Claimed(), before));
+    FakeDisk good(PrepDisk(GrubCore()), 65536);
+    ASSERT_TRUE(Load({&bad, &good})) << console_.text;
+    EXPECT_EQ(loaded_.device, Node(1));
+    EXPECT_EQ(loaded_.entry, 0x200000u);
+    claims_ = of::ClaimMap(kRamBytes);  // the next case starts afresh
+    ASSERT_TRUE(claims_.Claim(0, kFirmwareEnd, 0).is_ok());
+  }
+}
+
 }  // namespace
