@@ -55,15 +55,15 @@ struct FakeDisk {
   }
 };
 
-// An MBR disk whose PReP partition (type 0x41, active, 8 MiB from block kPrepStart) holds
+// An MBR disk whose PReP partition (type 0x41, active, `prep_blocks` from block kPrepStart) holds
 // `image`.
-std::vector<uint8_t> PrepDisk(const std::vector<uint8_t>& image) {
+std::vector<uint8_t> PrepDisk(const std::vector<uint8_t>& image, uint32_t prep_blocks = 16384) {
   std::vector<uint8_t> disk(kPrepStart * kBlockSize + image.size());
   uint8_t* entry = disk.data() + 446;
   entry[0] = 0x80;
   entry[4] = 0x41;
   lib::StoreLe32(entry + 8, kPrepStart);
-  lib::StoreLe32(entry + 12, 16384);  // 8 MiB
+  lib::StoreLe32(entry + 12, prep_blocks);
   disk[510] = 0x55;
   disk[511] = 0xaa;
   std::memcpy(disk.data() + kPrepStart * kBlockSize, image.data(), image.size());
@@ -292,6 +292,31 @@ TEST_F(LoaderTest, ElfV1WithABadDescriptorIsRefusedAndTheNextDeviceBoots) {
     claims_ = of::ClaimMap(kRamBytes);  // the next case starts afresh
     ASSERT_TRUE(claims_.Claim(0, kFirmwareEnd, 0).is_ok());
   }
+}
+
+// #26.9: an image larger than the staging area is refused with the limit named, not only as an
+// image whose segment runs past its end.
+TEST_F(LoaderTest, ImagePastTheStagingLimitNamesTheLimit) {
+  // A 40 MiB partition whose second segment's file bytes start 33 MiB in.
+  const auto image =
+      Elf(false, 0x200000,
+          {{0x100, 0x200000, 0x6000, 0x9000}, {33u << 20, 0x209000, 0x2400, 0x2400}}, 0x8500);
+  const uint32_t blocks = (40u << 20) / kBlockSize;
+  FakeDisk disk(PrepDisk(image, blocks), kPrepStart + blocks);
+  const auto before = Claimed();
+  EXPECT_FALSE(Load({&disk}));
+  EXPECT_TRUE(
+      console_.Has("tern: /pci@800000020000000/scsi@2: cannot boot partition 1: ELF "
+                   "segment runs past the image: tern reads at most the first 32 MiB of a "
+                   "PReP partition, and this one has 40 MiB\n"))
+      << console_.text;
+  EXPECT_TRUE(SameClaims(Claimed(), before));
+  // Within a partition of 32 MiB or less, the image itself is at fault: no limit to name.
+  console_.text.clear();
+  FakeDisk small(PrepDisk(image, (32u << 20) / kBlockSize), kPrepStart + blocks);
+  EXPECT_FALSE(Load({&small}));
+  EXPECT_TRUE(console_.Has("cannot boot partition 1: ELF segment runs past the image\n"))
+      << console_.text;
 }
 
 }  // namespace
