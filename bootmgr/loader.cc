@@ -184,8 +184,9 @@ const block::Device* DeviceAt(lib::Span<const BootDevice> devices, of::Phandle n
   return nullptr;
 }
 
-// Loads the PReP partition of `disk` at `path`; one line says why when it cannot.
-bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, LoadedClient& loaded) {
+// The PReP partition of `disk` at `path` into `prep`; one line says why when there is none. The
+// partition table (6 KiB) lives only here, not while the partition is loaded.
+bool FindPrep(const block::Device& disk, const char* path, block::Partition& prep) {
   block::IoError io = block::IoError::kDevice;
   auto table = block::ReadPartitions(disk, table_scratch, &io);
   if (table.is_error()) {
@@ -194,16 +195,29 @@ bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, Load
                 read_failed ? ": " : "", read_failed ? block::IoErrorName(io) : "");
     return false;
   }
-  auto prep = block::FindPrepPartition(table.value());
-  if (prep.is_error()) {
-    lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(prep.error()));
+  if (table.value().unlisted != 0) {
+    lib::Printf(
+        "tern: %s: the GPT has %u used entries; tern lists the first %u and looks for the PReP "
+        "partition among all of them\n",
+        path, table.value().count + table.value().unlisted, table.value().count);
+  }
+  auto found = block::FindPrepPartition(table.value());
+  if (found.is_error()) {
+    lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(found.error()));
     return false;
   }
-  if (!prep.value().active) {
+  prep = found.value();
+  if (!prep.active) {
     lib::Printf("tern: %s: PReP partition %u is not marked active; booting it all the same\n", path,
-                prep.value().number);
+                prep.number);
   }
-  return LoadPartition(env, disk, prep.value(), path, loaded);
+  return true;
+}
+
+// Loads the PReP partition of `disk` at `path`; one line says why when it cannot.
+bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, LoadedClient& loaded) {
+  block::Partition prep;
+  return FindPrep(disk, path, prep) && LoadPartition(env, disk, prep, path, loaded);
 }
 
 }  // namespace

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "block/partitions.h"
 #include "lib/be.h"
+#include "lib/crc32.h"
 #include "tests/console-capture.h"
 #include "tests/host-fixtures.h"
 #include "tests/test-data.h"
@@ -316,6 +318,69 @@ TEST_F(LoaderTest, ImagePastTheStagingLimitNamesTheLimit) {
   FakeDisk small(PrepDisk(image, (32u << 20) / kBlockSize), kPrepStart + blocks);
   EXPECT_FALSE(Load({&small}));
   EXPECT_TRUE(console_.Has("cannot boot partition 1: ELF segment runs past the image\n"))
+      << console_.text;
+}
+
+// A GPT disk of `blocks` blocks whose 1024-entry array uses `used` entries (10 blocks each from
+// block 4096; the PReP partition, entry `prep_number`, holds `image` and is 16384 blocks long at
+// kPrepStart). Only the primary GPT is written: the backup is not needed when it is good.
+std::vector<uint8_t> GptDisk(const std::vector<uint8_t>& image, uint32_t used, uint32_t prep_number,
+                             uint64_t blocks) {
+  constexpr uint32_t kEntries = 1024;
+  std::vector<uint8_t> disk(kPrepStart * kBlockSize + image.size());
+  uint8_t* mbr = disk.data() + 446;
+  mbr[4] = 0xee;
+  lib::StoreLe32(mbr + 8, 1);
+  lib::StoreLe32(mbr + 12, 0xffffffff);
+  disk[510] = 0x55;
+  disk[511] = 0xaa;
+  uint8_t* array = disk.data() + 2 * kBlockSize;
+  for (uint32_t i = 0; i < used; ++i) {
+    uint8_t* entry = array + 128 * i;
+    const bool prep = i + 1 == prep_number;
+    for (int b = 0; b < 16; ++b) entry[b] = prep ? block::kPrepGuid.bytes[b] : 0x11;
+    const uint64_t first = prep ? kPrepStart : 20000 + 10 * uint64_t{i};
+    lib::StoreLe64(entry + 32, first);
+    lib::StoreLe64(entry + 40, first + (prep ? 16383 : 9));
+  }
+  uint8_t* header = disk.data() + kBlockSize;
+  std::memcpy(header, "EFI PART", 8);
+  lib::StoreLe32(header + 8, 0x00010000);
+  lib::StoreLe32(header + 12, 92);
+  lib::StoreLe64(header + 24, 1);
+  lib::StoreLe64(header + 32, blocks - 1);
+  lib::StoreLe64(header + 40, 2 + kEntries * 128 / kBlockSize);
+  lib::StoreLe64(header + 48, blocks - 2 - kEntries * 128 / kBlockSize);
+  lib::StoreLe64(header + 72, 2);
+  lib::StoreLe32(header + 80, kEntries);
+  lib::StoreLe32(header + 84, 128);
+  lib::StoreLe32(header + 88, lib::Crc32({array, kEntries * 128}));
+  lib::StoreLe32(header + 16, lib::Crc32({header, 92}));
+  std::memcpy(disk.data() + kPrepStart * kBlockSize, image.data(), image.size());
+  return disk;
+}
+
+// #26.6: a GPT with more used entries than the partition table lists boots from a PReP partition
+// past the listed ones, and tern says so.
+TEST_F(LoaderTest, GptWithMoreEntriesThanTheTableListsBootsItsPrepPartition) {
+  FakeDisk disk(GptDisk(GrubCore(), 300, 250, 65536), 65536);
+  ASSERT_TRUE(Load({&disk})) << console_.text;
+  EXPECT_EQ(loaded_.entry, 0x200000u);
+  EXPECT_TRUE(
+      console_.Has("tern: /pci@800000020000000/scsi@2: the GPT has 300 used entries; tern "
+                   "lists the first 128 and looks for the PReP partition among all of "
+                   "them\n"))
+      << console_.text;
+  EXPECT_TRUE(console_.Has("tern: booting /pci@800000020000000/scsi@2 partition 250: "))
+      << console_.text;
+  // 100 used entries, PReP first: listed whole, nothing to say.
+  console_.text.clear();
+  claims_ = of::ClaimMap(kRamBytes);
+  ASSERT_TRUE(claims_.Claim(0, kFirmwareEnd, 0).is_ok());
+  FakeDisk hundred(GptDisk(GrubCore(), 100, 1, 65536), 65536);
+  ASSERT_TRUE(Load({&hundred})) << console_.text;
+  EXPECT_FALSE(console_.Has("used entries")) << console_.text;
+  EXPECT_TRUE(console_.Has("tern: booting /pci@800000020000000/scsi@2 partition 1: "))
       << console_.text;
 }
 
