@@ -99,6 +99,20 @@ Result<void, PartitionError> Append(PartitionTable& table, const Partition& part
   return Ok<PartitionError>();
 }
 
+bool IsPrep(const PartitionTable& table, const Partition& partition) {
+  return (table.scheme == Scheme::kMbr && partition.mbr_type == kMbrTypePrep) ||
+         (table.scheme == Scheme::kGpt && partition.gpt_type == kPrepGuid);
+}
+
+// Empties `table` in place (it is large: no temporary copy) for a table of `scheme`.
+void Clear(PartitionTable& table, Scheme scheme) {
+  table.scheme = scheme;
+  table.count = 0;
+  table.chain_incomplete = false;
+  table.unlisted = 0;
+  table.has_unlisted_prep = false;
+}
+
 // ---- MBR ----
 
 struct MbrEntry {
@@ -208,9 +222,10 @@ void WalkLogicalChain(BlockReader& reader, PartitionTable& table, ChainWalk& wal
   }
 }
 
-Result<PartitionTable, PartitionError> ReadGpt(BlockReader& reader);
+Result<void, PartitionError> ReadGpt(BlockReader& reader, PartitionTable& table);
 
-Result<PartitionTable, PartitionError> ReadMbr(BlockReader& reader) {
+// Reads the MBR (and its logical chains) into `table`, or the GPT behind a protective entry.
+Result<void, PartitionError> ReadMbr(BlockReader& reader, PartitionTable& table) {
   auto sector = reader.Read(0, 1);
   TERN_TRY(sector);
   if (!HasBootSignature(sector.value())) return Err(PartitionError::kNoSignature);
@@ -225,10 +240,9 @@ Result<PartitionTable, PartitionError> ReadMbr(BlockReader& reader) {
     if (entries[slot].type == kMbrTypeProtective) protective = true;
   }
   // UEFI 2.10 §5.2.3: a 0xEE entry marks a GPT disk; a hybrid MBR's other entries are ignored.
-  if (protective) return ReadGpt(reader);
+  if (protective) return ReadGpt(reader, table);
 
-  PartitionTable table;
-  table.scheme = Scheme::kMbr;
+  Clear(table, Scheme::kMbr);
   for (uint32_t slot = 0; slot < 4; ++slot) {
     if (IsEmpty(entries[slot])) continue;
     TERN_TRY(Append(table,
@@ -247,7 +261,7 @@ Result<PartitionTable, PartitionError> ReadMbr(BlockReader& reader) {
     }
     WalkLogicalChain(reader, table, walk, primary.start_lba, primary.block_count);
   }
-  return table;
+  return Ok<PartitionError>();
 }
 
 // ---- GPT ----
@@ -340,24 +354,33 @@ Partition GptPartition(uint32_t index, const uint8_t* entry, const GptHeader& he
   return partition;
 }
 
-// Reads and checks the GPT whose header is at `lba`, then its entry array, in pieces of as many
-// blocks as the scratch holds. An entry's first kGptEntryUsedBytes bytes never straddle a block:
-// entries and blocks are powers of two of at least 128 and 512 bytes, so an entry either lies
-// inside one block or starts one.
-Result<PartitionTable, PartitionError> ReadGptAt(BlockReader& reader, uint64_t lba) {
+// A used GPT entry the table has no room for: counted, and kept when it is the first PReP entry
+// past the table (or the first valid one after invalid ones), which FindPrepPartition considers.
+void KeepUnlisted(PartitionTable& table, const Partition& partition) {
+  ++table.unlisted;
+  if (!IsPrep(table, partition)) return;
+  if (!table.has_unlisted_prep || (!table.unlisted_prep.valid && partition.valid)) {
+    table.unlisted_prep = partition;
+    table.has_unlisted_prep = true;
+  }
+}
+
+// Reads and checks the GPT whose header is at `lba` into `table`, then its entry array, in pieces
+// of as many blocks as the scratch holds. An entry's first kGptEntryUsedBytes bytes never
+// straddle a block: entries and blocks are powers of two of at least 128 and 512 bytes, so an
+// entry either lies inside one block or starts one.
+Result<void, PartitionError> ReadGptAt(BlockReader& reader, uint64_t lba, PartitionTable& table) {
   auto block = reader.Read(lba, 1);
   TERN_TRY(block);
   auto checked = CheckGptHeader(block.value(), lba, reader.block_size(), reader.blocks());
   TERN_TRY(checked);
   const GptHeader header = checked.value();
 
-  PartitionTable table;
-  table.scheme = Scheme::kGpt;
+  Clear(table, Scheme::kGpt);
   const uint64_t array_bytes = uint64_t{header.entry_count} * header.entry_size;
   uint64_t done = 0;  // bytes of the array read so far
   uint32_t next_entry = 0;
   uint32_t crc = 0;
-  bool too_many = false;
   while (done < array_bytes) {
     const uint64_t remaining_blocks =
         (array_bytes - done + reader.block_size() - 1) / reader.block_size();
@@ -375,25 +398,24 @@ Result<PartitionTable, PartitionError> ReadGptAt(BlockReader& reader, uint64_t l
       const Partition partition =
           GptPartition(next_entry, chunk.value() + (at - done), header, reader.blocks());
       if (partition.gpt_type.IsZero()) continue;  // unused (UEFI 2.10 §5.3.3: type GUID zero)
-      if (Append(table, partition).is_error()) too_many = true;
+      if (Append(table, partition).is_error()) KeepUnlisted(table, partition);
     }
     done += chunk_bytes;
   }
   if (crc != header.entries_crc) return Err(PartitionError::kGptEntriesCrc);
-  if (too_many) return Err(PartitionError::kTooManyPartitions);
-  return table;
+  return Ok<PartitionError>();
 }
 
 // UEFI 2.10 §5.3.2: the primary header at LBA 1; when it (or its array) fails, the backup at the
 // disk's last block.
-Result<PartitionTable, PartitionError> ReadGpt(BlockReader& reader) {
-  auto primary = ReadGptAt(reader, 1);
+Result<void, PartitionError> ReadGpt(BlockReader& reader, PartitionTable& table) {
+  auto primary = ReadGptAt(reader, 1, table);
   if (primary.is_ok()) return primary;
   const IoError primary_io_error = reader.io_error();
-  auto backup = ReadGptAt(reader, reader.blocks() - 1);
+  auto backup = ReadGptAt(reader, reader.blocks() - 1, table);
   if (backup.is_ok()) {
-    backup.value().used_backup_gpt = true;
-    backup.value().primary_gpt_error = primary.error();
+    table.used_backup_gpt = true;
+    table.primary_gpt_error = primary.error();
     return backup;
   }
   reader.set_io_error(primary_io_error);
@@ -410,21 +432,28 @@ Result<PartitionTable, PartitionError> ReadPartitions(const Device& disk,
   }
   if (scratch.size() < disk.block_size) return Err(PartitionError::kScratchTooSmall);
   BlockReader reader(disk, scratch);
-  auto table = ReadMbr(reader);
-  if (table.is_error() && table.error() == PartitionError::kReadFailed && io_error != nullptr) {
-    *io_error = reader.io_error();
+  PartitionError error;
+  {
+    // The one table of the call, filled in place and returned without a copy: the only return
+    // in its scope returns it.
+    Result<PartitionTable, PartitionError> table = PartitionTable{};
+    auto read = ReadMbr(reader, table.value());
+    if (read.is_ok()) return table;
+    error = read.error();
   }
-  return table;
+  if (error == PartitionError::kReadFailed && io_error != nullptr) *io_error = reader.io_error();
+  return Err(error);
 }
 
 Result<Partition, PartitionError> FindPrepPartition(const PartitionTable& table) {
   const Partition* inactive = nullptr;
   const Partition* invalid = nullptr;
-  for (uint32_t i = 0; i < table.count && i < kMaxPartitions; ++i) {
-    const Partition& partition = table.partitions[i];
-    const bool prep = (table.scheme == Scheme::kMbr && partition.mbr_type == kMbrTypePrep) ||
-                      (table.scheme == Scheme::kGpt && partition.gpt_type == kPrepGuid);
-    if (!prep) continue;
+  const uint32_t listed = lib::Min(table.count, kMaxPartitions);
+  // The listed partitions in table order, then (GPT) the first PReP entry past them.
+  for (uint32_t i = 0; i <= listed; ++i) {
+    if (i == listed && !table.has_unlisted_prep) break;
+    const Partition& partition = i < listed ? table.partitions[i] : table.unlisted_prep;
+    if (!IsPrep(table, partition)) continue;
     if (!partition.valid) {
       if (invalid == nullptr) invalid = &partition;
     } else if (partition.active) {

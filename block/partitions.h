@@ -31,7 +31,7 @@ enum class PartitionError : uint8_t {
                        // range, the EBR itself) or ending before it starts
   kChainLoop,          // an EBR links back to one already visited
   kChainTooLong,       // more than kMaxEbrHops EBRs
-  kTooManyPartitions,  // more partitions than kMaxPartitions
+  kTooManyPartitions,  // MBR: more partitions than kMaxPartitions (GPT lists the first ones)
   kGptNoSignature,     // no "EFI PART" header (primary, and backup at the last block)
   kGptBadHeader,       // header fields out of range (revision, sizes, LBAs, entry geometry)
   kGptHeaderCrc,       // header CRC32 mismatch
@@ -93,10 +93,14 @@ struct Partition {
   uint64_t gpt_attributes = 0;  // GPT only
 };
 
-inline constexpr uint32_t kMaxPartitions = 64;
+// The partitions a table lists: a standard GPT's 128 entries (UEFI 2.10 §5.3.2: at least 16 KiB
+// of entries are reserved, 128 of 128 bytes) all fit. The table is returned by value on the
+// firmware's 64 KiB boot stack: 6 KiB of partitions (ReadPartitions keeps one table in its frame).
+inline constexpr uint32_t kMaxPartitions = 128;
 inline constexpr uint32_t kMaxEbrHops = 128;
 // GPT bounds: UEFI requires entries of 128 x 2^n bytes; tern reads at most 1024 entries of at most
-// 4096 bytes.
+// 4096 bytes. Every entry the header counts is read and checked (its array's CRC covers them
+// all), even when more are used than the table lists.
 inline constexpr uint32_t kMaxGptEntries = 1024;
 inline constexpr uint32_t kMaxGptEntrySize = 4096;
 
@@ -104,6 +108,13 @@ struct PartitionTable {
   Scheme scheme = Scheme::kNone;
   uint32_t count = 0;
   Partition partitions[kMaxPartitions];
+
+  // GPT: used entries the table does not list (those after the first kMaxPartitions used ones),
+  // and the first PReP entry among them (a valid one when there is one), so that
+  // FindPrepPartition chooses among every entry of the disk.
+  uint32_t unlisted = 0;
+  bool has_unlisted_prep = false;
+  Partition unlisted_prep;
 
   // MBR: the logical chain ended early with this error (kChainLoop, kChainTooLong, kNoSignature,
   // kTruncated, kEntryPastEnd, kEntryBadRange, kReadFailed with chain_io_error,
@@ -132,7 +143,8 @@ struct PartitionTable {
 // checked (signature, revision 1.x, 92 <= header size <= block size, header CRC, MyLBA, usable
 // range, entry geometry, array inside the disk and outside the usable range, array CRC), then, if
 // it fails, the backup header at the last block the same way. When both fail, the error is the
-// primary's.
+// primary's. Every used entry is read; past kMaxPartitions they are counted in `unlisted`, the
+// first PReP among them kept in `unlisted_prep`.
 // kReadFailed: `*io_error` (when not null) holds the device's error.
 lib::Result<PartitionTable, PartitionError> ReadPartitions(const Device& disk,
                                                            lib::Span<uint8_t> scratch,
@@ -143,7 +155,8 @@ lib::Result<PartitionTable, PartitionError> ReadPartitions(const Device& disk,
 // PReP partition anyway, returned with active == false so the caller can say so. SLOF refuses an
 // inactive one ("E3404: Not a bootable device!"); tern boots it, because grub-install on an MBR
 // disk does not always set the flag, and the partition type alone already marks the boot loader.
-// GPT has no active flag: its first PReP partition is taken.
+// GPT has no active flag: its first PReP partition is taken, among every entry of the disk
+// (`unlisted_prep` when none of the listed ones is).
 // No PReP partition: kNoPrepPartition, unless the MBR logical chain was cut short (then its
 // chain_error: the PReP partition may lie behind the break) or a PReP entry exists but is invalid
 // (then that entry's problem).

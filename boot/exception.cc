@@ -1,7 +1,11 @@
 #include "boot/exception.h"
 
+#include "boot/halt.h"
+#include "lib/cell-block.h"
 #include "lib/console.h"
+#include "lib/hv.h"
 #include "lib/panic.h"
+#include "rtas/host-call.h"
 
 namespace boot {
 
@@ -70,6 +74,59 @@ void PrintException(const ExceptionFrame& f) {
   }
 }
 
+namespace {
+// The block of CallHostAlone: header, up to 3 arguments and the status.
+alignas(8) constinit uint8_t alone_block[lib::kBlockHeaderSize + 4 * 4];
+// The tree of SetHaltTree: defined here, with the exception path that reads it, so that the host
+// tests build both.
+constinit const void* halt_tree = nullptr;
+}  // namespace
+
+void SetHaltTree(const void* tree) {
+  halt_tree = tree;
+}
+
+const void* HaltTree() {
+  return halt_tree;
+}
+
+bool CallHostAlone(uint32_t token, lib::Span<const uint32_t> args, int32_t* status) {
+  if (args.size() > 3) return false;
+  lib::CellBlock call;
+  call.service = token;
+  call.nargs = static_cast<uint32_t>(args.size());
+  call.nret = 1;
+  for (size_t i = 0; i < args.size(); ++i) call.cells[i] = args[i];
+  lib::EncodeBlock(call, alone_block);
+  // The firmware runs in real mode at its link address: the pointer is the real address.
+  if (lib::hv::ForwardRtas(reinterpret_cast<uintptr_t>(alone_block)).is_error()) return false;
+  lib::DecodeBlockRets(alone_block, call);
+  *status = static_cast<int32_t>(call.Rets()[0]);
+  return true;
+}
+
+void PowerOffAfterException(const void* tree) {
+  if (tree == nullptr) {
+    lib::Printf("tern: cannot power off before the device tree is read\n");
+    return;
+  }
+  auto token = rtas::LookupToken(tree, "power-off");
+  if (token.is_error()) {
+    lib::Printf("tern: cannot power off: /rtas has no power-off token (%s)\n",
+                lib::fdt::FdtErrorName(token.error()));
+    return;
+  }
+  lib::Printf("tern: powering off\n");
+  // power-off(power_on_mask_hi, power_on_mask_lo): no wake-up events.
+  const uint32_t args[] = {0, 0};
+  int32_t status = 0;
+  if (!CallHostAlone(token.value(), args, &status)) {
+    lib::Printf("tern: power-off: the hypervisor refused the RTAS call\n");
+  } else {
+    lib::Printf("tern: power-off returned status %d\n", static_cast<int>(status));
+  }
+}
+
 }  // namespace boot
 
 namespace {
@@ -85,5 +142,6 @@ extern "C" void tern_exception(const boot::ExceptionFrame* frame) {
   }
   boot::PrintException(*frame);
   lib::Printf("tern: halted\n");
+  boot::PowerOffAfterException(boot::HaltTree());
   lib::Halt();
 }

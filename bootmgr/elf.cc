@@ -27,6 +27,11 @@ const char* ElfErrorName(ElfError error) {
     case ElfError::kForbiddenRange: return "ELF segment overlaps firmware memory";
     case ElfError::kPastMemoryLimit: return "ELF segment above the usable memory";
     case ElfError::kEntryNotLoaded: return "ELF entry point outside the loaded segments";
+    case ElfError::kDescriptorNotLoaded:
+      return "ELF entry descriptor outside the loaded segments' file bytes";
+    case ElfError::kDescriptorTarget:
+      return "ELF entry descriptor's code address outside the loaded segments";
+    case ElfError::kEntryMisaligned: return "ELF entry point not on an instruction boundary";
     case ElfError::kCopyFailed: return "ELF segment copy refused by guest memory";
   }
   return "ELF error";
@@ -48,6 +53,13 @@ constexpr uint16_t kEtExec = 2;
 constexpr uint16_t kEtDyn = 3;
 constexpr uint16_t kPnXnum = 0xffff;
 constexpr uint32_t kPtLoad = 1;
+// 64-bit PowerPC ELF ABI: e_flags' EF_PPC64_ABI field; 2 is ELFv2 (entry points at code), 0 and 1
+// ELFv1 (entry points at a function descriptor).
+constexpr uint32_t kEfPpc64Abi = 3;
+constexpr uint32_t kAbiElfV2 = 2;
+// What the entry must have in a segment's file bytes: one instruction; a descriptor's code address.
+constexpr uint64_t kInstructionBytes = 4;
+constexpr uint64_t kDescriptorCodeBytes = 8;
 
 // Field offsets of the two classes' ELF header and program header.
 struct ElfLayout {
@@ -134,16 +146,11 @@ Result<FieldReader, ElfError> CheckHeader(lib::Span<const uint8_t> image, LoadPl
   return fields;
 }
 
-}  // namespace
-
-Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t memory_limit,
-                                       lib::Span<const AddressRange> forbidden) {
-  LoadPlan plan;
-  auto header = CheckHeader(image, plan);
-  TERN_TRY(header);
-  const FieldReader fields = header.value();
+// Reads the program headers into plan.segments: every PT_LOAD that occupies memory, with its file
+// bytes inside the image, p_filesz <= p_memsz and no wrap.
+Result<void, ElfError> CollectSegments(lib::Span<const uint8_t> image, const FieldReader& fields,
+                                       LoadPlan& plan) {
   const ElfLayout& layout = LayoutOf(plan);
-
   // The program header table, whole, inside the image.
   const uint64_t phoff = fields.Address(layout.e_phoff);
   const uint16_t phentsize = fields.Half(layout.e_phentsize);
@@ -152,7 +159,6 @@ Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t 
       !Inside(phoff, uint64_t{phentsize} * phnum, image.size())) {
     return Err(ElfError::kBadProgramHeaders);
   }
-
   for (uint32_t i = 0; i < phnum; ++i) {
     const uint64_t at = phoff + uint64_t{i} * phentsize;
     if (fields.Word(at) != kPtLoad) continue;
@@ -172,7 +178,12 @@ Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t 
     plan.segments[plan.segment_count++] = segment;
   }
   if (plan.segment_count == 0) return Err(ElfError::kNoLoadSegments);
+  return Ok<ElfError>();
+}
 
+// Where the segments go: apart from each other and from `forbidden`, below `memory_limit`.
+Result<void, ElfError> CheckPlacement(const LoadPlan& plan, uint64_t memory_limit,
+                                      lib::Span<const AddressRange> forbidden) {
   for (uint32_t i = 0; i < plan.segment_count; ++i) {
     const LoadSegment& segment = plan.segments[i];
     for (uint32_t j = 0; j < i; ++j) {
@@ -190,15 +201,56 @@ Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t 
       return Err(ElfError::kPastMemoryLimit);
     }
   }
+  return Ok<ElfError>();
+}
 
+// The segment whose file bytes hold all `size` bytes at virtual address `vaddr`, or null.
+const LoadSegment* HoldingSegment(const LoadPlan& plan, uint64_t vaddr, uint64_t size) {
   for (uint32_t i = 0; i < plan.segment_count; ++i) {
     const LoadSegment& segment = plan.segments[i];
-    if (plan.entry >= segment.vaddr && plan.entry - segment.vaddr < segment.filesz) {
-      plan.entry_paddr = segment.paddr + (plan.entry - segment.vaddr);
-      return plan;
+    if (vaddr >= segment.vaddr && Inside(vaddr - segment.vaddr, size, segment.filesz)) {
+      return &segment;
     }
   }
-  return Err(ElfError::kEntryNotLoaded);
+  return nullptr;
+}
+
+// The entry (see elf.h): e_entry, or for a 64-bit big-endian ELFv1 image the code address of the
+// descriptor at e_entry, read from `image`; translated to the real address the caller enters.
+Result<void, ElfError> PlanEntry(lib::Span<const uint8_t> image, LoadPlan& plan) {
+  plan.enter_32bit = !plan.is_64bit;
+  plan.entry_is_descriptor =
+      plan.is_64bit && !plan.is_little_endian && (plan.flags & kEfPpc64Abi) != kAbiElfV2;
+  uint64_t code = plan.entry;
+  if (plan.entry_is_descriptor) {
+    const LoadSegment* holder = HoldingSegment(plan, plan.entry, kDescriptorCodeBytes);
+    if (holder == nullptr) return Err(ElfError::kDescriptorNotLoaded);
+    plan.entry_paddr = holder->paddr + (plan.entry - holder->vaddr);
+    // Inside the image: the segment's file bytes are (CollectSegments).
+    code = lib::LoadBe64(image.data() + holder->file_offset + (plan.entry - holder->vaddr));
+    plan.descriptor_code = code;
+  }
+  const LoadSegment* holder = HoldingSegment(plan, code, kInstructionBytes);
+  if (holder == nullptr) {
+    return Err(plan.entry_is_descriptor ? ElfError::kDescriptorTarget : ElfError::kEntryNotLoaded);
+  }
+  plan.enter_at = holder->paddr + (code - holder->vaddr);
+  if (!plan.entry_is_descriptor) plan.entry_paddr = plan.enter_at;
+  if (plan.enter_at % kInstructionBytes != 0) return Err(ElfError::kEntryMisaligned);
+  return Ok<ElfError>();
+}
+
+}  // namespace
+
+Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t memory_limit,
+                                       lib::Span<const AddressRange> forbidden) {
+  LoadPlan plan;
+  auto header = CheckHeader(image, plan);
+  TERN_TRY(header);
+  TERN_TRY(CollectSegments(image, header.value(), plan));
+  TERN_TRY(CheckPlacement(plan, memory_limit, forbidden));
+  TERN_TRY(PlanEntry(image, plan));
+  return plan;
 }
 
 Result<void, ElfError> LoadElfSegments(const LoadPlan& plan, lib::Span<const uint8_t> image,

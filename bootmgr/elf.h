@@ -14,6 +14,16 @@
 // powerpc-ieee1275: ELF32 big-endian, ET_EXEC, entry 0x200000, PT_LOAD for the kernel and its bss,
 // PT_GNU_STACK, PT_LOAD for the modules, optionally a PT_NOTE) has p_paddr == p_vaddr.
 //
+// Entry: the plan says where the caller jumps (enter_at, a real address) and in which mode, so the
+// caller never computes an address from what the image holds. In a 64-bit big-endian ELFv1 image
+// (e_flags & EF_PPC64_ABI != 2; ELF ABI Supplement for 64-bit PowerPC 1.9, "Function Descriptors"
+// and "Process Initialization") e_entry is the address of a function descriptor whose first
+// doubleword is the code's address: that doubleword is read from the image's bytes (not from
+// memory), so it must lie wholly in a segment's file bytes; the code it names must too, as every
+// entry must. Segments never overlap the caller's forbidden ranges (the firmware, the image's
+// buffer), so the entry never lies there. Virtual addresses (e_entry, the descriptor's) are
+// translated to real ones through the segment holding them, as e_entry always was.
+//
 // ET_EXEC and ET_DYN are accepted (SLOF accepts both, citing ePAPR); an ET_DYN image is loaded at
 // its p_paddr like an ET_EXEC one, without relocation.
 #pragma once
@@ -42,7 +52,12 @@ enum class ElfError : uint8_t {
   kSegmentsOverlap,      // two segments share memory
   kForbiddenRange,       // a segment overlaps memory the caller reserved (the firmware, the image)
   kPastMemoryLimit,      // a segment ends above the memory limit
-  kEntryNotLoaded,       // e_entry is not inside any segment's file bytes
+  kEntryNotLoaded,       // e_entry's first instruction is not inside any segment's file bytes
+  kDescriptorNotLoaded,  // ELFv1: the descriptor's code address (8 bytes at e_entry) is not
+                         // wholly inside one segment's file bytes
+  kDescriptorTarget,     // ELFv1: the descriptor's code address is not inside a segment's file
+                         // bytes (4 of them: one instruction)
+  kEntryMisaligned,      // the real address entered is not a multiple of 4 (an instruction's)
   kCopyFailed,           // LoadElfSegments: guest memory refused a write
 };
 
@@ -68,12 +83,18 @@ struct LoadSegment {
 };
 
 struct LoadPlan {
-  // e_entry as the file gives it: a virtual address; in a 64-bit ELFv1 image (e_flags & 3 != 2)
-  // the address of a function descriptor, not of code. The caller decides how to enter.
+  // e_entry as the file gives it: a virtual address; in a 64-bit big-endian ELFv1 image the
+  // address of a function descriptor, not of code (entry_is_descriptor).
   uint64_t entry = 0;
   // The real address of the entry's bytes: p_paddr + (e_entry - p_vaddr) of the segment whose file
   // bytes hold e_entry (== entry when p_paddr == p_vaddr).
   uint64_t entry_paddr = 0;
+  bool entry_is_descriptor = false;
+  uint64_t descriptor_code = 0;  // entry_is_descriptor: the descriptor's first doubleword
+  // Where the caller jumps: the real address of the first instruction, inside a segment's file
+  // bytes and a multiple of 4 (entry_paddr, or descriptor_code translated like e_entry).
+  uint64_t enter_at = 0;
+  bool enter_32bit = false;  // an ELFCLASS32 image runs with MSR[SF] = 0
   bool is_64bit = false;
   bool is_little_endian = false;
   bool is_dynamic = false;  // ET_DYN
@@ -87,7 +108,8 @@ struct LoadPlan {
 // plans its load: every PT_LOAD segment with p_memsz > 0 must lie in the image (p_offset +
 // p_filesz), have p_filesz <= p_memsz, not wrap, end at or below `memory_limit` (the real-mode
 // memory the image may use), overlap neither another segment nor any of `forbidden` (the
-// firmware's memory, and the buffer holding `image`), and e_entry must be inside one of them.
+// firmware's memory, and the buffer holding `image`); the entry is computed as above (kEntry*,
+// kDescriptor*), its first instruction inside a segment's file bytes.
 lib::Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t memory_limit,
                                             lib::Span<const AddressRange> forbidden);
 

@@ -4,7 +4,6 @@
 #include "block/partitions.h"
 #include "bootmgr/boot-order.h"
 #include "bootmgr/elf.h"
-#include "lib/be.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
 #include "lib/fdt.h"
@@ -38,95 +37,136 @@ bool ReadExtent(const block::Device& disk, uint64_t first, uint64_t count, uint6
   return true;
 }
 
-// Errors of PlanElfLoad that may only mean that more of the partition must be read.
+// Errors of PlanElfLoad that may only mean that more of the partition must be read (the headers
+// and every segment's file bytes must lie in what was read; nothing else depends on its size).
 bool NeedsMoreOfTheImage(ElfError error) {
   return error == ElfError::kTruncated || error == ElfError::kBadProgramHeaders ||
-         error == ElfError::kSegmentOutsideImage || error == ElfError::kEntryNotLoaded;
+         error == ElfError::kSegmentOutsideImage;
+}
+
+// The staging area of one load: claimed at `address` for `bytes`, and the same bytes for the CPU.
+struct Staging {
+  uint64_t address = 0;
+  uint64_t bytes = 0;
+  const uint8_t* host = nullptr;
+};
+
+// Reads the start of `partition` into `staging`, more at each round (64 KiB, then 4 times as much,
+// up to staging.bytes), until PlanElfLoad accepts it or refuses it for a reason more bytes cannot
+// change; `*have` is how much was read. Says why when it fails.
+bool StageAndPlan(const LoaderEnv& env, const block::Device& disk,
+                  const block::Partition& partition, const Staging& staging, const char* path,
+                  LoadPlan& plan, uint64_t* have) {
+  const uint64_t limit = lib::Min<uint64_t>(env.rma_bytes, lib::GiB(2));
+  const AddressRange forbidden[] = {{0, env.firmware_end}, {staging.address, staging.bytes}};
+  const uint64_t block_size = disk.block_size;
+  uint64_t want = lib::Min<uint64_t>(64 * 1024, staging.bytes);
+  *have = 0;
+  while (true) {
+    const uint64_t blocks_have = *have / block_size;
+    const uint64_t blocks_want = (want + block_size - 1) / block_size;
+    if (!ReadExtent(disk, partition.start_lba + blocks_have, blocks_want - blocks_have,
+                    reinterpret_cast<uintptr_t>(staging.host) + blocks_have * block_size, path)) {
+      return false;
+    }
+    *have = lib::Min(blocks_want * block_size, staging.bytes);
+    auto planned = PlanElfLoad(lib::Span<const uint8_t>(staging.host, *have), limit, forbidden);
+    if (planned.is_ok()) {
+      plan = planned.value();
+      return true;
+    }
+    if (NeedsMoreOfTheImage(planned.error()) && *have < staging.bytes) {
+      want = lib::Min(*have * 4, staging.bytes);
+      continue;
+    }
+    const uint64_t partition_bytes = partition.block_count * uint64_t{block_size};
+    if (NeedsMoreOfTheImage(planned.error()) && partition_bytes > staging.bytes) {
+      // The image may go on past what tern reads: the reason may be that limit, so it is named.
+      lib::Printf(
+          "tern: %s: cannot boot partition %u: %s: tern reads at most the first %llu MiB of a PReP "
+          "partition, and this one has %llu MiB\n",
+          path, partition.number, ElfErrorName(planned.error()),
+          static_cast<unsigned long long>(staging.bytes >> 20),
+          static_cast<unsigned long long>(partition_bytes >> 20));
+    } else {
+      lib::Printf("tern: %s: cannot boot partition %u: %s\n", path, partition.number,
+                  ElfErrorName(planned.error()));
+    }
+    return false;
+  }
+}
+
+// Claims every segment of `plan` and copies it from `image`; on any failure, says why and releases
+// every segment it claimed, so nothing stays claimed.
+bool ClaimAndCopy(LoaderEnv& env, const LoadPlan& plan, lib::Span<const uint8_t> image,
+                  const char* path) {
+  uint32_t claimed = 0;
+  for (; claimed < plan.segment_count; ++claimed) {
+    const LoadSegment& s = plan.segments[claimed];
+    if (env.claims.Claim(s.paddr, s.memsz, 0).is_error()) break;
+  }
+  bool ok = claimed == plan.segment_count;
+  if (!ok) {
+    lib::Printf("tern: %s: cannot boot: segment %u at 0x%llx overlaps memory in use\n", path,
+                claimed, static_cast<unsigned long long>(plan.segments[claimed].paddr));
+  } else if (auto copied = LoadElfSegments(plan, image, env.memory); copied.is_error()) {
+    lib::Printf("tern: %s: cannot boot: %s\n", path, ElfErrorName(copied.error()));
+    ok = false;
+  }
+  if (!ok) {
+    for (uint32_t i = 0; i < claimed; ++i) {
+      (void)env.claims.Release(plan.segments[i].paddr, plan.segments[i].memsz);
+    }
+  }
+  return ok;
 }
 
 // Loads the ELF image at the start of `partition` of `disk` (at most kLoaderStagingBytes of it):
-// reads it into the staging area, plans, claims and copies its segments.
+// reads it into the staging area, plans, claims and copies its segments. The staging area is
+// claimed for the load and released on every path; a failure leaves nothing else claimed either
+// (ClaimAndCopy), and nothing can fail after the copy: the entry is the plan's.
 bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Partition& partition,
                    const char* path, LoadedClient& loaded) {
-  const uint64_t limit = lib::Min<uint64_t>(env.rma_bytes, lib::GiB(2));
-  if (LoaderStaging(env.rma_bytes).size == 0) {
+  const of::AddressRange area = LoaderStaging(env.rma_bytes);
+  if (area.size == 0) {
     lib::Printf("tern: %s: cannot boot: %llu MiB of real-mode memory is too little\n", path,
-                static_cast<unsigned long long>(limit >> 20));
+                static_cast<unsigned long long>(env.rma_bytes >> 20));
     return false;
   }
-  const uint64_t staging = LoaderStaging(env.rma_bytes).start;
-  const uint64_t image_bytes =
-      lib::Min<uint64_t>(kLoaderStagingBytes, partition.block_count * uint64_t{disk.block_size});
-  of::ClaimMap& claims = env.claims;
-  if (claims.Claim(staging, image_bytes, 0).is_error()) {
+  Staging staging;
+  staging.address = area.start;
+  staging.bytes = lib::Min<uint64_t>(area.size, partition.block_count * uint64_t{disk.block_size});
+  if (env.claims.Claim(staging.address, staging.bytes, 0).is_error()) {
     lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is in use\n", path,
-                static_cast<unsigned long long>(staging));
+                static_cast<unsigned long long>(staging.address));
     return false;
   }
-  const AddressRange forbidden[] = {{0, env.firmware_end}, {staging, image_bytes}};
-  const uint64_t block_size = disk.block_size;
+  // The staging area through the accessor every client address goes through: in the firmware
+  // (host_base 0) the pointer is the real address the device writes to; host tests back guest RAM
+  // with an array, whose fake devices take host pointers.
+  auto mapped = env.memory.Map(staging.address, staging.bytes, false);
+  bool ok = mapped.is_ok();
+  if (!ok) {
+    lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is outside guest memory\n", path,
+                static_cast<unsigned long long>(staging.address));
+  }
+  LoadPlan plan;
   uint64_t have = 0;
-  uint64_t want = lib::Min<uint64_t>(64 * 1024, image_bytes);
-  lib::Result<LoadPlan, ElfError> plan = lib::Err(ElfError::kTruncated);
-  while (true) {
-    const uint64_t blocks_have = have / block_size;
-    const uint64_t blocks_want = (want + block_size - 1) / block_size;
-    if (!ReadExtent(disk, partition.start_lba + blocks_have, blocks_want - blocks_have,
-                    staging + blocks_have * block_size, path)) {
-      (void)claims.Release(staging, image_bytes);
-      return false;
-    }
-    have = lib::Min(blocks_want * block_size, image_bytes);
-    const lib::Span<const uint8_t> image(reinterpret_cast<const uint8_t*>(staging), have);
-    plan = PlanElfLoad(image, limit, forbidden);
-    if (plan.is_ok() || !NeedsMoreOfTheImage(plan.error()) || have >= image_bytes) break;
-    want = lib::Min(have * 4, image_bytes);
+  if (ok) {
+    staging.host = mapped.value();
+    ok = StageAndPlan(env, disk, partition, staging, path, plan, &have) &&
+         ClaimAndCopy(env, plan, lib::Span<const uint8_t>(staging.host, have), path);
   }
-  if (plan.is_error()) {
-    lib::Printf("tern: %s: cannot boot partition %u: %s\n", path, partition.number,
-                ElfErrorName(plan.error()));
-    (void)claims.Release(staging, image_bytes);
-    return false;
+  (void)env.claims.Release(staging.address, staging.bytes);
+  if (!ok) return false;
+  for (uint32_t i = 0; i < plan.segment_count; ++i) {
+    lib::SyncInstructions(plan.segments[i].paddr, plan.segments[i].memsz);
   }
-  const LoadPlan& p = plan.value();
-  uint32_t claimed = 0;
-  for (; claimed < p.segment_count; ++claimed) {
-    const LoadSegment& s = p.segments[claimed];
-    if (claims.Claim(s.paddr, s.memsz, 0).is_error()) break;
-  }
-  bool ok = claimed == p.segment_count;
-  if (!ok) {
-    lib::Printf("tern: %s: cannot boot: segment %u at 0x%llx overlaps memory in use\n", path,
-                claimed, static_cast<unsigned long long>(p.segments[claimed].paddr));
-  } else {
-    const lib::Span<const uint8_t> image(reinterpret_cast<const uint8_t*>(staging), have);
-    if (auto copied = LoadElfSegments(p, image, env.memory); copied.is_error()) {
-      lib::Printf("tern: %s: cannot boot: %s\n", path, ElfErrorName(copied.error()));
-      ok = false;
-    }
-  }
-  (void)claims.Release(staging, image_bytes);
-  if (!ok) {
-    for (uint32_t i = 0; i < claimed; ++i) {
-      (void)claims.Release(p.segments[i].paddr, p.segments[i].memsz);
-    }
-    return false;
-  }
-  for (uint32_t i = 0; i < p.segment_count; ++i) {
-    lib::SyncInstructions(p.segments[i].paddr, p.segments[i].memsz);
-  }
-  loaded.mode32 = !p.is_64bit;
-  loaded.entry = p.entry_paddr;
-  // A 64-bit big-endian ELFv1 image's entry is a function descriptor: its first doubleword is the
-  // code address.
-  if (p.is_64bit && !p.is_little_endian && (p.flags & 3) != 2) {
-    uint8_t descriptor[8];
-    if (env.memory.Read(p.entry_paddr, descriptor, 8).is_error()) return false;
-    loaded.entry = lib::LoadBe64(descriptor);
-  }
+  loaded.entry = plan.enter_at;
+  loaded.mode32 = plan.enter_32bit;
   lib::Printf("tern: booting %s partition %u: ELF%d %s-endian, %u segments, entry 0x%llx\n", path,
-              partition.number, p.is_64bit ? 64 : 32, p.is_little_endian ? "little" : "big",
-              p.segment_count, static_cast<unsigned long long>(loaded.entry));
+              partition.number, plan.is_64bit ? 64 : 32, plan.is_little_endian ? "little" : "big",
+              plan.segment_count, static_cast<unsigned long long>(loaded.entry));
   return true;
 }
 
@@ -144,8 +184,9 @@ const block::Device* DeviceAt(lib::Span<const BootDevice> devices, of::Phandle n
   return nullptr;
 }
 
-// Loads the PReP partition of `disk` at `path`; one line says why when it cannot.
-bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, LoadedClient& loaded) {
+// The PReP partition of `disk` at `path` into `prep`; one line says why when there is none. The
+// partition table (6 KiB) lives only here, not while the partition is loaded.
+bool FindPrep(const block::Device& disk, const char* path, block::Partition& prep) {
   block::IoError io = block::IoError::kDevice;
   auto table = block::ReadPartitions(disk, table_scratch, &io);
   if (table.is_error()) {
@@ -154,16 +195,29 @@ bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, Load
                 read_failed ? ": " : "", read_failed ? block::IoErrorName(io) : "");
     return false;
   }
-  auto prep = block::FindPrepPartition(table.value());
-  if (prep.is_error()) {
-    lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(prep.error()));
+  if (table.value().unlisted != 0) {
+    lib::Printf(
+        "tern: %s: the GPT has %u used entries; tern lists the first %u and looks for the PReP "
+        "partition among all of them\n",
+        path, table.value().count + table.value().unlisted, table.value().count);
+  }
+  auto found = block::FindPrepPartition(table.value());
+  if (found.is_error()) {
+    lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(found.error()));
     return false;
   }
-  if (!prep.value().active) {
+  prep = found.value();
+  if (!prep.active) {
     lib::Printf("tern: %s: PReP partition %u is not marked active; booting it all the same\n", path,
-                prep.value().number);
+                prep.number);
   }
-  return LoadPartition(env, disk, prep.value(), path, loaded);
+  return true;
+}
+
+// Loads the PReP partition of `disk` at `path`; one line says why when it cannot.
+bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, LoadedClient& loaded) {
+  block::Partition prep;
+  return FindPrep(disk, path, prep) && LoadPartition(env, disk, prep, path, loaded);
 }
 
 }  // namespace

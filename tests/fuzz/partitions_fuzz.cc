@@ -3,7 +3,8 @@
 // its first blocks, every later block reads as zeros, so a table may point anywhere on a disk of
 // up to 2^32 blocks. The GPT CRCs can be made right by the harness (flags), so that the fuzzer
 // reaches the range checks behind them: a valid CRC proves nothing about the values. Every
-// partition tern calls valid must lie on the disk. Input: flags (bits 0-1: block size 512, 4096,
+// partition tern calls valid must lie on the disk, listed or (GPT entries past the table's room)
+// kept as the first PReP among the unlisted ones. Input: flags (bits 0-1: block size 512, 4096,
 // 1024, or 520, which no disk has; bit 2: reseal the primary GPT header and array at LBA 1;
 // bit 3: the backup at the last block; bits 4-5: scratch blocks - 1), the disk's block count (4
 // bytes), then its first blocks.
@@ -83,11 +84,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (table.is_error()) return 0;
   const block::PartitionTable& t = table.value();
   if (t.count > block::kMaxPartitions) fuzz::Violation("more partitions than the table holds");
+  auto on_disk = [&](const block::Partition& p) {
+    return p.start_lba <= disk.blocks && p.block_count <= disk.blocks - p.start_lba;
+  };
   for (uint32_t i = 0; i < t.count; ++i) {
     const block::Partition& p = t.partitions[i];
-    if (p.valid && (p.start_lba > disk.blocks || p.block_count > disk.blocks - p.start_lba)) {
-      fuzz::Violation("a valid partition runs past the disk");
+    if (p.valid && !on_disk(p)) fuzz::Violation("a valid partition runs past the disk");
+  }
+  if (t.unlisted != 0 && (t.scheme != block::Scheme::kGpt || t.count != block::kMaxPartitions)) {
+    fuzz::Violation("entries left unlisted while the table has room");
+  }
+  if (t.has_unlisted_prep) {
+    const block::Partition& p = t.unlisted_prep;
+    if (t.unlisted == 0 || p.gpt_type != block::kPrepGuid) {
+      fuzz::Violation("an unlisted PReP partition that is none");
     }
+    if (p.valid && !on_disk(p)) fuzz::Violation("a valid unlisted partition runs past the disk");
   }
   auto prep = block::FindPrepPartition(t);
   if (prep.is_ok() && !prep.value().valid) fuzz::Violation("an invalid PReP partition chosen");

@@ -7,11 +7,18 @@ The disks come from tools/disk-kit.sh (MBR and GPT images laid out as grub-insta
 without a PReP partition, one with a damaged table, a second bootable one). Their /init prints
 TERN-DISK: lines; a scenario passes when the expected disk's root file system is mounted (its
 disk id is read from the mounted root), no disk is written (snapshot=on), nothing on the console
-says the kernel or tern went wrong, and QEMU exits by itself. --help lists the scenarios.
+says the kernel or tern went wrong, and QEMU exits by itself. Hostile disks are built at test time
+in a temporary directory (no image is kept): small MBR disks whose PReP partition holds a crafted
+64-bit big-endian ELFv1 image, and copies of the kit's gpt.img with their GPT rewritten to use
+many entries. --help lists the scenarios.
 """
 import os
 import re
+import shutil
+import struct
 import sys
+import tempfile
+import zlib
 
 from guest import Guest, expect, run_scenarios
 from linux_test import KERNEL_ERRORS
@@ -39,6 +46,114 @@ def scsi_disk(opts, name, bus, bootindex=None, extra=""):
     index = f",bootindex={bootindex}" if bootindex is not None else ""
     return ["-drive", f"file={path},if=none,id={drive},format=raw,snapshot=on",
             "-device", f"scsi-hd,drive={drive},bus={bus}{index}{extra}"]
+
+
+def disk_file(path, drive, bootindex=None):
+    """QEMU arguments attaching the raw image at `path` on virtio-blk as drive `drive`."""
+    index = f",bootindex={bootindex}" if bootindex is not None else ""
+    return ["-drive", f"file={path},if=none,id={drive},format=raw,snapshot=on",
+            "-device", f"virtio-blk-pci,drive={drive}{index}"]
+
+
+# ---- hostile disks, built at test time ----
+
+# Where the crafted boot loader lives: its code segment at 0x200000 (file offset 0x1000, 0x1000
+# bytes), its data segment at 0x210000 (file offset 0x2000, 0x100 bytes) with the function
+# descriptor e_entry names at its start (64-bit PowerPC ELF ABI 1.9, "Function Descriptors").
+CODE_ADDRESS = 0x200000
+DESCRIPTOR = 0x210000
+ILLEGAL_INSTRUCTION = 0x00000000  # a primary opcode of 0: illegal on every Power ISA
+
+
+def elfv1(code_words=(ILLEGAL_INSTRUCTION,), code=CODE_ADDRESS, entry=DESCRIPTOR):
+    """A 64-bit big-endian ELFv1 ET_EXEC image (EM_PPC64, e_flags 1) whose e_entry is `entry`,
+    with `code` as the code address of the descriptor at DESCRIPTOR."""
+    image = bytearray(0x2100)
+    # e_ident, e_type, e_machine, e_version, e_entry, e_phoff, e_shoff, e_flags, e_ehsize,
+    # e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+    struct.pack_into(">4sBBBB8xHHIQQQIHHHHHH", image, 0, b"\x7fELF", 2, 2, 1, 0, 2, 21, 1,
+                     entry, 64, 0, 1, 64, 56, 2, 0, 0, 0)
+    segments = [(0x1000, CODE_ADDRESS, 0x1000), (0x2000, DESCRIPTOR, 0x100)]
+    for i, (offset, address, size) in enumerate(segments):
+        # PT_LOAD, RWX, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz, p_align
+        struct.pack_into(">IIQQQQQQ", image, 64 + 56 * i, 1, 7, offset, address, address, size,
+                         size, 0x10000)
+    for i, word in enumerate(code_words):
+        struct.pack_into(">I", image, 0x1000 + 4 * i, word)
+    struct.pack_into(">QQQ", image, 0x2000, code, 0, 0)  # code address, TOC, environment
+    return bytes(image)
+
+
+def prep_disk(directory, name, image):
+    """A 4 MiB raw MBR disk whose only partition, an active PReP one (type 0x41, 2 MiB from block
+    2048), holds `image`; returns its path."""
+    disk = bytearray(4 << 20)
+    struct.pack_into("<B3xB3xII", disk, 446, 0x80, 0x41, 2048, 4096)
+    disk[510:512] = b"\x55\xaa"
+    disk[2048 * 512:2048 * 512 + len(image)] = image
+    path = os.path.join(directory, f"{name}.img")
+    with open(path, "wb") as out:
+        out.write(disk)
+    return path
+
+
+# Each bad descriptor tern must refuse before anything runs, with the reason it prints
+# (bootmgr/elf.cc ElfErrorName).
+NOT_LOADED_CODE = "ELF entry descriptor's code address outside the loaded segments"
+BAD_DESCRIPTORS = [
+    ("code-outside-segments", elfv1(code=0x600000), NOT_LOADED_CODE),
+    ("code-in-firmware", elfv1(code=0x1800), NOT_LOADED_CODE),  # tern's own boot path
+    # e_entry 4 bytes before the data segment's end: the descriptor's 8 bytes run past it
+    ("descriptor-past-file-bytes", elfv1(entry=DESCRIPTOR + 0xfc),
+     "ELF entry descriptor outside the loaded segments' file bytes"),
+]
+
+LINUX_DATA = bytes.fromhex("af3dc60f838472478e793d69d8477de4")  # 0FC63DAF-8483-4772-8E79-...
+
+
+def rewrite_gpt(path, used, prep_number, entry_count):
+    """Rewrites the GPT of `path` (a copy of the kit's gpt.img: PReP as entry 1, the root as
+    entry 2) to an array of `entry_count` entries with `used` of them used: the PReP partition
+    as entry `prep_number`, the root as entry 2, and small empty partitions (10 blocks each, in
+    the free space after the root) in every other entry below `used`; both headers and both
+    arrays with correct CRCs (UEFI 2.10 5.3.2), as a partitioning tool writes them."""
+    with open(path, "r+b") as disk:
+        size = disk.seek(0, os.SEEK_END)
+        last = size // 512 - 1
+        disk.seek(512)
+        header = bytearray(disk.read(512))
+        entries_lba, count, entry_size = struct.unpack_from("<QII", header, 72)
+        disk.seek(entries_lba * 512)
+        old = disk.read(count * entry_size)
+        prep, root = old[0:128], old[128:256]
+        root_end = struct.unpack_from("<Q", root, 40)[0]
+        array_blocks = entry_count * 128 // 512
+        backup_array = last - array_blocks
+        last_usable = backup_array - 1
+        array = bytearray(entry_count * 128)
+        array[128 * (prep_number - 1):128 * prep_number] = prep
+        array[128:256] = root
+        start = root_end + 1
+        for index in range(used):
+            if index in (1, prep_number - 1):
+                continue
+            entry = bytearray(128)
+            entry[0:16] = LINUX_DATA
+            entry[16:32] = struct.pack("<QQ", 0x7465726e00000000 | index, 0x6770740000000000)
+            struct.pack_into("<QQ", entry, 32, start, start + 9)
+            array[128 * index:128 * (index + 1)] = entry
+            start += 10
+        assert start - 1 <= last_usable, "no room for the partitions"
+        crc = zlib.crc32(array)
+        for my_lba, alternate, array_lba in ((1, last, 2), (last, 1, backup_array)):
+            struct.pack_into("<IIIIQQQQ", header, 8, 0x00010000, 92, 0, 0, my_lba, alternate,
+                             2048, last_usable)
+            struct.pack_into("<QIII", header, 72, array_lba, entry_count, 128, crc)
+            struct.pack_into("<I", header, 16, zlib.crc32(bytes(header[:92])))
+            disk.seek(my_lba * 512)
+            disk.write(header)
+            disk.seek(array_lba * 512)
+            disk.write(array)
 
 
 def boot(opts, args):
@@ -168,6 +283,76 @@ def scenario_vscsi_and_virtio_blk(opts):
     expect_root(opts, args, "tern-mbr")
 
 
+def scenario_bad_descriptors_then_good(opts):
+    # Three disks with a bad ELFv1 entry descriptor each, then a bootable one: a reason for each,
+    # nothing of theirs runs, the fourth boots.
+    with tempfile.TemporaryDirectory() as directory:
+        args = []
+        for index, (name, image, _) in enumerate(BAD_DESCRIPTORS):
+            args += disk_file(prep_disk(directory, name, image), f"bad{index}", bootindex=index + 1)
+        args += disk(opts, "mbr", bootindex=len(BAD_DESCRIPTORS) + 1)
+        reasons = [rf"tern: \S+: cannot boot partition 1: {re.escape(reason)}\n"
+                   for _, _, reason in BAD_DESCRIPTORS]
+        expect_root(opts, args, "tern-mbr", also=reasons)
+
+
+def scenario_bad_descriptors_only(opts):
+    # Only such disks: a reason for each, then power-off; QEMU exits by itself.
+    with tempfile.TemporaryDirectory() as directory:
+        args = []
+        for index, (name, image, _) in enumerate(BAD_DESCRIPTORS):
+            args += disk_file(prep_disk(directory, name, image), f"bad{index}", bootindex=index + 1)
+        guest, text, seconds = boot(opts, args)
+    found = re.findall(r"tern: \S+: cannot boot partition 1: (.*)\n", text)
+    expect(found == [reason for _, _, reason in BAD_DESCRIPTORS],
+           f"reasons {found}, not one per disk in boot order", guest)
+    expect("tern: booting" not in text, "tern entered a boot loader", guest)
+    expect("tern: no kernel to boot (no -kernel) and no disk tern could boot\ntern: powering off"
+           in text, "tern did not power off after the last disk", guest)
+    print(f"three bad ELFv1 descriptors refused; QEMU exited after {seconds:.1f} s")
+
+
+def scenario_trapping_loader(opts):
+    # A boot loader whose first instruction is illegal, entered through a good descriptor: the
+    # exception report, then power-off: QEMU exits by itself.
+    with tempfile.TemporaryDirectory() as directory:
+        path = prep_disk(directory, "illegal", elfv1())
+        guest = Guest(opts.qemu, ["-bios", opts.image, "-m", "1G", *disk_file(path, "d0")])
+        code, seconds = guest.wait_exit(timeout=TIMEOUT)
+    text = guest.text()
+    expect(re.search(rf"tern: booting \S+ partition 1: ELF64 big-endian, 2 segments, entry "
+                     rf"{CODE_ADDRESS:#x}\n", text), "tern did not enter the descriptor's code",
+           guest)
+    report = re.search(r"tern: EXCEPTION 0x700 \(program: illegal instruction\)\n"
+                       r"  SRR0 ([0-9a-f]{16}) (.|\n)*\ntern: halted\ntern: powering off\n", text)
+    expect(report is not None, "no program-interrupt report followed by a power-off", guest)
+    expect(int(report.group(1), 16) == CODE_ADDRESS, f"SRR0 {report.group(1)}", guest)
+    expect(code == 0, f"QEMU exited with {code}", guest)
+    print(f"illegal instruction at {CODE_ADDRESS:#x} reported; QEMU exited after {seconds:.1f} s")
+
+
+def scenario_gpt_100_entries(opts):
+    # #26.6: the kit's GPT disk rewritten to use 100 of its 128 entries, PReP still entry 1.
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "gpt-100.img")
+        shutil.copyfile(os.path.join(opts.disks, "gpt.img"), path)
+        rewrite_gpt(path, used=100, prep_number=1, entry_count=128)
+        expect_root(opts, disk_file(path, "g100", bootindex=1), "tern-gpt",
+                    also=[r"tern: booting \S+ partition 1: "])
+
+
+def scenario_gpt_200_entries(opts):
+    # More used entries than tern's partition table lists (128), the PReP partition past them.
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "gpt-200.img")
+        shutil.copyfile(os.path.join(opts.disks, "gpt.img"), path)
+        rewrite_gpt(path, used=200, prep_number=150, entry_count=256)
+        expect_root(opts, disk_file(path, "g200", bootindex=1), "tern-gpt",
+                    also=[r"tern: \S+: the GPT has 200 used entries; tern lists the first 128 "
+                          r"and looks for the PReP partition among all of them\n",
+                          r"tern: booting \S+ partition 150: "])
+
+
 SCENARIOS = {
     "mbr": ("MBR disk on virtio-blk: GRUB from the active 0x41 partition, Linux mounts the root",
             scenario_mbr),
@@ -196,6 +381,22 @@ SCENARIOS = {
                              scenario_vscsi_and_virtio_blk),
     "iommu-refused": ("a virtio-blk disk with iommu_platform=on is refused with a message; the "
                       "next disk boots", scenario_iommu_refused),
+    "bad-descriptors-then-good": ("three PReP partitions holding 64-bit big-endian ELFv1 images "
+                                  "with a bad entry descriptor (code outside every segment, code "
+                                  "in the firmware, the descriptor past its segment's file "
+                                  "bytes): a reason each, then the fourth disk boots",
+                                  scenario_bad_descriptors_then_good),
+    "bad-descriptors-only": ("only the three bad-descriptor disks: a reason each, then tern "
+                             "powers off and QEMU exits", scenario_bad_descriptors_only),
+    "trapping-loader": ("a PReP ELFv1 image whose code is an illegal instruction: tern enters the "
+                        "descriptor's code, reports the program interrupt (SRR0 there) and powers "
+                        "off: QEMU exits by itself", scenario_trapping_loader),
+    "gpt-100-entries": ("gpt.img rewritten to use 100 of its 128 GPT entries (both headers and "
+                        "arrays with their CRCs), PReP as entry 1: GRUB boots, Linux mounts the "
+                        "root", scenario_gpt_100_entries),
+    "gpt-200-entries": ("gpt.img rewritten to a 256-entry GPT with 200 used, PReP as entry 150, "
+                        "past the 128 partitions tern lists: tern says so and boots it, Linux "
+                        "mounts the root", scenario_gpt_200_entries),
 }
 
 

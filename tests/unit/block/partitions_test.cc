@@ -638,14 +638,100 @@ TEST(Gpt, EntriesLargerThanABlockAreReadByTheirFirstBlock) {
   EXPECT_TRUE(table.partitions[1].gpt_type == block::kPrepGuid);
 }
 
-TEST(Gpt, MorePartitionsThanTheTableHoldsIsAnError) {
-  TestDisk disk(512, 10000);
+// `count` used entries from index 0 on, of 10 blocks each from block 300, all Linux data but
+// those at `prep_indexes`.
+std::vector<GptEntry> ManyEntries(uint32_t count, std::vector<uint32_t> prep_indexes = {}) {
   std::vector<GptEntry> entries;
-  for (uint32_t i = 0; i <= block::kMaxPartitions; ++i) {
-    entries.push_back({i, kLinuxData, 100 + 10u * i, 100 + 10u * i + 9});
+  for (uint32_t i = 0; i < count; ++i) {
+    bool prep = false;
+    for (uint32_t index : prep_indexes) prep = prep || index == i;
+    entries.push_back({i, prep ? block::kPrepGuid : kLinuxData, 300 + 10u * i, 300 + 10u * i + 9});
   }
-  BuildGpt(disk, entries);
-  EXPECT_EQ(ReadError(disk), PartitionError::kTooManyPartitions);
+  return entries;
+}
+
+// #26.6: a standard GPT's 128 entries, all used, are all listed.
+TEST(Gpt, AStandardArrayOf128UsedEntriesIsListedWhole) {
+  TestDisk disk(512, 10000);
+  BuildGpt(disk, ManyEntries(128, {0}));
+  const PartitionTable table = ReadOk(disk);
+  ASSERT_EQ(table.count, 128u);
+  EXPECT_EQ(table.unlisted, 0u);
+  EXPECT_EQ(table.partitions[127].number, 128u);
+  EXPECT_EQ(table.partitions[127].start_lba, 300u + 1270);
+  auto prep = block::FindPrepPartition(table);
+  ASSERT_TRUE(prep.is_ok());
+  EXPECT_EQ(prep.value().number, 1u);
+}
+
+// The disk: 100 used entries, PReP first (refused whole as "too many partitions" before).
+TEST(Gpt, HundredUsedEntriesWithThePrepFirst) {
+  TestDisk disk(512, 10000);
+  BuildGpt(disk, ManyEntries(100, {0}));
+  for (size_t scratch_blocks : {1, 2, 64}) {
+    const PartitionTable table = ReadOk(disk, scratch_blocks);
+    EXPECT_EQ(table.count, 100u);
+    auto prep = block::FindPrepPartition(table);
+    ASSERT_TRUE(prep.is_ok());
+    EXPECT_EQ(prep.value().number, 1u);
+  }
+}
+
+// More used entries than the table lists (kMaxGptEntries of them, 300 used): every entry is read
+// (the array's CRC covers them all), the first 128 are listed, the rest counted, and the PReP
+// partition is found among them.
+TEST(Gpt, ThePrepPartitionIsFoundPastTheListedEntries) {
+  TestDisk disk(512, 10000);
+  const GptLayout layout{block::kMaxGptEntries, 128};
+  BuildGpt(disk, ManyEntries(300, {249}), layout);
+  PartitionTable table = ReadOk(disk, 4);
+  EXPECT_EQ(table.count, block::kMaxPartitions);
+  EXPECT_EQ(table.unlisted, 300u - block::kMaxPartitions);
+  EXPECT_EQ(table.partitions[block::kMaxPartitions - 1].number, block::kMaxPartitions);
+  ASSERT_TRUE(table.has_unlisted_prep);
+  auto prep = block::FindPrepPartition(table);
+  ASSERT_TRUE(prep.is_ok());
+  EXPECT_EQ(prep.value().number, 250u);
+  EXPECT_EQ(prep.value().start_lba, 300u + 2490);
+  EXPECT_TRUE(prep.value().valid);
+
+  // A listed PReP entry still comes first, as entry order says.
+  BuildGpt(disk, ManyEntries(300, {5, 249}), layout);
+  EXPECT_EQ(block::FindPrepPartition(ReadOk(disk)).value().number, 6u);
+
+  // Past the table, an invalid PReP entry gives way to a later valid one...
+  std::vector<GptEntry> entries = ManyEntries(300, {200, 249});
+  entries[200].last = 20000;  // past the disk's end
+  BuildGpt(disk, entries, layout);
+  table = ReadOk(disk);
+  EXPECT_EQ(table.unlisted_prep.number, 250u);
+  EXPECT_EQ(block::FindPrepPartition(table).value().number, 250u);
+  // ... and when it is the only one, its problem is the reason.
+  entries = ManyEntries(300, {200});
+  entries[200].last = 20000;
+  BuildGpt(disk, entries, layout);
+  auto none = block::FindPrepPartition(ReadOk(disk));
+  ASSERT_TRUE(none.is_error());
+  EXPECT_EQ(none.error(), PartitionError::kEntryPastEnd);
+  // No PReP entry anywhere.
+  BuildGpt(disk, ManyEntries(300), layout);
+  table = ReadOk(disk);
+  EXPECT_FALSE(table.has_unlisted_prep);
+  EXPECT_EQ(block::FindPrepPartition(table).error(), PartitionError::kNoPrepPartition);
+}
+
+// The unlisted entries are still checked: a flipped bit in the last entry of the array fails its
+// CRC, and the backup is read.
+TEST(Gpt, UnlistedEntriesAreCoveredByTheArrayCrc) {
+  TestDisk disk(512, 10000);
+  BuildGpt(disk, ManyEntries(300, {249}), {block::kMaxGptEntries, 128});
+  // The array starts at block 2, four entries a block: entry 1023 (unused) is the last of block
+  // 2 + 255.
+  disk.block(2 + 255)[3 * 128 + 40] ^= 1;
+  const PartitionTable table = ReadOk(disk);
+  EXPECT_TRUE(table.used_backup_gpt);
+  EXPECT_EQ(table.primary_gpt_error, PartitionError::kGptEntriesCrc);
+  EXPECT_EQ(block::FindPrepPartition(table).value().number, 250u);
 }
 
 TEST(Gpt, FourKibBlocks) {

@@ -115,6 +115,11 @@ std::vector<uint8_t> BuildElf(const ElfSpec& spec) {
   return image;
 }
 
+// Writes a function descriptor's first doubleword (the code address) at image offset `at`.
+void PutDescriptor(std::vector<uint8_t>& image, size_t at, uint64_t code) {
+  Writer(image, false).Put(at, code, 8);
+}
+
 // What grub-mkimage -O powerpc-ieee1275 writes (util/grub-mkimagexx.c, generate_elf): ELF32 BE,
 // ET_EXEC, EM_PPC, entry 0x200000; the kernel with its bss, PT_GNU_STACK, the modules after the
 // bss, the CHRP note (p_memsz 0) after the program.
@@ -181,7 +186,8 @@ TEST(ElfPlan, SixtyFourBitBigEndianWithPaddrApartFromVaddr) {
   spec.entry = 0xc000000000004020ull;
   spec.phdrs = {{kPtLoad, 0x1000, 0xc000000000000000ull, 0x400000, 0x8000, 0x20000}};
   spec.image_size = 0x9000;
-  const auto image = BuildElf(spec);
+  auto image = BuildElf(spec);
+  PutDescriptor(image, 0x1000 + 0x4020, 0xc000000000000100ull);
   auto result = Plan(image);
   ASSERT_TRUE(result.is_ok()) << bootmgr::ElfErrorName(result.error());
   const LoadPlan& plan = result.value();
@@ -191,6 +197,11 @@ TEST(ElfPlan, SixtyFourBitBigEndianWithPaddrApartFromVaddr) {
   EXPECT_EQ(plan.flags, 1u);
   EXPECT_EQ(plan.entry, 0xc000000000004020ull);
   EXPECT_EQ(plan.entry_paddr, 0x404020u);
+  // The descriptor's code address is virtual too: it is entered where its bytes land.
+  EXPECT_TRUE(plan.entry_is_descriptor);
+  EXPECT_EQ(plan.descriptor_code, 0xc000000000000100ull);
+  EXPECT_EQ(plan.enter_at, 0x400100u);
+  EXPECT_FALSE(plan.enter_32bit);
   ASSERT_EQ(plan.segment_count, 1u);
   EXPECT_EQ(plan.segments[0].paddr, 0x400000u);
   EXPECT_EQ(plan.segments[0].vaddr, 0xc000000000000000ull);
@@ -403,6 +414,99 @@ TEST(ElfPlan, EntryMustBeInsideALoadedSegment) {
   auto plan = Plan(BuildElf(spec));
   ASSERT_TRUE(plan.is_ok());
   EXPECT_EQ(plan.value().entry_paddr, 0x20a000u);
+  EXPECT_EQ(plan.value().enter_at, 0x20a000u);
+  EXPECT_TRUE(plan.value().enter_32bit);
+  EXPECT_FALSE(plan.value().entry_is_descriptor);
+  spec.entry = 0x20b3fc;  // the modules' last instruction
+  EXPECT_TRUE(Plan(BuildElf(spec)).is_ok());
+  spec.phdrs[2].filesz = 0x23fe;  // ... now half in the bss
+  EXPECT_EQ(PlanError(BuildElf(spec)), ElfError::kEntryNotLoaded);
+}
+
+TEST(ElfPlan, EntryMustBeOnAnInstructionBoundary) {
+  ElfSpec spec = GrubCore();
+  spec.entry = 0x200002;
+  EXPECT_EQ(PlanError(BuildElf(spec)), ElfError::kEntryMisaligned);
+}
+
+// A 64-bit big-endian ELFv1 image, as a PReP partition may hold one: one segment of code at
+// 0x400000 (file offset 0x1000, 0x2000 file bytes, 0x4000 in memory), a second at 0x800000
+// (file offset 0x3000, 0x1000 bytes), e_entry naming the descriptor at 0x800100 in the second.
+ElfSpec ElfV1() {
+  ElfSpec spec;
+  spec.is_64bit = true;
+  spec.machine = bootmgr::kEmPpc64;
+  spec.flags = 1;
+  spec.entry = 0x800100;
+  spec.phdrs = {{kPtLoad, 0x1000, 0x400000, 0x400000, 0x2000, 0x4000},
+                {kPtLoad, 0x3000, 0x800000, 0x800000, 0x1000, 0x1000}};
+  spec.image_size = 0x4000;
+  return spec;
+}
+
+// The ELFv1 image with the descriptor's code address `code`.
+std::vector<uint8_t> ElfV1With(uint64_t code, ElfSpec spec = ElfV1()) {
+  auto image = BuildElf(spec);
+  if (spec.entry >= 0x800000 && spec.entry + 8 <= 0x801000) {
+    PutDescriptor(image, 0x3000 + (spec.entry - 0x800000), code);
+  }
+  return image;
+}
+
+TEST(ElfPlan, ElfV1EntersTheDescriptorsCodeAddress) {
+  auto plan = Plan(ElfV1With(0x400040));
+  ASSERT_TRUE(plan.is_ok()) << bootmgr::ElfErrorName(plan.error());
+  EXPECT_TRUE(plan.value().entry_is_descriptor);
+  EXPECT_EQ(plan.value().entry_paddr, 0x800100u);
+  EXPECT_EQ(plan.value().descriptor_code, 0x400040u);
+  EXPECT_EQ(plan.value().enter_at, 0x400040u);
+  EXPECT_FALSE(plan.value().enter_32bit);
+  // The last instruction of the first segment's file bytes; the descriptor's code in the second
+  // segment itself.
+  EXPECT_EQ(Plan(ElfV1With(0x401ffc)).value().enter_at, 0x401ffcu);
+  EXPECT_EQ(Plan(ElfV1With(0x800000)).value().enter_at, 0x800000u);
+}
+
+TEST(ElfPlan, ElfV1DescriptorMustLieInFileBytes) {
+  ElfSpec spec = ElfV1();
+  spec.entry = 0x800ffc;  // its 8 bytes run 4 past the second segment's file bytes
+  EXPECT_EQ(PlanError(ElfV1With(0x400040, spec)), ElfError::kDescriptorNotLoaded);
+  spec.entry = 0x800ff8;  // the last 8 file bytes: fine
+  auto image = BuildElf(spec);
+  PutDescriptor(image, 0x3ff8, 0x400040);
+  EXPECT_TRUE(Plan(image).is_ok());
+  spec.entry = 0x402000;  // in the first segment's bss: zeros in memory, not in the image
+  EXPECT_EQ(PlanError(BuildElf(spec)), ElfError::kDescriptorNotLoaded);
+  spec.entry = 0x600000;  // in no segment
+  EXPECT_EQ(PlanError(BuildElf(spec)), ElfError::kDescriptorNotLoaded);
+  spec.entry = 0xfffffffffffffffcull;  // e_entry + 8 wraps
+  EXPECT_EQ(PlanError(BuildElf(spec)), ElfError::kDescriptorNotLoaded);
+}
+
+TEST(ElfPlan, ElfV1DescriptorTargetMustBeLoadedCode) {
+  // Outside every segment, in the firmware, in the image's buffer (kFirmware's second range),
+  // in a segment's bss, half past its file bytes, past 2^64.
+  for (uint64_t code :
+       {0x600000ull, 0x100ull, 0x3f00000ull, 0x402000ull, 0x401ffeull, 0xfffffffffffffffeull}) {
+    EXPECT_EQ(PlanError(ElfV1With(code)), ElfError::kDescriptorTarget) << std::hex << code;
+  }
+  EXPECT_EQ(PlanError(ElfV1With(0x400042)), ElfError::kEntryMisaligned);
+}
+
+TEST(ElfPlan, OnlyBigEndianElfV1HasADescriptor) {
+  ElfSpec spec = ElfV1();
+  spec.flags = 2;  // ELFv2: e_entry is code
+  spec.entry = 0x400040;
+  auto plan = Plan(BuildElf(spec));
+  ASSERT_TRUE(plan.is_ok()) << bootmgr::ElfErrorName(plan.error());
+  EXPECT_FALSE(plan.value().entry_is_descriptor);
+  EXPECT_EQ(plan.value().enter_at, 0x400040u);
+  spec.flags = 0;  // no ABI version: ELFv1
+  EXPECT_EQ(PlanError(BuildElf(spec)), ElfError::kDescriptorTarget);
+  spec.little_endian = true;  // little-endian images have no descriptors (ELFv2 only)
+  plan = Plan(BuildElf(spec));
+  ASSERT_TRUE(plan.is_ok()) << bootmgr::ElfErrorName(plan.error());
+  EXPECT_EQ(plan.value().enter_at, 0x400040u);
 }
 
 // Guest RAM as a heap array of exactly kGuestSize bytes.
@@ -477,7 +581,7 @@ TEST_F(ElfLoadTest, ImageOtherThanThePlannedOneIsRefused) {
 
 TEST(ElfNames, EveryErrorHasADistinctName) {
   std::vector<std::string> names;
-  for (int e = 0; e <= static_cast<int>(ElfError::kCopyFailed); ++e) {
+  for (int e = 0; e <= static_cast<int>(ElfError::kCopyFailed); ++e) {  // kCopyFailed is last
     const std::string name = bootmgr::ElfErrorName(static_cast<ElfError>(e));
     EXPECT_NE(name, "ELF error") << e;
     for (const std::string& other : names) EXPECT_NE(name, other);
