@@ -283,6 +283,62 @@ def scenario_vscsi_and_virtio_blk(opts):
     expect_root(opts, args, "tern-mbr")
 
 
+def empty_disks(directory, count):
+    """QEMU arguments attaching `count` virtio-blk disks of 0 bytes (files in `directory`)."""
+    args = []
+    for index in range(count):
+        path = os.path.join(directory, f"empty{index}.img")
+        open(path, "wb").close()
+        args += disk_file(path, f"empty{index}")
+    return args
+
+
+def scenario_past_eight_empty_disks(opts):
+    # Issue 26: eight (here ten) disks of 0 bytes before the bootable one, which has bootindex=1:
+    # the empty ones are refused with a line each and take no driver instance; the ninth boots.
+    with tempfile.TemporaryDirectory() as directory:
+        args = empty_disks(directory, 10) + disk(opts, "mbr", bootindex=1)
+        expect_root(opts, args, "tern-mbr",
+                    also=[r"scsi@2: capacity of 0 sectors in blocks of 512 bytes: capacity of "
+                          r"less than one block\n"])
+
+
+def scenario_vscsi_after_eight_virtio(opts):
+    # Issue 26: a bootable spapr-vscsi disk after eight virtio-blk disks (unbootable, but
+    # usable): all nine are started and listed, and the vscsi disk boots in the default order.
+    args = []
+    for index in range(8):
+        path = os.path.join(opts.disks, "noprep.img")
+        args += ["-drive", f"file={path},if=none,id=np{index},format=raw,snapshot=on",
+                 "-device", f"virtio-blk-pci,drive=np{index}"]
+    args += ["-device", "spapr-vscsi,id=v", *scsi_disk(opts, "mbr", "v.0")]
+    guest, text, _ = boot(opts, args)
+    listed = re.findall(r"tern: disk /pci@800000020000000/scsi@\w+: virtio-blk", text)
+    expect(len(listed) == 8, f"{len(listed)} virtio-blk disks listed, expected 8", guest)
+    expect(re.search(r"tern: disk /vdevice/v-scsi@\w+/disk@8000000000000000: ", text),
+           "the vscsi disk was not listed", guest)
+    expect("tern: booting /vdevice/v-scsi" in text, "the vscsi disk did not boot", guest)
+    expect("TERN-DISK: disk-id tern-mbr" in text, "Linux did not mount the vscsi disk's root",
+           guest)
+    print("eight virtio-blk disks and the vscsi disk listed; the vscsi disk booted")
+
+
+def scenario_twenty_disks(opts):
+    # libvirt guests with 16 and more disks: twenty virtio-blk disks, bootindex on the last.
+    args = []
+    for index in range(19):
+        path = os.path.join(opts.disks, "noprep.img")
+        args += ["-drive", f"file={path},if=none,id=np{index},format=raw,snapshot=on",
+                 "-device", f"virtio-blk-pci,drive=np{index}"]
+    args += disk(opts, "gpt", bootindex=1)
+    guest, text, _ = boot(opts, args)
+    listed = re.findall(r"tern: disk /pci@80000002000000\d/scsi@\w+: virtio-blk", text)
+    expect(len(listed) == 20, f"{len(listed)} virtio-blk disks listed, expected 20", guest)
+    expect("TERN-DISK: disk-id tern-gpt" in text, "Linux did not mount the last disk's root",
+           guest)
+    print("twenty virtio-blk disks listed; the last one (bootindex=1) booted")
+
+
 def scenario_bad_descriptors_then_good(opts):
     # Three disks with a bad ELFv1 entry descriptor each, then a bootable one: a reason for each,
     # nothing of theirs runs, the fourth boots.
@@ -394,6 +450,14 @@ SCENARIOS = {
     "gpt-100-entries": ("gpt.img rewritten to use 100 of its 128 GPT entries (both headers and "
                         "arrays with their CRCs), PReP as entry 1: GRUB boots, Linux mounts the "
                         "root", scenario_gpt_100_entries),
+    "past-eight-empty-disks": ("ten virtio-blk disks of 0 bytes, then a bootable one with "
+                              "bootindex=1: the empty ones are refused and take no place, the "
+                              "eleventh boots", scenario_past_eight_empty_disks),
+    "vscsi-after-eight-virtio": ("eight virtio-blk disks without a PReP partition, then a bootable "
+                                 "spapr-vscsi disk: all nine listed, the vscsi disk boots",
+                                 scenario_vscsi_after_eight_virtio),
+    "twenty-disks": ("twenty virtio-blk disks, bootindex on the last: all listed, it boots",
+                     scenario_twenty_disks),
     "gpt-200-entries": ("gpt.img rewritten to a 256-entry GPT with 200 used, PReP as entry 150, "
                         "past the 128 partitions tern lists: tern says so and boots it, Linux "
                         "mounts the root", scenario_gpt_200_entries),
