@@ -92,6 +92,41 @@ class DmaPool {
   uint64_t end_ = 0;
 };
 
+// The DMA memory one probe takes for its device: given back when the probe ends without Keep()
+// (the last range first), so that every way out of a failed probe frees it.
+class DmaLease {
+ public:
+  static constexpr int kMaxRanges = 4;
+
+  explicit DmaLease(DmaPool& pool) : pool_(pool) {}
+  DmaLease(const DmaLease&) = delete;
+  DmaLease& operator=(const DmaLease&) = delete;
+  ~DmaLease() {
+    if (kept_) return;
+    for (int i = count_ - 1; i >= 0; --i) pool_.Release(ranges_[i].address, ranges_[i].bytes);
+  }
+
+  // DmaPool::Take; 0 when the pool has no room left.
+  uint64_t Take(uint64_t bytes, uint64_t alignment) {
+    if (count_ == kMaxRanges) return 0;
+    const uint64_t address = pool_.Take(bytes, alignment);
+    if (address != 0) ranges_[count_++] = Range{address, bytes};
+    return address;
+  }
+  // The device is the driver's: its memory stays taken.
+  void Keep() { kept_ = true; }
+
+ private:
+  struct Range {
+    uint64_t address;
+    uint64_t bytes;
+  };
+  DmaPool& pool_;
+  Range ranges_[kMaxRanges] = {};
+  int count_ = 0;
+  bool kept_ = false;
+};
+
 struct ProbeEnv {
   lib::GuestMemory& memory;     // firmware memory: real addresses the devices can DMA to
   uint64_t timebase_frequency;  // of/machine-info.h bounds it (lib/timeout.h)

@@ -189,14 +189,14 @@ lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
   }
   Instance* instance = pool.Take();
   if (instance == nullptr) return lib::Err(ProbeError::kPoolFull);
-  const uint64_t ring = env.dma.Take(kVirtioBlkRingBytes, 64);
+  DmaLease dma(env.dma);
+  const uint64_t ring = dma.Take(kVirtioBlkRingBytes, 64);
   if (ring == 0) {
     lib::Printf("tern: virtio-blk %s: no DMA memory left: not used\n", pci.name);
     return lib::Err(ProbeError::kRefused);
   }
   if (instance->driver.Start(pci, env.memory, ring, kVirtioBlkRingBytes, env.timebase_frequency)
           .is_error()) {
-    env.dma.Release(ring, kVirtioBlkRingBytes);
     return lib::Err(ProbeError::kRefused);  // Start said why
   }
   const block::Device& disk = instance->driver.disk();
@@ -210,9 +210,9 @@ lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
   found.description = instance->description;
   if (!env.sink.add(env.sink.context, found)) {
     (void)instance->driver.ResetForOs();
-    env.dma.Release(ring, kVirtioBlkRingBytes);
     return lib::Err(ProbeError::kRefused);  // the sink said why
   }
+  dma.Keep();
   return lib::Ok<ProbeError>();
 }
 

@@ -295,30 +295,25 @@ lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
   }
   Instance* instance = pool.Take();
   if (instance == nullptr) return lib::Err(ProbeError::kPoolFull);
-  const uint64_t scratch = env.dma.Take(kScsiScratchBytes, 4096);
-  const uint64_t ring = scratch == 0 ? 0 : env.dma.Take(kVirtioScsiRingBytes, 64);
-  auto release = [&] {
-    if (ring != 0) env.dma.Release(ring, kVirtioScsiRingBytes);
-    if (scratch != 0) env.dma.Release(scratch, kScsiScratchBytes);
-  };
-  if (ring == 0) {
+  DmaLease dma(env.dma);
+  const uint64_t scratch = dma.Take(kScsiScratchBytes, 4096);
+  const uint64_t ring = dma.Take(kVirtioScsiRingBytes, 64);
+  if (scratch == 0 || ring == 0) {
     lib::Printf("tern: virtio-scsi %s: no DMA memory left: not used\n", pci.name);
-    release();
     return lib::Err(ProbeError::kRefused);
   }
   VirtioScsi& driver = instance->driver;
   if (driver.Start(pci, env.memory, ring, kVirtioScsiRingBytes, env.timebase_frequency)
           .is_error()) {
-    release();
     return lib::Err(ProbeError::kRefused);  // Start said why
   }
   instance->transport = driver.transport();
   // An adapter with no usable disk takes no instance (and no memory).
   if (ProbeScsiUnits(env, instance->transport, target.path, scratch) == 0) {
     (void)driver.ResetForOs();
-    release();
     return lib::Err(ProbeError::kRefused);
   }
+  dma.Keep();
   return lib::Ok<ProbeError>();
 }
 

@@ -566,29 +566,24 @@ lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
   Instance* instance = pool.Take();
   if (instance == nullptr) return lib::Err(ProbeError::kPoolFull);
   // The CRQ and IU pages, then the SCSI layer's data-in buffer.
-  const uint64_t work = env.dma.Take(kVscsiWorkBytes, kPage);
-  const uint64_t scratch = work == 0 ? 0 : env.dma.Take(kScsiScratchBytes, kPage);
-  auto release = [&] {
-    if (scratch != 0) env.dma.Release(scratch, kScsiScratchBytes);
-    if (work != 0) env.dma.Release(work, kVscsiWorkBytes);
-  };
-  if (scratch == 0) {
+  DmaLease dma(env.dma);
+  const uint64_t work = dma.Take(kVscsiWorkBytes, kPage);
+  const uint64_t scratch = dma.Take(kScsiScratchBytes, kPage);
+  if (work == 0 || scratch == 0) {
     lib::Printf("tern: %s: no DMA memory left: not used\n", target.path);
-    release();
     return lib::Err(ProbeError::kRefused);
   }
   Vscsi& driver = instance->driver;
   if (driver.Start(node.value(), env.memory, work, kVscsiWorkBytes, env.timebase_frequency)
           .is_error()) {
-    release();
     return lib::Err(ProbeError::kRefused);  // Start said why
   }
   // An adapter with no usable disk takes no instance (and no memory).
   if (ProbeScsiUnits(env, driver.transport(), driver.name(), scratch) == 0) {
     (void)driver.ResetForOs();
-    release();
     return lib::Err(ProbeError::kRefused);
   }
+  dma.Keep();
   return lib::Ok<ProbeError>();
 }
 
