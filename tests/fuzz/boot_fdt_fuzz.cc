@@ -19,6 +19,7 @@
 #include "lib/arena.h"
 #include "lib/fdt.h"
 #include "lib/guest-memory.h"
+#include "lib/timeout.h"
 #include "of/claims.h"
 #include "of/client-interface.h"
 #include "of/machine-info.h"
@@ -74,6 +75,13 @@ void Boot(const void* hv_tree) {
   const size_t fdt_size = checked.value();
   auto info = of::ReadMachineInfo(hv_tree);
   if (info.is_error()) return;
+  // Every wait tern sets is seconds or milliseconds of this frequency (lib/timeout.h): outside
+  // the range, 10 s becomes centuries or a few ticks.
+  const uint64_t frequency = info.value().timebase_frequency;
+  if (frequency != 0 &&
+      (frequency < lib::kMinTimebaseFrequency || frequency > lib::kMaxTimebaseFrequency)) {
+    fuzz::Violation("timebase-frequency outside the range timeouts are computed for");
+  }
   const uint64_t client_top = lib::Min<uint64_t>(info.value().rma_bytes, 4ull << 30);
   of::ClaimMap claims(client_top);
   boot::ClaimInUse(claims, hv_tree, info.value(), kFirmwareEnd);
