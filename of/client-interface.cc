@@ -8,6 +8,7 @@
 #include "lib/cpu.h"
 #include "lib/hv.h"
 #include "lib/string.h"
+#include "lib/timeout.h"
 #include "of/cas.h"
 
 namespace of {
@@ -452,9 +453,12 @@ CiStatus CallMethod(ClientInterface& client, CiCall& call) {
 
 // --- Control [IEEE 1275 6.3.2.6, 6.3.2.7] ---------------------------------------------------
 
+// milliseconds [IEEE 1275 6.3.2.7]: the time base in milliseconds, exact for any frequency of
+// lib/timeout.h's range (of/machine-info.h hands on no other), 0 without one; the cell keeps
+// the low 32 bits, as a millisecond counter wraps.
 CiStatus Milliseconds(ClientInterface& client, CiCall& call) {
-  const uint64_t per_ms = client.config().timebase_frequency / 1000;
-  call.rets[0] = per_ms == 0 ? 0 : static_cast<uint32_t>(lib::ReadTimebase() / per_ms);
+  call.rets[0] = static_cast<uint32_t>(
+      lib::TicksToMilliseconds(lib::ReadTimebase(), client.config().timebase_frequency));
   return CiStatus::kSuccess;
 }
 

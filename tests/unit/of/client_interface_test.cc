@@ -18,6 +18,7 @@
 
 #include "lib/be.h"
 #include "lib/hv.h"
+#include "lib/timeout.h"
 #include "rtas/instantiate.h"
 #include "rtas/layout.h"
 #include "tests/fake-hv.h"
@@ -1129,6 +1130,28 @@ TEST_F(ClientTest, MillisecondsCountsTheTimebase) {
   // The 32-bit cell wraps, as a millisecond counter does.
   tests::SetTimebase((kTimebaseFrequency / 1000) * ((1ull << 32) + 7));
   EXPECT_EQ(Ret("milliseconds", {}), 7u);
+}
+
+// The count is ticks * 1000 / frequency exactly, for any frequency of lib/timeout.h's range:
+// frequency / 1000 ticks a millisecond ran fast for one that is no whole number of kilohertz.
+TEST_F(ClientTest, MillisecondsIsExactForEveryFrequencyInRange) {
+  // 1 000 999 Hz: after 1000 s, 1 000 000 ms (not 1 000 999).
+  tests::SetTimebase(1'000'999'000);
+  of::ClientConfig config = config_;
+  config.timebase_frequency = 1'000'999;
+  of::ClientInterface odd(tree(), memory_, claims_, config);
+  WriteBlock(kBlock, PutString("milliseconds"), 0, 1, {});
+  EXPECT_EQ(odd.Dispatch(kBlock), CiStatus::kSuccess);
+  EXPECT_EQ(ReadRets(kBlock, 0, 1)[0], 1'000'000u);
+  // The top of the range and the last tick of the time base: the low 32 bits of the exact count.
+  config.timebase_frequency = lib::kMaxTimebaseFrequency;
+  of::ClientInterface fast(tree(), memory_, claims_, config);
+  tests::SetTimebase(~uint64_t{0});
+  const uint64_t exact = (~uint64_t{0} / lib::kMaxTimebaseFrequency) * 1000 +
+                         (~uint64_t{0} % lib::kMaxTimebaseFrequency) / 16'000'000;
+  WriteBlock(kBlock, PutString("milliseconds"), 0, 1, {});
+  EXPECT_EQ(fast.Dispatch(kBlock), CiStatus::kSuccess);
+  EXPECT_EQ(ReadRets(kBlock, 0, 1)[0], static_cast<uint32_t>(exact));
 }
 
 TEST_F(ClientTest, MillisecondsWithoutATimebaseFrequencyIsZero) {
