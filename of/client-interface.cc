@@ -364,19 +364,32 @@ uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
       if (valid.is_error()) {
         lib::Printf("tern: the CAS update is not a valid tree: %s\n",
                     lib::fdt::FdtErrorName(valid.error()));
-      } else if (auto merged = MergeCasTree(tree, answer); merged.is_error()) {
-        lib::Printf("tern: merging the CAS update failed: %s\n", CasErrorName(merged.error()));
-      } else if (client.PublishRtasSize().is_error()) {
-        lib::Printf("tern: cannot publish rtas-size after CAS\n");
       } else {
-        result = 0;
+        // All or nothing (of/cas.h): a refused answer leaves the tree as it was. What tern
+        // publishes after the merge is checked on the trial copy first.
+        CasMerge merge(tree, client.claims(), client.memory());
+        auto tried = merge.Try(answer);
+        if (tried.is_error()) {
+          lib::Printf("tern: the CAS update is refused: %s\n", CasErrorName(tried.error()));
+        } else if (!KeepsRtasSize(merge.merged(), client.config().rtas)) {
+          lib::Printf("tern: the CAS update is refused: no /rtas rtas-size to plan RTAS around\n");
+        } else if (auto merged = merge.Commit(answer); merged.is_error()) {
+          lib::Printf("tern: merging the CAS update failed: %s\n", CasErrorName(merged.error()));
+        } else if (client.PublishRtasSize().is_error()) {
+          lib::Printf("tern: cannot publish rtas-size after CAS\n");
+        } else {
+          result = 0;
+        }
       }
     }
   }
   (void)client.claims().Release(buffer.value(), size);
-  if (auto available = client.UpdateAvailable(); available.is_error()) {
-    lib::Printf("tern: cannot publish /memory@0 available after CAS: %s\n",
-                lib::fdt::FdtErrorName(available.error()));
+  // The merge may have rewritten /memory@0; a refused answer changed nothing, claims included.
+  if (result == 0) {
+    if (auto available = client.UpdateAvailable(); available.is_error()) {
+      lib::Printf("tern: cannot publish /memory@0 available after CAS: %s\n",
+                  lib::fdt::FdtErrorName(available.error()));
+    }
   }
   return result;
 }
