@@ -113,7 +113,7 @@ class CasMerge {
 
 // Whether `merged` still has what the client interface publishes after CAS
 // (ClientInterface::PublishRtasSize): /rtas rtas-size, one cell tern can plan its RTAS area
-// around. True when there is no RTAS to publish (`rtas` null).
+// around, past the hypervisor's range. True when there is no RTAS to publish (`rtas` null).
 bool KeepsRtasSize(const Tree& merged, const rtas::InstantiateInputs* rtas);
 
 }  // namespace of

@@ -1126,7 +1126,12 @@ TEST_F(CasTest, AnAnswerWithoutRtasSizeIsRefusedWithTheTreeAsItWas) {
   ASSERT_EQ(fdt_setprop(short_size.data(), fdt_path_offset(short_size.data(), "/rtas"), "rtas-size",
                         "\0\x20", 2),
             0);
-  for (const std::vector<uint8_t>* answer : {&no_rtas, &short_size}) {
+  // Within a page of 4 GiB: the image's offset, computed in 32 bits, wraps to 0, over QEMU's range.
+  std::vector<uint8_t> huge_size = qemu;
+  ASSERT_EQ(fdt_setprop_inplace_u32(huge_size.data(), fdt_path_offset(huge_size.data(), "/rtas"),
+                                    "rtas-size", 0xffffff00),
+            0);
+  for (const std::vector<uint8_t>* answer : {&no_rtas, &short_size, &huge_size}) {
     answer_ = *answer;
     tests::ConsoleCapture console;
     EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], kError);
