@@ -2,6 +2,8 @@
 
 #include <libfdt.h>
 
+#include "lib/console.h"
+
 namespace boot {
 
 using lib::Err;
@@ -52,19 +54,40 @@ Result<void, PayloadError> CheckPayload(const of::MachineInfo& info, const RealM
 
 void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info,
                 uint64_t firmware_end) {
-  (void)claims.Claim(0, firmware_end, 0);
-  for (int i = 0; i < fdt_num_mem_rsv(tree); ++i) {
+  // The table is empty: these three are recorded whatever the reserve map holds, which can only
+  // widen them.
+  if (firmware_end != 0) (void)claims.Reserve(0, firmware_end);
+  if (info.has_kernel && info.kernel.size != 0) {
+    (void)claims.Reserve(info.kernel.start, info.kernel.size);
+  }
+  if (info.has_initrd && info.initrd.size != 0) {
+    (void)claims.Reserve(info.initrd.start, info.initrd.size);
+  }
+  // libfdt counts the entries anew on every call: once.
+  const int entries = fdt_num_mem_rsv(tree);
+  uint64_t withheld = 0;
+  int unrecorded = 0;
+  for (int i = 0; i < entries; ++i) {
     uint64_t start = 0;
     uint64_t size = 0;
-    if (fdt_get_mem_rsv(tree, i, &start, &size) == 0 && size != 0) {
-      (void)claims.Claim(start, size, 0);
+    if (fdt_get_mem_rsv(tree, i, &start, &size) != 0 || size == 0) continue;
+    auto recorded = claims.Reserve(start, size);
+    if (recorded.is_ok()) {
+      withheld += recorded.value();
+    } else if (recorded.error() != of::ClaimError::kOutOfRange) {
+      ++unrecorded;  // above the claimable memory is no loss: no client can claim there
     }
   }
-  if (info.has_kernel && claims.IsFree(info.kernel.start, info.kernel.size)) {
-    (void)claims.Claim(info.kernel.start, info.kernel.size, 0);
+  if (withheld != 0) {
+    lib::Printf(
+        "tern: the reserve map's %d entries need more than the %d in-use ranges tern keeps:"
+        " %llu KiB of free memory between them is kept from the client\n",
+        entries, of::ClaimMap::kMaxInUse,
+        static_cast<unsigned long long>((withheld + 1023) / 1024));
   }
-  if (info.has_initrd && claims.IsFree(info.initrd.start, info.initrd.size)) {
-    (void)claims.Claim(info.initrd.start, info.initrd.size, 0);
+  if (unrecorded != 0) {
+    lib::Printf("tern: %d reserve-map entries could not be recorded: the client may claim them\n",
+                unrecorded);
   }
 }
 

@@ -39,11 +39,15 @@ struct RealModeLayout {
 lib::Result<void, PayloadError> CheckPayload(const of::MachineInfo& info,
                                              const RealModeLayout& layout);
 
-// Claims what is in use before the client may claim anything: tern's own memory
-// [0, firmware_end), the hypervisor's reserve map (QEMU lists the kernel and initrd there), and the
-// kernel and initrd themselves where the map left them free. Entries the map cannot give, and
-// ranges the claim map refuses (outside it, overlapping), are skipped: CheckPayload judges the
-// payload, and the client can never claim what is claimed here.
+// Records what is in use (of::ClaimMap::Reserve) before anything may be claimed: tern's own
+// memory [0, firmware_end), the kernel and the initrd first, then every entry of the
+// hypervisor's reserve map (QEMU lists the kernel and initrd there again), each clipped to the
+// claimable memory and merged with what it overlaps or touches. A reserve map of more separate
+// ranges than the claim map keeps in use has the rest merged with their neighbours, free memory
+// between them withheld from the client, and tern says so on the console; so it does for an
+// entry that could not be recorded at all (only possible once something was claimed). Entries
+// the map cannot give are skipped. CheckPayload judges the payload; here it is only kept from
+// the client.
 void ClaimInUse(of::ClaimMap& claims, const void* tree, const of::MachineInfo& info,
                 uint64_t firmware_end);
 

@@ -18,7 +18,9 @@ namespace lib {
 inline constexpr uint64_t kMinTimebaseFrequency = 1'000'000;       // 1 MHz
 inline constexpr uint64_t kMaxTimebaseFrequency = 16'000'000'000;  // 16 GHz
 
-// `count` units of 1/`per_second` seconds in time-base ticks, saturating at 2^64 - 1.
+// `count` units of 1/`per_second` seconds in time-base ticks, rounded down, saturating at
+// 2^64 - 1. Exact for per_second up to 2^32 (the products below stay under per_second^2); every
+// caller passes 1 or 1000.
 constexpr uint64_t TicksFor(uint64_t count, uint64_t per_second, uint64_t frequency) {
   if (per_second == 0) return ~uint64_t{0};
   const uint64_t whole = frequency / per_second;
@@ -34,6 +36,15 @@ constexpr uint64_t SecondsToTicks(uint64_t seconds, uint64_t frequency) {
 }
 constexpr uint64_t MillisecondsToTicks(uint64_t milliseconds, uint64_t frequency) {
   return TicksFor(milliseconds, 1000, frequency);
+}
+
+// `ticks` of a time base running at `frequency` in milliseconds, rounded down: what IEEE 1275
+// `milliseconds` counts [6.3.2.7]. 0 for a frequency outside [kMinTimebaseFrequency,
+// kMaxTimebaseFrequency] (0: the tree gave none), which of/machine-info.h never hands on.
+// Whole seconds, then the rest: no product can overflow (the rest is below 2^34, times 1000).
+constexpr uint64_t TicksToMilliseconds(uint64_t ticks, uint64_t frequency) {
+  if (frequency < kMinTimebaseFrequency || frequency > kMaxTimebaseFrequency) return 0;
+  return (ticks / frequency) * 1000 + (ticks % frequency) * 1000 / frequency;
 }
 
 // A bound on a wait: set with the number of ticks it allows, checked as often as wanted.

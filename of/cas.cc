@@ -21,6 +21,7 @@ const char* CasErrorName(CasError error) {
     case CasError::kInterruptMode: return "OV5 requests an interrupt mode the platform lacks";
     case CasError::kBadAnswer: return "the hypervisor's CAS answer is not a valid tree";
     case CasError::kMerge: return "the CAS answer could not be merged";
+    case CasError::kNoRoom: return "no memory to merge the CAS answer in";
   }
   return "CAS error";
 }
@@ -97,6 +98,9 @@ Result<CasVectorInfo, CasError> CheckCasVector(const lib::GuestMemory& memory, u
 namespace {
 
 constexpr int kMaxRemaps = 32;
+// Room the trial copy gets beyond the update's size: it seldom has to grow.
+constexpr size_t kTrialSlack = 64 * 1024;
+constexpr uint64_t kScratchAlign = 4096;
 
 struct Remap {
   Phandle from;
@@ -108,7 +112,50 @@ struct MergeState {
   const void* update;
   Remap remaps[kMaxRemaps];
   int remap_count;
+  CasMerge::Needs* needs;  // noted when not null (CasMerge::Try)
 };
+
+// Bytes of `blob` in use, as Tree::Modify counts them: a read-write tree keeps its free space
+// after the strings block.
+size_t UsedBytes(const void* blob) {
+  return fdt_off_dt_strings(blob) + fdt_size_dt_strings(blob);
+}
+
+// What Tree::Modify wants free beyond a change's estimate (of/tree.cc: 64 bytes), and as much
+// again, so that a small change of those estimates cannot make CasMerge::Commit short.
+constexpr size_t kModifyMargin = 128;
+
+// Notes what the change about to be made to state.tree asks Tree::Modify for: `estimate` bytes
+// free (Tree's estimate of the change, of/tree.cc) on top of what is in use.
+void NoteChange(MergeState& state, size_t estimate) {
+  if (state.needs == nullptr) return;
+  state.needs->capacity =
+      lib::Max(state.needs->capacity, UsedBytes(state.tree.blob()) + estimate + kModifyMargin);
+}
+
+// Tree::SetProperty's estimate: none when the value keeps its length (written in place).
+void NoteSetProperty(MergeState& state, Phandle node, const char* name, size_t size) {
+  auto current = state.tree.GetProperty(node, name);
+  if (current.is_ok() && current.value().size() == size) return;
+  NoteChange(state, 12 + lib::AlignUp(size, 4) + lib::StrLength(name) + 1);
+}
+
+// Tree::AddNode's estimate: the node, its phandle and its name.
+void NoteAddNode(MergeState& state, lib::StringView name) {
+  const size_t base = name.Substr(0, name.Find('@')).size();
+  NoteChange(state, lib::AlignUp(name.size() + 1, 4) + 8 + 16 + 12 + lib::AlignUp(base + 1, 4));
+}
+
+void NoteNodes(MergeState& state) {
+  if (state.needs != nullptr) {
+    state.needs->nodes = lib::Max(state.needs->nodes, state.tree.node_count());
+  }
+}
+
+// A failed change of the tree: kNoRoom when the arena ran out.
+CasError TreeError(FdtError error) {
+  return error == FdtError::kNoSpace ? CasError::kNoRoom : CasError::kMerge;
+}
 
 lib::StringView OffsetName(const void* blob, int offset) {
   int length = 0;
@@ -159,8 +206,10 @@ Result<void, CasError> CopyProperties(MergeState& state, Phandle node, int sourc
         }
       }
     }
-    if (state.tree.SetProperty(node, name, value, static_cast<size_t>(length)).is_error()) {
-      return Err(CasError::kMerge);
+    NoteSetProperty(state, node, name, static_cast<size_t>(length));
+    if (auto set = state.tree.SetProperty(node, name, value, static_cast<size_t>(length));
+        set.is_error()) {
+      return Err(TreeError(set.error()));
     }
   }
   return Ok<CasError>();
@@ -177,7 +226,10 @@ Result<void, CasError> MergeStructure(MergeState& state, Phandle node, int sourc
       const Phandle next = tree.Peer(child);
       if (!IsChosen(tree, child) &&
           !ExactChildExists(state.update, source, OffsetName(tree.blob(), tree.OffsetOf(child)))) {
-        if (tree.DeleteNode(child).is_error()) return Err(CasError::kMerge);
+        NoteChange(state, 0);
+        if (auto deleted = tree.DeleteNode(child); deleted.is_error()) {
+          return Err(TreeError(deleted.error()));
+        }
       }
       child = next;
     }
@@ -193,8 +245,10 @@ Result<void, CasError> MergeStructure(MergeState& state, Phandle node, int sourc
       terminated[name.size()] = '\0';
       const Phandle wanted = fdt_get_phandle(state.update, child_offset);
       const bool free = wanted != 0 && wanted != 0xffffffff && !tree.IsValid(wanted);
+      NoteAddNode(state, name);
       auto added = tree.AddNode(node, terminated, free ? wanted : 0);
-      if (added.is_error()) return Err(CasError::kMerge);
+      if (added.is_error()) return Err(TreeError(added.error()));
+      NoteNodes(state);
       child = added.value();
       if (wanted != 0 && !free) {
         if (state.remap_count == kMaxRemaps) return Err(CasError::kMerge);
@@ -233,9 +287,7 @@ void CollectRemaps(MergeState& state, Phandle node, int source) {
   }
 }
 
-}  // namespace
-
-Result<void, CasError> MergeCasTree(Tree& tree, const void* update) {
+Result<void, CasError> Merge(Tree& tree, const void* update, CasMerge::Needs* needs) {
   // The root's #address-cells and #size-cells describe /memory@0's reg, which tern rewrites
   // (available) after the merge: an answer must keep them within what boot accepted (1 or 2;
   // of/machine-info.cc ReadMemory).
@@ -247,10 +299,75 @@ Result<void, CasError> MergeCasTree(Tree& tree, const void* update) {
       return Err(CasError::kBadAnswer);
     }
   }
-  MergeState state{tree, update, {}, 0};
+  MergeState state{tree, update, {}, 0, needs};
+  NoteNodes(state);
   CollectRemaps(state, tree.Root(), 0);
   TERN_TRY(MergeStructure(state, tree.Root(), 0, 0));
   return MergeProperties(state, tree.Root(), 0, 0);
+}
+
+}  // namespace
+
+Result<void, CasError> MergeCasTree(Tree& tree, const void* update) {
+  return Merge(tree, update, nullptr);
+}
+
+uint64_t CasMerge::ScratchBytes(const Tree& tree, const void* update) {
+  return 3 * uint64_t{Tree::InitFootprint(tree.blob(), fdt_totalsize(update) + kTrialSlack)};
+}
+
+CasMerge::~CasMerge() {
+  if (scratch_range_.size != 0) (void)claims_.Release(scratch_range_.start, scratch_range_.size);
+}
+
+Result<void, CasError> CasMerge::Try(const void* update) {
+  tried_ = false;
+  if (scratch_range_.size == 0) {
+    const uint64_t size = lib::AlignUp(ScratchBytes(live_, update), kScratchAlign);
+    auto claimed = claims_.Claim(0, size, kScratchAlign);
+    if (claimed.is_error()) return Err(CasError::kNoRoom);
+    scratch_range_ = MemoryRange{claimed.value(), size};
+    auto mapped = memory_.Map(claimed.value(), size, true);
+    if (mapped.is_error()) return Err(CasError::kNoRoom);
+    scratch_ = lib::Span<uint8_t>(mapped.value(), size);
+  }
+  arena_ = lib::Arena(reinterpret_cast<uintptr_t>(scratch_.data()),
+                      reinterpret_cast<uintptr_t>(scratch_.data()) + scratch_.size());
+  if (trial_.Init(live_.blob(), arena_, fdt_totalsize(update) + kTrialSlack).is_error()) {
+    return Err(CasError::kNoRoom);
+  }
+  trial_start_used_ = UsedBytes(trial_.blob());
+  needs_ = Needs{};
+  TERN_TRY(Merge(trial_, update, &needs_));
+  tried_ = true;
+  return Ok<CasError>();
+}
+
+Result<void, CasError> CasMerge::Commit(const void* update) {
+  if (!tried_) return Err(CasError::kMerge);
+  // The live blob may be larger than the copy by strings no property uses any more (libfdt
+  // never removes one; the copy has none), never smaller, and stays so through the merge: a
+  // string the merge adds to the live tree it adds to the copy too.
+  const size_t used = UsedBytes(live_.blob());
+  const size_t unused_strings = used > trial_start_used_ ? used - trial_start_used_ : 0;
+  if (live_.Reserve(needs_.capacity + unused_strings, needs_.nodes).is_error()) {
+    return Err(CasError::kNoRoom);
+  }
+  return Merge(live_, update, nullptr);
+}
+
+bool KeepsRtasSize(const Tree& merged, const rtas::InstantiateInputs* rtas) {
+  if (rtas == nullptr) return true;
+  const Phandle node = merged.FindDevice("/rtas");
+  if (node == 0) return false;
+  auto size = lib::fdt::PropertyU32(merged.blob(), merged.OffsetOf(node), "rtas-size");
+  if (size.is_error()) return false;
+  if (size.value() == rtas->plan.area_size) return true;  // tern's own, published before
+  // The area keeps the hypervisor's range below tern's image; rtas::PlanArea computes it in 32
+  // bits, so a size within a page of 4 GiB wraps the image's offset to 0.
+  auto plan = rtas::PlanArea(rtas->image, size.value());
+  return plan.is_ok() && plan.value().image_offset >= size.value() &&
+         plan.value().area_size > plan.value().image_offset;
 }
 
 }  // namespace of

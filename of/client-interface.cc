@@ -8,6 +8,7 @@
 #include "lib/cpu.h"
 #include "lib/hv.h"
 #include "lib/string.h"
+#include "lib/timeout.h"
 #include "of/cas.h"
 #include "of/console-package.h"
 
@@ -270,19 +271,32 @@ uint32_t ClientArchitectureSupport(ClientInterface& client, uint64_t vector) {
       if (valid.is_error()) {
         lib::Printf("tern: the CAS update is not a valid tree: %s\n",
                     lib::fdt::FdtErrorName(valid.error()));
-      } else if (auto merged = MergeCasTree(tree, answer); merged.is_error()) {
-        lib::Printf("tern: merging the CAS update failed: %s\n", CasErrorName(merged.error()));
-      } else if (client.PublishRtasSize().is_error()) {
-        lib::Printf("tern: cannot publish rtas-size after CAS\n");
       } else {
-        result = 0;
+        // All or nothing (of/cas.h): a refused answer leaves the tree as it was. What tern
+        // publishes after the merge is checked on the trial copy first.
+        CasMerge merge(tree, client.claims(), client.memory());
+        auto tried = merge.Try(answer);
+        if (tried.is_error()) {
+          lib::Printf("tern: the CAS update is refused: %s\n", CasErrorName(tried.error()));
+        } else if (!KeepsRtasSize(merge.merged(), client.config().rtas)) {
+          lib::Printf("tern: the CAS update is refused: no /rtas rtas-size to plan RTAS around\n");
+        } else if (auto merged = merge.Commit(answer); merged.is_error()) {
+          lib::Printf("tern: merging the CAS update failed: %s\n", CasErrorName(merged.error()));
+        } else if (client.PublishRtasSize().is_error()) {
+          lib::Printf("tern: cannot publish rtas-size after CAS\n");
+        } else {
+          result = 0;
+        }
       }
     }
   }
   (void)client.claims().Release(buffer.value(), size);
-  if (auto available = client.UpdateAvailable(); available.is_error()) {
-    lib::Printf("tern: cannot publish /memory@0 available after CAS: %s\n",
-                lib::fdt::FdtErrorName(available.error()));
+  // The merge may have rewritten /memory@0; a refused answer changed nothing, claims included.
+  if (result == 0) {
+    if (auto available = client.UpdateAvailable(); available.is_error()) {
+      lib::Printf("tern: cannot publish /memory@0 available after CAS: %s\n",
+                  lib::fdt::FdtErrorName(available.error()));
+    }
   }
   return result;
 }
@@ -368,9 +382,12 @@ CiStatus CallMethod(ClientInterface& client, CiCall& call) {
 
 // --- Control [IEEE 1275 6.3.2.6, 6.3.2.7] ---------------------------------------------------
 
+// milliseconds [IEEE 1275 6.3.2.7]: the time base in milliseconds, exact for any frequency of
+// lib/timeout.h's range (of/machine-info.h hands on no other), 0 without one; the cell keeps
+// the low 32 bits, as a millisecond counter wraps.
 CiStatus Milliseconds(ClientInterface& client, CiCall& call) {
-  const uint64_t per_ms = client.config().timebase_frequency / 1000;
-  call.rets[0] = per_ms == 0 ? 0 : static_cast<uint32_t>(lib::ReadTimebase() / per_ms);
+  call.rets[0] = static_cast<uint32_t>(
+      lib::TicksToMilliseconds(lib::ReadTimebase(), client.config().timebase_frequency));
   return CiStatus::kSuccess;
 }
 

@@ -3,6 +3,8 @@
 #include <libfdt.h>
 
 #include "lib/be.h"
+#include "lib/console.h"
+#include "lib/timeout.h"
 
 namespace of {
 
@@ -50,6 +52,30 @@ Result<bool, FdtError> ReadMemory(const void* blob, MachineInfo& info) {
   return true;
 }
 
+// The frequency tern sizes its own waits with, from the tree's `timebase-frequency` [IEEE 1275
+// PowerPC binding, cpu node properties]. Every timeout is N seconds or milliseconds of ticks
+// (lib/timeout.h), so a value outside [kMinTimebaseFrequency, kMaxTimebaseFrequency] made them
+// wrong by orders of magnitude: 2^64 - 1 Hz turned 10 s into centuries (or a few ticks, with a
+// plain product), 1 Hz made `milliseconds` stand still. Such a value is clamped to the nearest
+// bound, with a line on the console, rather than refused: tern uses the number only to bound its
+// own waits (the OS reads the property itself and is not affected), a clamped value keeps every
+// wait finite and longer than a millisecond, and a value just outside the range is still nearly
+// right, while refusing would halt a machine that can otherwise boot its kernel. No pseries host
+// gives such a value (QEMU's is 512 MHz, POWER's architected rate).
+void SetTimebaseFrequency(uint64_t in_tree, MachineInfo& info) {
+  info.timebase_frequency =
+      lib::Min(lib::Max(in_tree, lib::kMinTimebaseFrequency), lib::kMaxTimebaseFrequency);
+  info.timebase_frequency_clamped = info.timebase_frequency != in_tree;
+  if (info.timebase_frequency_clamped) {
+    lib::Printf(
+        "tern: timebase-frequency %llu Hz is outside [%llu, %llu] Hz: timeouts count %llu Hz\n",
+        static_cast<unsigned long long>(in_tree),
+        static_cast<unsigned long long>(lib::kMinTimebaseFrequency),
+        static_cast<unsigned long long>(lib::kMaxTimebaseFrequency),
+        static_cast<unsigned long long>(info.timebase_frequency));
+  }
+}
+
 Result<bool, FdtError> ReadCpus(const void* blob, MachineInfo& info) {
   const int cpus = fdt_path_offset(blob, "/cpus");
   if (cpus < 0) return Err(lib::fdt::FromLibfdt(cpus));
@@ -66,8 +92,10 @@ Result<bool, FdtError> ReadCpus(const void* blob, MachineInfo& info) {
     if (info.cores == 0) {
       auto frequency = lib::fdt::Property(blob, node, "timebase-frequency");
       if (frequency.is_ok() && (frequency.value().size() == 4 || frequency.value().size() == 8)) {
-        info.timebase_frequency = lib::fdt::ReadCells(
-            frequency.value().data(), static_cast<uint32_t>(frequency.value().size() / 4));
+        SetTimebaseFrequency(
+            lib::fdt::ReadCells(frequency.value().data(),
+                                static_cast<uint32_t>(frequency.value().size() / 4)),
+            info);
       }
     }
     ++info.cores;

@@ -1,6 +1,7 @@
 // What the hypervisor's flattened device tree says about the machine: memory, CPUs, the console
-// and what to boot. Pure parsing over a validated blob: no hypervisor, no state, so it is tested
-// on the host against fixtures and against trees dumped from real QEMU configurations.
+// and what to boot. Pure parsing over a validated blob: no hypervisor, no state (one console line
+// when the time base's frequency has to be clamped), so it is tested on the host against fixtures
+// and against trees dumped from real QEMU configurations.
 #pragma once
 
 #include "lib/fdt.h"
@@ -26,8 +27,10 @@ struct MachineInfo {
   uint32_t cores = 0;          // device_type "cpu" nodes under /cpus
   uint32_t threads = 0;        // hardware threads: ibm,ppc-interrupt-server#s entries, summed
   uint32_t max_threads_per_core = 0;
-  uint64_t timebase_frequency = 0;  // of the first CPU; 0 when absent
-  bool has_kernel = false;          // /chosen qemu,boot-kernel
+  // Of the first CPU, in [lib::kMinTimebaseFrequency, lib::kMaxTimebaseFrequency]; 0 when absent.
+  uint64_t timebase_frequency = 0;
+  bool timebase_frequency_clamped = false;  // the tree's value was outside that range
+  bool has_kernel = false;                  // /chosen qemu,boot-kernel
   AddressRange kernel;
   bool kernel_little_endian = false;  // /chosen qemu,boot-kernel-le
   bool has_initrd = false;            // /chosen linux,initrd-start/-end
@@ -35,7 +38,9 @@ struct MachineInfo {
 };
 
 // Reads the machine description from `blob`, which must already have passed lib::fdt::CheckBlob.
-// Malformed properties are errors (kBadPropertyLength, ...); absent optional ones are not.
+// Malformed properties are errors (kBadPropertyLength, ...); absent optional ones are not. A
+// timebase-frequency outside [lib::kMinTimebaseFrequency, lib::kMaxTimebaseFrequency] is clamped
+// to the nearest bound, with a line on the console (machine-info.cc says why).
 lib::Result<MachineInfo, FdtError> ReadMachineInfo(const void* blob);
 
 // The unit address (`reg`) of the virtual terminal the firmware writes to: the node named by

@@ -328,6 +328,23 @@ Result<void, FdtError> Tree::Grow(size_t at_least) {
   return Ok<FdtError>();
 }
 
+Result<void, FdtError> Tree::Reserve(size_t capacity, uint32_t nodes) {
+  if (nodes > index_capacity_) {
+    const uint32_t room = IndexCapacity(nodes);
+    auto* entries = static_cast<NodeEntry*>(arena_->Allocate(room * sizeof(NodeEntry), 8));
+    auto* handles = static_cast<HandleEntry*>(arena_->Allocate(room * sizeof(HandleEntry), 8));
+    if (entries == nullptr || handles == nullptr) return Err(FdtError::kNoSpace);
+    lib::MemCopy(entries, nodes_, node_count_ * sizeof(NodeEntry));
+    lib::MemCopy(handles, handles_, node_count_ * sizeof(HandleEntry));
+    nodes_ = entries;
+    handles_ = handles;
+    index_capacity_ = room;
+  }
+  // Offsets are relative to the structure block: moving the blob leaves the index valid.
+  if (capacity > capacity_) TERN_TRY(Grow(capacity - capacity_));
+  return Ok<FdtError>();
+}
+
 template <class Operation>
 Result<void, FdtError> Tree::Modify(Operation operation, size_t needed) {
   // Room first, so that no operation can fail half-way for lack of space.

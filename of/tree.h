@@ -67,6 +67,11 @@ class Tree {
   // path's length without the NUL, even when it did not fit.
   lib::Result<size_t, FdtError> Path(Phandle node, char* buffer, size_t size) const;
 
+  // Makes the blob `capacity` bytes at least and the index room for `nodes` nodes, so that
+  // changes that fit allocate nothing (they cannot then fail for want of memory). kNoSpace when
+  // the arena cannot give that; the tree is then as it was.
+  lib::Result<void, FdtError> Reserve(size_t capacity, uint32_t nodes);
+
   // Writes a packed copy of the tree into `out`; returns its size.
   lib::Result<size_t, FdtError> Flatten(void* out, size_t size) const;
 

@@ -2,6 +2,7 @@
 
 #include "lib/cpu.h"
 #include "lib/string.h"
+#include "lib/timeout.h"
 #include "rtas/services.h"
 #include "rtas/state-region.h"
 
@@ -102,10 +103,12 @@ Result<uint64_t, InstantiateError> Instantiate(lib::GuestMemory& memory, uint64_
   const int stop_self = FindService("stop-self");
   config.stop_self_token =
       lib::Be32(stop_self >= 0 && uint32_t(stop_self) < services ? inputs.tokens[stop_self] : 0);
-  // A CPU waits at most 2 s for another's call to end (no RTAS call may take that long).
   config.host_features = lib::Be64(inputs.host_features);
-  config.lock_timeout =
-      lib::Be64(inputs.timebase_frequency != 0 ? 2 * inputs.timebase_frequency : uint64_t{1} << 40);
+  // A CPU waits at most 2 s for another's call to end (no RTAS call may take that long), in
+  // ticks that saturate rather than wrap (lib/timeout.h). Without a frequency, 2 s at the fastest
+  // time base of the accepted range: at least 2 s on any.
+  config.lock_timeout = lib::Be64(lib::SecondsToTicks(
+      2, inputs.timebase_frequency != 0 ? inputs.timebase_frequency : lib::kMaxTimebaseFrequency));
 
   lib::Span<uint8_t> state(area.value() + plan.state_offset, plan.state_size);
   if (InitStateRegion(state, instantiations).is_error()) return Err(InstantiateError::kBadImage);

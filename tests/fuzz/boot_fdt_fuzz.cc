@@ -1,6 +1,8 @@
 // The hypervisor's boot device tree through every step of boot/main.cc and boot/devices.cc that the
 // host build runs: tern_main's console discovery (of::EarlyConsoleUnit), lib::fdt::CheckBlob, the
-// machine summary, the claims of the reserve map and payload, the live tree's room (its footprint,
+// machine summary, the claims of the reserve map and payload (which must keep the firmware, the
+// payload and every reserve-map entry from the client, in at most ClaimMap::kMaxInUse entries),
+// the live tree's room (its footprint,
 // the highest free range above the firmware) and copy (of::Tree::Init), the DRC registry, PCI
 // bridge completion, the payload checks (boot/layout.h), the RTAS tokens and area plan, the PHBs
 // and vscsi adapters the disk scan reads, QEMU's boot order, and /chosen prepared for the client.
@@ -20,6 +22,7 @@
 #include "lib/arena.h"
 #include "lib/fdt.h"
 #include "lib/guest-memory.h"
+#include "lib/timeout.h"
 #include "of/claims.h"
 #include "of/client-interface.h"
 #include "of/machine-info.h"
@@ -69,15 +72,54 @@ uint64_t HypervisorTreeAddress(uint64_t rma_bytes) {
   return top > kMaxFdtSize ? top - kMaxFdtSize : 0;
 }
 
+// [start, start + size) as far as it lies below claims.top() is claimed, byte for byte.
+bool ClaimedBelowTop(const of::ClaimMap& claims, uint64_t start, uint64_t size) {
+  if (size == 0 || start >= claims.top()) return true;
+  uint64_t end = size > claims.top() - start ? claims.top() : start + size;
+  for (const of::MemoryRange& range : claims.claimed()) {
+    if (range.start <= start && start < range.end()) start = range.end();
+  }
+  return start >= end;
+}
+
+// boot::ClaimInUse kept the firmware, the payload and every reserve-map entry from the client,
+// in at most kMaxInUse entries of the claim map (the client keeps the rest).
+void CheckInUse(const of::ClaimMap& claims, const void* hv_tree, const of::MachineInfo& info) {
+  if (claims.in_use_count() > of::ClaimMap::kMaxInUse) {
+    fuzz::Violation("in-use ranges take more than their share of the claim map");
+  }
+  if (!ClaimedBelowTop(claims, 0, kFirmwareEnd) ||
+      (info.has_kernel && !ClaimedBelowTop(claims, info.kernel.start, info.kernel.size)) ||
+      (info.has_initrd && !ClaimedBelowTop(claims, info.initrd.start, info.initrd.size))) {
+    fuzz::Violation("the firmware, the kernel or the initrd is left to the client");
+  }
+  const int entries = fdt_num_mem_rsv(hv_tree);
+  for (int i = 0; i < entries; ++i) {
+    uint64_t start = 0;
+    uint64_t size = 0;
+    if (fdt_get_mem_rsv(hv_tree, i, &start, &size) == 0 && !ClaimedBelowTop(claims, start, size)) {
+      fuzz::Violation("a reserve-map entry is left to the client");
+    }
+  }
+}
+
 void Boot(const void* hv_tree) {
   auto checked = lib::fdt::CheckBlob(hv_tree, kMaxFdtSize);
   if (checked.is_error()) return;
   const size_t fdt_size = checked.value();
   auto info = of::ReadMachineInfo(hv_tree);
   if (info.is_error()) return;
+  // Every wait tern sets is seconds or milliseconds of this frequency (lib/timeout.h): outside
+  // the range, 10 s becomes centuries or a few ticks.
+  const uint64_t frequency = info.value().timebase_frequency;
+  if (frequency != 0 &&
+      (frequency < lib::kMinTimebaseFrequency || frequency > lib::kMaxTimebaseFrequency)) {
+    fuzz::Violation("timebase-frequency outside the range timeouts are computed for");
+  }
   const uint64_t client_top = lib::Min<uint64_t>(info.value().rma_bytes, 4ull << 30);
   of::ClaimMap claims(client_top);
   boot::ClaimInUse(claims, hv_tree, info.value(), kFirmwareEnd);
+  CheckInUse(claims, hv_tree, info.value());
   const uint64_t fdt_address = HypervisorTreeAddress(info.value().rma_bytes);
 
   // The live tree's room (boot/main.cc Boot): in the arena, or the highest free aligned range

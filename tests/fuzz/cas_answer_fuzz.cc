@@ -2,7 +2,11 @@
 // an FDT) merged into the live tree, through the client interface as Linux calls it:
 // call-method("ibm,client-architecture-support", root instance, Linux 6.1's vector) on the tree
 // of tests/data/cas-initial.dts, after which the tree must be consistent (fuzz::CheckTree) and
-// flatten. Input: the bytes the fake hypervisor writes into the answer buffer.
+// flatten, and, when the call refused the answer, be byte for byte what it was before (the merge
+// is all or nothing, of/cas.h CasMerge), with the claims as they were. Input: the bytes the fake
+// hypervisor writes into the answer buffer.
+#include <libfdt.h>
+
 #include <cstring>
 #include <vector>
 
@@ -51,6 +55,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return lib::hv::HcallReturn{lib::hv::HcallStatus::kSuccess, {}};
       };
 
+  // A packed copy of the live tree, to compare before and after.
+  auto flat = [&rig] {
+    std::vector<uint8_t> out(rig.tree().capacity());
+    if (rig.tree().Flatten(out.data(), out.size()).is_error()) fuzz::Violation("flatten failed");
+    out.resize(fdt_totalsize(out.data()));
+    return out;
+  };
   const std::vector<uint8_t> vector = tests::LinuxVector();
   std::memcpy(rig.Host(ClientRig::kData), vector.data(), vector.size());
   const uint64_t slash = ClientRig::kData + 0x20000;
@@ -59,14 +70,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint64_t method = ClientRig::kData + 0x20010;
   const char kCas[] = "ibm,client-architecture-support";
   std::memcpy(rig.Host(method), kCas, sizeof(kCas));
-  (void)Call(
+  const std::vector<uint8_t> before = flat();
+  const size_t claims = rig.client().claims().claimed().size();
+  const std::vector<uint32_t> rets = Call(
       rig, "call-method",
       {static_cast<uint32_t>(method), root_instance, static_cast<uint32_t>(ClientRig::kData)}, 2);
 
   fuzz::CheckTree(rig.tree());
   // quiesce flattens the tree for H_UPDATE_DT; the client keeps reading it first.
-  std::vector<uint8_t> flat(rig.tree().capacity());
-  if (rig.tree().Flatten(flat.data(), flat.size()).is_error()) fuzz::Violation("flatten failed");
+  const std::vector<uint8_t> after = flat();
+  if (rets[1] != 0 && after != before) fuzz::Violation("a refused CAS answer changed the tree");
+  if (rig.client().claims().claimed().size() != claims) fuzz::Violation("CAS kept a claim");
   return 0;
 }
 

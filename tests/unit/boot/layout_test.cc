@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "tests/console-capture.h"
+
 namespace {
 
 using boot::CheckPayload;
@@ -140,8 +142,8 @@ TEST(HighestFree, SkipsGapsTooSmallAndRespectsTheFloor) {
 }
 
 // A tree with only a root node and `reserved` as its memory reserve map.
-std::vector<uint8_t> TreeReserving(std::initializer_list<of::AddressRange> reserved) {
-  std::vector<uint8_t> blob(4096);
+std::vector<uint8_t> TreeReserving(const std::vector<of::AddressRange>& reserved) {
+  std::vector<uint8_t> blob(1024 + 16 * reserved.size());
   EXPECT_EQ(fdt_create(blob.data(), static_cast<int>(blob.size())), 0);
   for (const of::AddressRange& range : reserved) {
     EXPECT_EQ(fdt_add_reservemap_entry(blob.data(), range.start, range.size), 0);
@@ -151,6 +153,18 @@ std::vector<uint8_t> TreeReserving(std::initializer_list<of::AddressRange> reser
   EXPECT_EQ(fdt_end_node(blob.data()), 0);
   EXPECT_EQ(fdt_finish(blob.data()), 0);
   return blob;
+}
+
+// No byte of [start, start + size) is free in `claims`.
+bool AllClaimed(const of::ClaimMap& claims, uint64_t start, uint64_t size) {
+  for (const of::MemoryRange& range : claims.claimed()) {
+    if (range.start <= start && start < range.end()) {
+      if (start + size <= range.end()) return true;
+      size -= range.end() - start;
+      start = range.end();
+    }
+  }
+  return false;
 }
 
 TEST(ClaimInUse, ClaimsTheFirmwareTheReserveMapAndThePayload) {
@@ -172,20 +186,73 @@ TEST(ClaimInUse, ClaimsTheFirmwareTheReserveMapAndThePayload) {
   EXPECT_FALSE(from_info.IsFree(0x2f00000 + 2 * kMiB - 1, 1));
 }
 
-TEST(ClaimInUse, SkipsWhatCannotBeClaimedAndLeavesTheRestClaimed) {
-  // A map entry past the claim map's top, one overlapping the firmware and a kernel wider than
-  // memory: none is claimed, the firmware and the sane entry are.
-  of::MachineInfo info = Kernel(0x400000, ~uint64_t{0} - 0x100000);
-  const auto tree = TreeReserving({{8ull << 30, kMiB}, {0x100000, kMiB}, {0x800000, kMiB}});
+TEST(ClaimInUse, KeepsWhatLiesInClaimableMemoryOfRangesPartlyOutsideIt) {
+  // A map entry past the claim map's top, one inside the firmware, one straddling its end, one
+  // straddling the top of claimable memory, and a kernel wider than memory: what lies below the
+  // top is kept from the client, merged with what it touches.
+  of::MachineInfo info = Kernel(0x4000000, ~uint64_t{0} - 0x100000);
+  const auto tree = TreeReserving({{8ull << 30, kMiB},
+                                   {0x100000, kMiB},
+                                   {0x1f0000, 0x20000},
+                                   {0x800000, kMiB},
+                                   {255 * kMiB, 2 * kMiB}});
   of::ClaimMap claims(256 * kMiB);
   boot::ClaimInUse(claims, tree.data(), info, 0x200000);
-  ASSERT_EQ(claims.claimed().size(), 2u);
-  EXPECT_FALSE(claims.IsFree(0x800000, kMiB));
-  EXPECT_TRUE(claims.IsFree(0x400000, 0x400000));
+  const std::vector<of::MemoryRange> expected = {
+      {0, 0x210000}, {0x800000, kMiB}, {0x4000000, 256 * kMiB - 0x4000000}};
+  ASSERT_EQ(claims.claimed().size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(claims.claimed()[i].start, expected[i].start) << i;
+    EXPECT_EQ(claims.claimed()[i].size, expected[i].size) << i;
+  }
+  EXPECT_TRUE(claims.IsFree(0x210000, 0x800000 - 0x210000));
   // No kernel: nothing but the firmware and the map.
   of::ClaimMap none(256 * kMiB);
   boot::ClaimInUse(none, TreeReserving({}).data(), of::MachineInfo{}, 0x200000);
   ASSERT_EQ(none.claimed().size(), 1u);
+}
+
+// QEMU's reserve map is the kernel and the initrd (hw/ppc/spapr.c): the same ranges tern records
+// from /chosen take one entry each, however often the map repeats them or in how many pieces.
+TEST(ClaimInUse, RangesListedTwiceOrInPiecesTakeOneEntry) {
+  const of::MachineInfo info = KernelAndInitrd(42 * kMiB, 0x2f00000, 2 * kMiB);
+  std::vector<of::AddressRange> reserved;
+  for (int copy = 0; copy < 3; ++copy) {
+    reserved.push_back({0x400000, 42 * kMiB});
+    reserved.push_back({0x2f00000, 2 * kMiB});
+  }
+  for (uint64_t i = 0; i < 150; ++i) reserved.push_back({0x8000000 + i * 0x1000, 0x1000});
+  reserved.push_back({0x8000000 + 0x800, 0x1000});  // inside two of the pieces
+  of::ClaimMap claims(256 * kMiB);
+  boot::ClaimInUse(claims, TreeReserving(reserved).data(), info, 0x200000);
+  ASSERT_EQ(claims.claimed().size(), 4u);  // firmware, kernel, initrd, the 150 pieces
+  EXPECT_EQ(claims.claimed()[3].start, 0x8000000u);
+  EXPECT_EQ(claims.claimed()[3].size, 150u * 0x1000);
+}
+
+// #26.7: a reserve map of 200 separate ranges filled all 128 entries of the claim map, so the
+// kernel and the initrd went unclaimed and every later claim of the client failed.
+TEST(ClaimInUse, AReserveMapLongerThanTheClaimTableLosesNeitherThePayloadNorTheClient) {
+  const of::MachineInfo info = KernelAndInitrd(42 * kMiB, 0x2f00000, 2 * kMiB);
+  std::vector<of::AddressRange> reserved;
+  for (uint64_t i = 0; i < 200; ++i) reserved.push_back({0x8000000 + i * 0x10000, 0x1000});
+  tests::ConsoleCapture console;
+  of::ClaimMap claims(256 * kMiB);
+  boot::ClaimInUse(claims, TreeReserving(reserved).data(), info, 0x200000);
+  EXPECT_TRUE(AllClaimed(claims, 0, 0x200000));
+  EXPECT_TRUE(AllClaimed(claims, info.kernel.start, info.kernel.size));
+  EXPECT_TRUE(AllClaimed(claims, info.initrd.start, info.initrd.size));
+  for (const of::AddressRange& range : reserved) {
+    EXPECT_TRUE(AllClaimed(claims, range.start, range.size)) << std::hex << range.start;
+  }
+  // The client keeps the rest of the table, and the memory outside the map.
+  EXPECT_LE(claims.claimed().size(), static_cast<size_t>(of::ClaimMap::kMaxInUse));
+  EXPECT_TRUE(claims.IsFree(0x200000, 0x200000));
+  EXPECT_TRUE(claims.IsFree(0x8000000 + 200 * 0x10000, 16 * kMiB));
+  for (int i = 0; i < of::ClaimMap::kMaxClaims - of::ClaimMap::kMaxInUse; ++i) {
+    ASSERT_TRUE(claims.Claim(0, 0x1000, 0x1000).is_ok()) << i;
+  }
+  EXPECT_TRUE(console.Has("kept from the client")) << console.text;
 }
 
 }  // namespace

@@ -502,4 +502,201 @@ TEST_F(MergeTest, ChosenChildrenSurviveToo) {
   EXPECT_NE(tree().FindDevice("/chosen/firmware-child"), 0u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// CasMerge: all or nothing
+
+// A packed copy of `tree`, to compare byte for byte.
+std::vector<uint8_t> Flat(const of::Tree& tree) {
+  std::vector<uint8_t> out(tree.capacity());
+  auto size = tree.Flatten(out.data(), out.size());
+  EXPECT_TRUE(size.is_ok());
+  out.resize(size.is_ok() ? size.value() : 0);
+  return out;
+}
+
+// Every node's path and every property's name and value, in the blob's order: two trees with
+// the same list have the same content, whatever order their strings blocks hold the names in.
+std::vector<std::string> Contents(const of::Tree& tree) {
+  std::vector<std::string> out;
+  const void* blob = tree.blob();
+  for (int node = 0; node >= 0; node = fdt_next_node(blob, node, nullptr)) {
+    const std::string path = PathOf(tree, tree.PhandleAt(node));
+    out.push_back(path);
+    int property;
+    fdt_for_each_property_offset(property, blob, node) {
+      const char* name = nullptr;
+      int length = 0;
+      const auto* value =
+          static_cast<const char*>(fdt_getprop_by_offset(blob, property, &name, &length));
+      out.push_back(path + " " + name + "=" + std::string(value, static_cast<size_t>(length)));
+    }
+  }
+  return out;
+}
+
+// MergeTest's tree and answer, with client memory for the scratch copy: 8 MiB of guest RAM,
+// the first MiB the firmware's.
+class CasMergeTest : public MergeTest {
+ protected:
+  static constexpr uint64_t kRam = 8u << 20;
+  CasMergeTest() : ram_(kRam), memory_(reinterpret_cast<uintptr_t>(ram_.data()), kRam) {}
+  void SetUp() override {
+    MergeTest::SetUp();
+    ASSERT_TRUE(claims_.Reserve(0, 1u << 20).is_ok());
+  }
+  // What a plain MergeCasTree makes of the same start.
+  std::vector<std::string> MergedByMergeCasTree(const std::vector<uint8_t>& answer) {
+    tests::TreeHolder copy;
+    EXPECT_TRUE(copy.Init(Flat(tree()), 4096));
+    EXPECT_TRUE(of::MergeCasTree(copy.tree, answer.data()).is_ok());
+    return Contents(copy.tree);
+  }
+
+  std::vector<uint8_t> ram_;
+  lib::GuestMemory memory_;
+  of::ClaimMap claims_{kRam};
+};
+
+TEST_F(CasMergeTest, TryLeavesTheLiveTreeAloneAndCommitMergesLikeMergeCasTree) {
+  const std::vector<uint8_t> before = Flat(tree());
+  const std::vector<std::string> expected = MergedByMergeCasTree(answer_);
+  {
+    of::CasMerge merge(tree(), claims_, memory_);
+    ASSERT_TRUE(merge.Try(answer_.data()).is_ok());
+    EXPECT_EQ(Flat(tree()), before);
+    EXPECT_EQ(merge.merged().FindDevice("/interrupt-controller@6030000000000"), kIntc);
+    EXPECT_EQ(merge.merged().FindDevice("/vdevice/nvram@71000001"), 0u);
+    // The scratch copy lives in client memory tern claimed for it.
+    ASSERT_EQ(claims_.claimed().size(), 2u);
+    EXPECT_GE(claims_.claimed()[1].size, of::CasMerge::ScratchBytes(tree(), answer_.data()));
+    ASSERT_TRUE(merge.Commit(answer_.data()).is_ok());
+    EXPECT_EQ(Contents(tree()), expected);
+  }
+  EXPECT_EQ(claims_.claimed().size(), 1u);  // released with the CasMerge
+  tests::ExpectConsistent(tree());
+}
+
+// `answer_` with "vty" added beside "vty@71000000": libfdt refuses to add it (it matches a name
+// without a unit address against one with it), once the merge has removed the nvram and added
+// the XIVE controller.
+std::vector<uint8_t> WithVtyWithoutUnit(const std::vector<uint8_t>& answer) {
+  std::vector<uint8_t> out(answer.size() + 256);
+  EXPECT_EQ(fdt_open_into(answer.data(), out.data(), static_cast<int>(out.size())), 0);
+  const int vty = fdt_add_subnode(out.data(), fdt_path_offset(out.data(), "/vdevice"), "x");
+  EXPECT_GE(vty, 0);
+  EXPECT_EQ(fdt_set_name(out.data(), vty, "vty"), 0);
+  return out;
+}
+
+// `answer` with a new node /big holding a `size`-byte property and `nodes` children.
+std::vector<uint8_t> WithMore(const std::vector<uint8_t>& answer, size_t size, int nodes) {
+  std::vector<uint8_t> out(answer.size() + size + 64 * static_cast<size_t>(nodes) + 4096);
+  EXPECT_EQ(fdt_open_into(answer.data(), out.data(), static_cast<int>(out.size())), 0);
+  const int big = fdt_add_subnode(out.data(), 0, "big");
+  EXPECT_GE(big, 0);
+  EXPECT_EQ(fdt_setprop(out.data(), big, "blob", std::vector<uint8_t>(size, 0x5a).data(),
+                        static_cast<int>(size)),
+            0);
+  for (int i = 0; i < nodes; ++i) {
+    EXPECT_GE(fdt_add_subnode(out.data(), big, ("n@" + std::to_string(i)).c_str()), 0);
+  }
+  return out;
+}
+
+TEST_F(CasMergeTest, AFailedTrialLeavesTheLiveTreeAndTheClaimsAlone) {
+  const std::vector<uint8_t> before = Flat(tree());
+  const std::vector<uint8_t> answer = WithVtyWithoutUnit(answer_);
+  {
+    // MergeCasTree alone stops half way.
+    tests::TreeHolder copy;
+    ASSERT_TRUE(copy.Init(before, 4096));
+    EXPECT_EQ(of::MergeCasTree(copy.tree, answer.data()).error(), CasError::kMerge);
+    EXPECT_NE(Flat(copy.tree), before);
+  }
+  {
+    of::CasMerge merge(tree(), claims_, memory_);
+    EXPECT_EQ(merge.Try(answer.data()).error(), CasError::kMerge);
+    EXPECT_EQ(merge.Commit(answer.data()).error(), CasError::kMerge);  // no trial to follow
+    EXPECT_EQ(Flat(tree()), before);
+  }
+  EXPECT_EQ(claims_.claimed().size(), 1u);
+}
+
+TEST_F(CasMergeTest, WithoutClientMemoryForTheCopyNothingIsTried) {
+  const std::vector<uint8_t> before = Flat(tree());
+  of::ClaimMap small((1u << 20) + 0x10000);
+  ASSERT_TRUE(small.Reserve(0, 1u << 20).is_ok());
+  {
+    of::CasMerge merge(tree(), small, memory_);
+    EXPECT_EQ(merge.Try(answer_.data()).error(), CasError::kNoRoom);
+    EXPECT_EQ(merge.Commit(answer_.data()).error(), CasError::kMerge);
+  }
+  EXPECT_EQ(small.claimed().size(), 1u);
+  EXPECT_EQ(Flat(tree()), before);
+}
+
+// The live tree's arena holds its first copy and 2 KiB: an answer that needs the blob to grow
+// passes the trial (in client memory) and is then refused, the tree as it was.
+TEST_F(CasMergeTest, AnArenaTooSmallForTheMergeIsNoRoomWithTheTreeAsItWas) {
+  const std::vector<uint8_t> start = Flat(tree());
+  tests::TreeHolder small(of::Tree::InitFootprint(start.data(), 4096) + 2048);
+  ASSERT_TRUE(small.Init(start, 4096));
+  const std::vector<uint8_t> before = Flat(small.tree);
+  const std::vector<uint8_t> answer = WithMore(answer_, 64 * 1024, 0);
+  of::CasMerge merge(small.tree, claims_, memory_);
+  ASSERT_TRUE(merge.Try(answer.data()).is_ok());
+  EXPECT_NE(merge.merged().FindDevice("/big"), 0u);
+  EXPECT_EQ(merge.Commit(answer.data()).error(), CasError::kNoRoom);
+  EXPECT_EQ(Flat(small.tree), before);
+  tests::ExpectConsistent(small.tree);
+}
+
+// Room for a big value and a hundred new nodes (more than the index holds) is made before the
+// merge; the tree ends as MergeCasTree leaves it, the placeholder gone.
+TEST_F(CasMergeTest, AMergeThatNeedsTheTreeToGrowEndsAsMergeCasTreeLeavesIt) {
+  const std::vector<uint8_t> answer = WithMore(answer_, 64 * 1024, 100);
+  const std::vector<std::string> expected = MergedByMergeCasTree(answer);
+  const size_t capacity = tree().capacity();
+  of::CasMerge merge(tree(), claims_, memory_);
+  ASSERT_TRUE(merge.Try(answer.data()).is_ok());
+  ASSERT_TRUE(merge.Commit(answer.data()).is_ok());
+  EXPECT_GT(tree().capacity(), capacity);
+  EXPECT_EQ(Contents(tree()), expected);
+  EXPECT_EQ(tree().FindDevice("/tern,cas-room"), 0u);
+  tests::ExpectConsistent(tree());
+}
+
+// Whatever the arena holds, Commit either merges the whole answer or, kNoRoom, leaves the tree
+// as it was: never part merged. Arenas from the first copy alone up to enough, finely around
+// the size where the merge starts to fit (where the blob or the index just cannot grow).
+TEST_F(CasMergeTest, EveryArenaSizeEndsMergedWholeOrUnchanged) {
+  const std::vector<uint8_t> start = Flat(tree());
+  const std::vector<uint8_t> answer = WithMore(answer_, 48 * 1024, 40);
+  const std::vector<std::string> expected = MergedByMergeCasTree(answer);
+  const size_t footprint = of::Tree::InitFootprint(start.data(), 4096);
+  // Merged with `extra` bytes of arena beyond the first copy.
+  auto merged_with = [&](size_t extra) {
+    tests::TreeHolder small(footprint + extra);
+    EXPECT_TRUE(small.Init(start, 4096));
+    const std::vector<std::string> before = Contents(small.tree);
+    of::CasMerge merge(small.tree, claims_, memory_);
+    EXPECT_TRUE(merge.Try(answer.data()).is_ok());
+    auto committed = merge.Commit(answer.data());
+    tests::ExpectConsistent(small.tree);
+    if (committed.is_ok()) {
+      EXPECT_EQ(Contents(small.tree), expected) << extra;
+    } else {
+      EXPECT_EQ(committed.error(), CasError::kNoRoom) << extra;
+      EXPECT_EQ(Contents(small.tree), before) << extra;
+    }
+    return committed.is_ok();
+  };
+  size_t enough = 0;
+  for (size_t extra = 0; extra <= 1024 * 1024 && enough == 0; extra += 32 * 1024) {
+    if (merged_with(extra)) enough = extra;
+  }
+  ASSERT_GT(enough, 0u);
+  for (size_t extra = enough - 32 * 1024; extra < enough; extra += 1024) (void)merged_with(extra);
+}
+
 }  // namespace

@@ -218,6 +218,101 @@ TEST(ClaimMap, FreeRangesCountsAllButWritesOnlyWhatFits) {
   EXPECT_EQ(map.FreeRanges(kGiB, lib::Span<MemoryRange>()), 5u);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Reserve: what is in use before the client runs
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;
+
+TEST(ClaimMap, ReserveMergesWhatItOverlapsOrTouches) {
+  ClaimMap map(kGiB);
+  EXPECT_EQ(map.Reserve(kMiB, kMiB).value(), 0u);
+  EXPECT_EQ(map.Reserve(2 * kMiB, kMiB).value(), 0u);             // touching: one entry
+  EXPECT_EQ(map.Reserve(2 * kMiB + kMiB / 2, kMiB).value(), 0u);  // overlapping its end
+  EXPECT_EQ(map.Reserve(kMiB, 0x1000).value(), 0u);               // inside
+  EXPECT_EQ(Claimed(map), (Ranges{{kMiB, 2 * kMiB + kMiB / 2}}));
+  EXPECT_EQ(map.Reserve(16 * kMiB, 0x1000).value(), 0u);
+  EXPECT_EQ(map.in_use_count(), 2);
+  // One range over both and the memory between joins them.
+  EXPECT_EQ(map.Reserve(0, 32 * kMiB).value(), 0u);
+  EXPECT_EQ(Claimed(map), (Ranges{{0, 32 * kMiB}}));
+  EXPECT_EQ(map.in_use_count(), 1);
+}
+
+TEST(ClaimMap, ReserveKeepsWhatLiesBelowTheTop) {
+  ClaimMap map(kGiB);
+  EXPECT_EQ(map.Reserve(kGiB - 0x1000, 0x2000).value(), 0u);
+  EXPECT_EQ(map.Reserve(0x1000, ~uint64_t{0}).value(), 0u);  // start + size wraps
+  EXPECT_EQ(Claimed(map), (Ranges{{0x1000, kGiB - 0x1000}}));
+  EXPECT_EQ(map.Reserve(kGiB, 0x1000).error(), ClaimError::kOutOfRange);
+  EXPECT_EQ(map.Reserve(~uint64_t{0}, 0x1000).error(), ClaimError::kOutOfRange);
+  EXPECT_EQ(map.Reserve(0, 0).error(), ClaimError::kZeroSize);
+  EXPECT_EQ(Claimed(map), (Ranges{{0x1000, kGiB - 0x1000}}));
+}
+
+// Claims stay exactly as the client made them: release names them by base and size.
+TEST(ClaimMap, ReserveNeverMergesWithAClaimAndReleaseNeverFreesWhatIsInUse) {
+  ClaimMap map(kGiB);
+  ASSERT_TRUE(map.Claim(5 * kMiB, kMiB, 0).is_ok());
+  EXPECT_EQ(map.Reserve(6 * kMiB, kMiB).value(), 0u);  // touching the claim: its own entry
+  EXPECT_EQ(map.Reserve(4 * kMiB, kMiB).value(), 0u);
+  EXPECT_EQ(Claimed(map), (Ranges{{4 * kMiB, kMiB}, {5 * kMiB, kMiB}, {6 * kMiB, kMiB}}));
+  EXPECT_EQ(map.Reserve(5 * kMiB + 0x1000, 0x1000).error(), ClaimError::kInUse);
+  EXPECT_EQ(map.Reserve(0, 16 * kMiB).error(), ClaimError::kInUse);
+  EXPECT_EQ(map.Release(6 * kMiB, kMiB).error(), ClaimError::kNotClaimed);
+  EXPECT_EQ(map.Release(4 * kMiB, kMiB).error(), ClaimError::kNotClaimed);
+  ASSERT_TRUE(map.Release(5 * kMiB, kMiB).is_ok());
+  EXPECT_EQ(Claimed(map), (Ranges{{4 * kMiB, kMiB}, {6 * kMiB, kMiB}}));
+  EXPECT_EQ(map.in_use_count(), 2);
+}
+
+// Past kMaxInUse separate ranges, a range joins its nearest in-use neighbour: the free memory
+// between them is withheld from the client (and counted), never handed out, and the client
+// keeps the rest of the table.
+TEST(ClaimMap, ReservePastItsShareOfTheTableWidensItsNearestNeighbour) {
+  ClaimMap map(kGiB);
+  for (int i = 0; i < ClaimMap::kMaxInUse; ++i) {
+    ASSERT_EQ(map.Reserve(static_cast<uint64_t>(i + 1) * kMiB, 0x1000).value(), 0u) << i;
+  }
+  // Between the ranges at 1 MiB and 2 MiB, nearer the lower one.
+  EXPECT_EQ(map.Reserve(kMiB + 0x3000, 0x1000).value(), 0x2000u);
+  EXPECT_EQ(map.in_use_count(), ClaimMap::kMaxInUse);
+  EXPECT_EQ(Claimed(map)[0], (std::pair<uint64_t, uint64_t>{kMiB, 0x4000}));
+  // Nearer the upper one, and below every range.
+  EXPECT_EQ(map.Reserve(3 * kMiB - 0x2000, 0x1000).value(), 0x1000u);
+  EXPECT_EQ(Claimed(map)[2], (std::pair<uint64_t, uint64_t>{3 * kMiB - 0x2000, 0x3000}));
+  EXPECT_EQ(map.Reserve(0, 0x1000).value(), kMiB - 0x1000);
+  EXPECT_EQ(Claimed(map)[0], (std::pair<uint64_t, uint64_t>{0, kMiB + 0x4000}));
+  // A range that touches one still merges without withholding anything.
+  EXPECT_EQ(map.Reserve(kMiB + 0x4000, 0x1000).value(), 0u);
+  EXPECT_EQ(map.in_use_count(), ClaimMap::kMaxInUse);
+  for (int i = 0; i < ClaimMap::kMaxClaims - ClaimMap::kMaxInUse; ++i) {
+    ASSERT_TRUE(map.Claim(0, 0x1000, 0x1000).is_ok()) << i;
+  }
+  EXPECT_EQ(map.Claim(0, 0x1000, 0x1000).error(), ClaimError::kFull);
+}
+
+TEST(ClaimMap, ReserveWithAClaimBetweenItAndEveryNeighbourIsFull) {
+  ClaimMap map(kGiB);
+  for (int i = 0; i < ClaimMap::kMaxInUse; ++i) {
+    ASSERT_TRUE(map.Reserve(static_cast<uint64_t>(i + 1) * kMiB, 0x1000).is_ok());
+  }
+  ASSERT_TRUE(map.Claim(kMiB + 0x1000, 0x1000, 0).is_ok());
+  ASSERT_TRUE(map.Claim(2 * kMiB - 0x1000, 0x1000, 0).is_ok());
+  const Ranges before = Claimed(map);
+  EXPECT_EQ(map.Reserve(kMiB + 0x10000, 0x1000).error(), ClaimError::kFull);
+  EXPECT_EQ(Claimed(map), before);
+  EXPECT_TRUE(map.IsFree(kMiB + 0x10000, 0x1000));
+  // A full table of claims: a new range merges or is refused, never evicts a claim.
+  ClaimMap claimed(kGiB);
+  ASSERT_TRUE(claimed.Reserve(0, 0x1000).is_ok());
+  for (int i = 1; i < ClaimMap::kMaxClaims; ++i) {
+    ASSERT_TRUE(claimed.Claim(static_cast<uint64_t>(i) * 0x2000, 0x1000, 0).is_ok()) << i;
+  }
+  EXPECT_EQ(claimed.Reserve(0x300000, 0x1000).error(), ClaimError::kFull);
+  EXPECT_EQ(claimed.Reserve(0x1000, 0x800).value(), 0u);  // touches the in-use range
+  EXPECT_EQ(claimed.claimed().size(), static_cast<size_t>(ClaimMap::kMaxClaims));
+}
+
 TEST(ClaimMap, ErrorNames) {
   const ClaimError errors[] = {ClaimError::kZeroSize,   ClaimError::kOutOfRange,
                                ClaimError::kInUse,      ClaimError::kFull,

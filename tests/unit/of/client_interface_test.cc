@@ -19,8 +19,10 @@
 #include "block/device.h"
 #include "lib/be.h"
 #include "lib/hv.h"
+#include "lib/timeout.h"
 #include "rtas/instantiate.h"
 #include "rtas/layout.h"
+#include "tests/console-capture.h"
 #include "tests/fake-hv.h"
 #include "tests/host-cpu.h"
 #include "tests/host-fixtures.h"
@@ -1111,6 +1113,142 @@ TEST_F(CasTest, AnAnswerWithoutUpdateOrWithABadTreeIsAnError) {
   EXPECT_EQ(cas_calls_, 3);
 }
 
+// #26.8: an answer tern refuses leaves the tree exactly as it was. Each of these was merged half
+// way before: the XICS controller gone and XIVE's added, /rtas deleted or its rtas-size
+// unreadable, and then -1.
+TEST_F(CasTest, AnAnswerWithoutRtasSizeIsRefusedWithTheTreeAsItWas) {
+  const std::vector<uint8_t> before = Snapshot();
+  const Ranges available = Available();
+  const size_t claims = claims_.claimed().size();
+  const std::vector<uint8_t> qemu = QemuCasAnswer(dtb_);
+  std::vector<uint8_t> no_rtas = qemu;
+  ASSERT_EQ(fdt_del_node(no_rtas.data(), fdt_path_offset(no_rtas.data(), "/rtas")), 0);
+  std::vector<uint8_t> short_size = qemu;
+  ASSERT_EQ(fdt_setprop(short_size.data(), fdt_path_offset(short_size.data(), "/rtas"), "rtas-size",
+                        "\0\x20", 2),
+            0);
+  // Within a page of 4 GiB: the image's offset, computed in 32 bits, wraps to 0, over QEMU's range.
+  std::vector<uint8_t> huge_size = qemu;
+  ASSERT_EQ(fdt_setprop_inplace_u32(huge_size.data(), fdt_path_offset(huge_size.data(), "/rtas"),
+                                    "rtas-size", 0xffffff00),
+            0);
+  for (const std::vector<uint8_t>* answer : {&no_rtas, &short_size, &huge_size}) {
+    answer_ = *answer;
+    tests::ConsoleCapture console;
+    EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], kError);
+    EXPECT_TRUE(console.Has("rtas-size")) << console.text;
+    EXPECT_EQ(Snapshot(), before);
+    EXPECT_EQ(Available(), available);
+    EXPECT_EQ(claims_.claimed().size(), claims);
+  }
+  // Without rtas-size in /rtas, the tree keeps tern's (a merge never deletes a property); the
+  // same answer with it goes through too.
+  for (bool with_size : {false, true}) {
+    answer_ = qemu;
+    if (!with_size) {
+      ASSERT_EQ(fdt_delprop(answer_.data(), fdt_path_offset(answer_.data(), "/rtas"), "rtas-size"),
+                0);
+    }
+    EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], 0u);
+    EXPECT_EQ(Find("/interrupt-controller@6030000000000"), 0x1111u);
+    const std::string cell = GetProp(Find("/rtas"), "rtas-size");
+    ASSERT_EQ(cell.size(), 4u);
+    EXPECT_EQ(lib::LoadBe32(cell.data()), rtas_inputs_.plan.area_size);
+  }
+}
+
+// A node libfdt will not add beside its sibling ("vty" next to "vty@71000000": libfdt matches a
+// name without a unit address against one with it), found only once the merge has begun.
+TEST_F(CasTest, AnAnswerTheTreeCannotTakeIsRefusedWithTheTreeAsItWas) {
+  const std::vector<uint8_t> before = Snapshot();
+  std::vector<uint8_t> answer(answer_.size() + 256);
+  ASSERT_EQ(fdt_open_into(answer_.data(), answer.data(), static_cast<int>(answer.size())), 0);
+  const int vty = fdt_add_subnode(answer.data(), fdt_path_offset(answer.data(), "/vdevice"), "x");
+  ASSERT_GE(vty, 0);
+  ASSERT_EQ(fdt_set_name(answer.data(), vty, "vty"), 0);
+  answer_ = answer;
+  tests::ConsoleCapture console;
+  EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], kError);
+  EXPECT_TRUE(console.Has("refused")) << console.text;
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(Find("/interrupt-controller"), 0x1111u);
+  tests::ExpectConsistent(tree());
+}
+
+// A packed copy of `tree`.
+std::vector<uint8_t> Flat(const of::Tree& tree) {
+  std::vector<uint8_t> out(tree.capacity());
+  auto size = tree.Flatten(out.data(), out.size());
+  EXPECT_TRUE(size.is_ok());
+  out.resize(size.is_ok() ? size.value() : 0);
+  return out;
+}
+
+// QEMU's answer with a new node /big holding a `size`-byte property and `nodes` children.
+std::vector<uint8_t> AnswerWithMore(const std::vector<uint8_t>& qemu, size_t size, int nodes) {
+  std::vector<uint8_t> out(qemu.size() + size + 64 * static_cast<size_t>(nodes) + 4096);
+  EXPECT_EQ(fdt_open_into(qemu.data(), out.data(), static_cast<int>(out.size())), 0);
+  const int big = fdt_add_subnode(out.data(), 0, "big");
+  EXPECT_GE(big, 0);
+  EXPECT_EQ(fdt_setprop(out.data(), big, "blob", std::vector<uint8_t>(size, 0x5a).data(),
+                        static_cast<int>(size)),
+            0);
+  for (int i = 0; i < nodes; ++i) {
+    EXPECT_GE(fdt_add_subnode(out.data(), big, ("n@" + std::to_string(i)).c_str()), 0);
+  }
+  EXPECT_EQ(fdt_pack(out.data()), 0);
+  out.resize(fdt_totalsize(out.data()));
+  return out;
+}
+
+// The live tree grows in the firmware's arena, which can run out half way through a merge: an
+// answer the arena cannot take is refused with the tree as it was, checked on a copy first.
+TEST_F(CasTest, AnAnswerTheArenaCannotHoldIsRefusedWithTheTreeAsItWas) {
+  // A tree whose arena holds its first copy and a little more, with the client on it.
+  const size_t footprint = of::Tree::InitFootprint(dtb_.data(), 64 * 1024);
+  tests::TreeHolder small(footprint + 16 * 1024);
+  ASSERT_TRUE(small.Init(dtb_, 64 * 1024));
+  client_ = std::make_unique<of::ClientInterface>(small.tree, memory_, claims_, config_);
+  ASSERT_TRUE(client_->Prepare(small.tree.FindDevice("/vdevice/vty@71000000")).is_ok());
+  root_ = Open("/");
+  const std::vector<uint8_t> before = Flat(small.tree);
+  const size_t claims = claims_.claimed().size();
+  // 128 KiB more than the slack: the blob must double, and the arena cannot give that.
+  answer_ = AnswerWithMore(QemuCasAnswer(dtb_), 128 * 1024, 0);
+  tests::ConsoleCapture console;
+  EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], kError);
+  EXPECT_TRUE(console.Has("no memory")) << console.text;
+  EXPECT_EQ(Flat(small.tree), before);
+  EXPECT_EQ(claims_.claimed().size(), claims);
+  tests::ExpectConsistent(small.tree);
+  // The plain answer needs no more than the slack: merged.
+  answer_ = QemuCasAnswer(dtb_);
+  EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], 0u);
+  EXPECT_NE(small.tree.FindDevice("/interrupt-controller@6030000000000"), 0u);
+}
+
+// With room in the arena, an answer that needs the blob and the index to grow is merged whole
+// (Tree::Reserve makes the room first).
+TEST_F(CasTest, AnAnswerThatNeedsTheTreeToGrowIsMergedWhole) {
+  const size_t capacity = tree().capacity();
+  const uint32_t nodes = tree().node_count();
+  answer_ = AnswerWithMore(QemuCasAnswer(dtb_), 256 * 1024, 100);
+  ASSERT_EQ(Cas(tests::LinuxVector()).rets[1], 0u);
+  EXPECT_GT(tree().capacity(), capacity);
+  EXPECT_GT(tree().capacity(), size_t{256 * 1024});  // the blob holds the 256 KiB property
+  EXPECT_GT(tree().node_count(), nodes + 100);
+  const Phandle big = Find("/big");
+  ASSERT_NE(big, 0u);
+  EXPECT_EQ(GetProp(big, "blob", 512 * 1024), std::string(256 * 1024, 0x5a));
+  EXPECT_NE(Find("/big/n@99"), 0u);
+  EXPECT_EQ(Find("/tern,cas-room"), kError);
+  tests::ExpectConsistent(tree());
+  // Merging the same answer again changes nothing.
+  const std::vector<uint8_t> merged = Snapshot();
+  ASSERT_EQ(Cas(tests::LinuxVector()).rets[1], 0u);
+  EXPECT_EQ(Snapshot(), merged);
+}
+
 TEST_F(CasTest, ABigEndianHeaderIsAcceptedToo) {
   header_ = {0x00, 0x00, 0x00, 0x01};  // QEMU on a big-endian host
   EXPECT_EQ(Cas(tests::LinuxVector()).rets[1], 0u);
@@ -1130,6 +1268,28 @@ TEST_F(ClientTest, MillisecondsCountsTheTimebase) {
   // The 32-bit cell wraps, as a millisecond counter does.
   tests::SetTimebase((kTimebaseFrequency / 1000) * ((1ull << 32) + 7));
   EXPECT_EQ(Ret("milliseconds", {}), 7u);
+}
+
+// The count is ticks * 1000 / frequency exactly, for any frequency of lib/timeout.h's range:
+// frequency / 1000 ticks a millisecond ran fast for one that is no whole number of kilohertz.
+TEST_F(ClientTest, MillisecondsIsExactForEveryFrequencyInRange) {
+  // 1 000 999 Hz: after 1000 s, 1 000 000 ms (not 1 000 999).
+  tests::SetTimebase(1'000'999'000);
+  of::ClientConfig config = config_;
+  config.timebase_frequency = 1'000'999;
+  of::ClientInterface odd(tree(), memory_, claims_, config);
+  WriteBlock(kBlock, PutString("milliseconds"), 0, 1, {});
+  EXPECT_EQ(odd.Dispatch(kBlock), CiStatus::kSuccess);
+  EXPECT_EQ(ReadRets(kBlock, 0, 1)[0], 1'000'000u);
+  // The top of the range and the last tick of the time base: the low 32 bits of the exact count.
+  config.timebase_frequency = lib::kMaxTimebaseFrequency;
+  of::ClientInterface fast(tree(), memory_, claims_, config);
+  tests::SetTimebase(~uint64_t{0});
+  const uint64_t exact = (~uint64_t{0} / lib::kMaxTimebaseFrequency) * 1000 +
+                         (~uint64_t{0} % lib::kMaxTimebaseFrequency) / 16'000'000;
+  WriteBlock(kBlock, PutString("milliseconds"), 0, 1, {});
+  EXPECT_EQ(fast.Dispatch(kBlock), CiStatus::kSuccess);
+  EXPECT_EQ(ReadRets(kBlock, 0, 1)[0], static_cast<uint32_t>(exact));
 }
 
 TEST_F(ClientTest, MillisecondsWithoutATimebaseFrequencyIsZero) {

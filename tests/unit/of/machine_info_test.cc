@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <libfdt.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "lib/timeout.h"
+#include "tests/console-capture.h"
 #include "tests/test-data.h"
 
 namespace {
@@ -64,6 +69,74 @@ TEST(MachineInfo, NoCpusNoConsole) {
   EXPECT_EQ(of::FindConsoleUnit(blob.data()).error(), FdtError::kNotFound);
 }
 
+// single-cpu.dtb with the CPU's timebase-frequency set to `cells` (one or two cells).
+std::vector<uint8_t> WithTimebaseFrequency(const std::vector<uint32_t>& cells) {
+  std::vector<uint8_t> blob = tests::LoadDtb("single-cpu.dtb");
+  blob.resize(blob.size() + 64);
+  fdt_open_into(blob.data(), blob.data(), static_cast<int>(blob.size()));
+  std::vector<uint8_t> value;
+  for (uint32_t cell : cells) {
+    for (int shift = 24; shift >= 0; shift -= 8)
+      value.push_back(static_cast<uint8_t>(cell >> shift));
+  }
+  const int cpu = fdt_path_offset(blob.data(), "/cpus/PowerPC,POWER9@0");
+  EXPECT_EQ(fdt_setprop(blob.data(), cpu, "timebase-frequency", value.data(),
+                        static_cast<int>(value.size())),
+            0);
+  return blob;
+}
+
+TEST(MachineInfo, TimebaseFrequencyInRangeIsTakenAsIs) {
+  for (const std::vector<uint32_t>& cells : std::vector<std::vector<uint32_t>>{
+           {512000000}, {0, 512000000}, {1000000}, {0x3, 0xb9aca000} /* 16 GHz */}) {
+    tests::ConsoleCapture console;
+    auto info = of::ReadMachineInfo(WithTimebaseFrequency(cells).data());
+    ASSERT_TRUE(info.is_ok());
+    const uint64_t expected = cells.size() == 1 ? cells[0] : (uint64_t{cells[0]} << 32) | cells[1];
+    EXPECT_EQ(info.value().timebase_frequency, expected);
+    EXPECT_FALSE(info.value().timebase_frequency_clamped);
+    EXPECT_EQ(console.text, "");
+  }
+  // None at all, an empty one, or one of a length that is no cell count: unknown, 0 (no device
+  // timeouts then), and nothing to clamp.
+  EXPECT_EQ(of::ReadMachineInfo(tests::LoadDtb("single-cpu.dtb").data()).value().timebase_frequency,
+            0u);
+  for (const std::vector<uint32_t>& cells :
+       std::vector<std::vector<uint32_t>>{{}, {0, 0, 512000000}}) {
+    auto info = of::ReadMachineInfo(WithTimebaseFrequency(cells).data());
+    ASSERT_TRUE(info.is_ok());
+    EXPECT_EQ(info.value().timebase_frequency, 0u);
+    EXPECT_FALSE(info.value().timebase_frequency_clamped);
+  }
+}
+
+// Every timeout of tern is N * frequency ticks (lib/timeout.h): 2^64 - 1 Hz made 10 s wrap to a
+// handful of ticks, 1 Hz made milliseconds stand still. The machine still boots, with the nearest
+// bound and a line saying so.
+TEST(MachineInfo, TimebaseFrequencyOutsideTheRangeIsClampedWithAMessage) {
+  struct Case {
+    std::vector<uint32_t> cells;
+    uint64_t clamped;
+  };
+  for (const Case& c :
+       std::vector<Case>{{{0xffffffff, 0xffffffff}, lib::kMaxTimebaseFrequency},
+                         {{0x3, 0xb9aca001}, lib::kMaxTimebaseFrequency},  // 16 GHz + 1
+                         {{1}, lib::kMinTimebaseFrequency},
+                         {{0}, lib::kMinTimebaseFrequency},
+                         {{999999}, lib::kMinTimebaseFrequency}}) {
+    tests::ConsoleCapture console;
+    auto info = of::ReadMachineInfo(WithTimebaseFrequency(c.cells).data());
+    ASSERT_TRUE(info.is_ok());
+    EXPECT_EQ(info.value().timebase_frequency, c.clamped);
+    EXPECT_TRUE(info.value().timebase_frequency_clamped);
+    EXPECT_TRUE(console.Has("timebase-frequency")) << console.text;
+    EXPECT_TRUE(console.Has(std::to_string(c.clamped) + " Hz")) << console.text;
+    // Every timeout in ticks is then finite and at least a millisecond's worth.
+    EXPECT_GE(lib::SecondsToTicks(10, info.value().timebase_frequency), 10'000'000u);
+    EXPECT_LT(lib::SecondsToTicks(10, info.value().timebase_frequency), ~uint64_t{0});
+  }
+}
+
 // Every tree dumped from a real QEMU configuration (tests/corpus/configs.txt) reads as the
 // configuration says.
 TEST(MachineInfo, QemuCorpus) {
@@ -85,6 +158,8 @@ TEST(MachineInfo, QemuCorpus) {
     EXPECT_EQ(info.value().cores, cores);
     EXPECT_EQ(info.value().threads, threads);
     EXPECT_FALSE(info.value().has_kernel);
+    EXPECT_EQ(info.value().timebase_frequency, 512000000u);  // SPAPR_TIMEBASE_FREQ
+    EXPECT_FALSE(info.value().timebase_frequency_clamped);
     auto unit = of::FindConsoleUnit(blob.data());
     if (console == "none") {
       EXPECT_TRUE(unit.is_error());

@@ -573,3 +573,48 @@ TEST_F(TreeTest, FlattenWritesAValidPackedCopy) {
 }
 
 }  // namespace
+
+namespace {
+
+// Tree::Reserve: room made ahead so that changes within it allocate nothing; refused whole.
+TEST(TreeReserve, GrowsTheBlobAndTheIndexAndKeepsEveryHandle) {
+  const std::vector<uint8_t> dtb = tests::LoadDtb("of-tree.dtb");
+  tests::TreeHolder holder;
+  ASSERT_TRUE(holder.Init(dtb, 4096));
+  of::Tree& tree = holder.tree;
+  const of::Phandle chosen = tree.FindDevice("/chosen");
+  const uint32_t count = tree.node_count();
+  ASSERT_TRUE(tree.Reserve(tree.capacity() + 100 * 1024, count + 500).is_ok());
+  EXPECT_GE(tree.capacity(), size_t{100 * 1024});
+  EXPECT_EQ(tree.FindDevice("/chosen"), chosen);
+  tests::ExpectConsistent(tree);
+  // Within the room, nothing is taken from the arena any more.
+  const size_t used = holder.arena.used();
+  for (int i = 0; i < 400; ++i) {
+    ASSERT_TRUE(tree.AddNode(tree.Root(), ("n@" + std::to_string(i)).c_str(), 0).is_ok());
+  }
+  ASSERT_TRUE(
+      tree.SetProperty(chosen, "big", std::string(50 * 1024, 'x').data(), 50 * 1024).is_ok());
+  EXPECT_EQ(holder.arena.used(), used);
+  tests::ExpectConsistent(tree);
+}
+
+TEST(TreeReserve, AnArenaTooSmallLeavesTheTreeAsItWas) {
+  const std::vector<uint8_t> dtb = tests::LoadDtb("of-tree.dtb");
+  tests::TreeHolder holder(of::Tree::InitFootprint(dtb.data(), 4096) + 1024);
+  ASSERT_TRUE(holder.Init(dtb, 4096));
+  of::Tree& tree = holder.tree;
+  const size_t capacity = tree.capacity();
+  const std::vector<uint8_t> before(static_cast<const uint8_t*>(tree.blob()),
+                                    static_cast<const uint8_t*>(tree.blob()) + capacity);
+  EXPECT_EQ(tree.Reserve(capacity + 64 * 1024, 1).error(), lib::fdt::FdtError::kNoSpace);
+  EXPECT_EQ(tree.Reserve(capacity, 100000).error(), lib::fdt::FdtError::kNoSpace);
+  EXPECT_EQ(tree.capacity(), capacity);
+  EXPECT_EQ(std::vector<uint8_t>(static_cast<const uint8_t*>(tree.blob()),
+                                 static_cast<const uint8_t*>(tree.blob()) + capacity),
+            before);
+  EXPECT_NE(tree.FindDevice("/chosen"), 0u);
+  tests::ExpectConsistent(tree);
+}
+
+}  // namespace

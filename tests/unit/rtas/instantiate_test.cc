@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "lib/be.h"
+#include "lib/timeout.h"
 #include "rtas/state-region.h"
 #include "tests/host-cpu.h"
 
@@ -50,7 +51,8 @@ std::vector<uint8_t> SyntheticImage() {
 
 class InstantiateTest : public ::testing::Test {
  protected:
-  lib::Result<uint64_t, InstantiateError> Build(uint64_t base, const std::vector<uint8_t>& image) {
+  lib::Result<uint64_t, InstantiateError> Build(uint64_t base, const std::vector<uint8_t>& image,
+                                                uint64_t timebase_frequency = 512000000) {
     auto plan = rtas::PlanArea({image.data(), image.size()}, kQemuRtasSize);
     if (plan.is_error()) return lib::Err(plan.error());
     plan_ = plan.value();
@@ -61,7 +63,7 @@ class InstantiateTest : public ::testing::Test {
     inputs.console_unit = 0x71000000;
     inputs.tokens = tokens;
     inputs.token_count = 3;
-    inputs.timebase_frequency = 512000000;
+    inputs.timebase_frequency = timebase_frequency;
     return rtas::Instantiate(memory, base, inputs, 1);
   }
   uint64_t Word(uint64_t address) { return lib::LoadBe64(&ram[address]); }
@@ -113,6 +115,25 @@ TEST_F(InstantiateTest, WorksAtTwoBasesWithPointersRelocated) {
     EXPECT_TRUE(rtas::CheckStateRegion(state).is_ok());
   }
   EXPECT_GE(tests::SyncedInstructionBytes(), 2 * 4096u);
+}
+
+// A CPU waits 2 s of time base for another's RTAS call: 2 * frequency ticks, saturating, never
+// wrapping to a few ticks; 2 s at the fastest rate lib/timeout.h accepts when the frequency is
+// unknown, so that the wait is at least 2 s on any time base.
+TEST_F(InstantiateTest, TheEntryLockTimeoutIsTwoSecondsAndNeverWraps) {
+  const auto image = SyntheticImage();
+  const uint64_t base = 0x100000;
+  auto lock_timeout = [&](uint64_t frequency) {
+    EXPECT_TRUE(Build(base, image, frequency).is_ok());
+    const uint64_t config = base + plan_.image_offset + sizeof(rtas::ImageHeader);
+    return reinterpret_cast<const rtas::ImageConfig*>(&ram[config])->lock_timeout.value();
+  };
+  EXPECT_EQ(lock_timeout(512000000), 1024000000u);
+  EXPECT_EQ(lock_timeout(lib::kMaxTimebaseFrequency), 2 * lib::kMaxTimebaseFrequency);
+  // 2 * (2^63 + 1) is 2 in 64 bits: the lock would have been given up after two ticks.
+  EXPECT_EQ(lock_timeout((uint64_t{1} << 63) + 1), ~uint64_t{0});
+  EXPECT_EQ(lock_timeout(~uint64_t{0}), ~uint64_t{0});
+  EXPECT_EQ(lock_timeout(0), 2 * lib::kMaxTimebaseFrequency);
 }
 
 TEST_F(InstantiateTest, RefusesBadBasesAndMemory) {
