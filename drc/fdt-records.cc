@@ -1,7 +1,7 @@
 #include "drc/fdt-records.h"
 
 #include "drc/snapshot-records.h"
-#include "drc/walker.h"
+#include "drc/work-area.h"
 #include "lib/be.h"
 #include "lib/string.h"
 

@@ -18,7 +18,7 @@ enum class FragmentError {
 const char* FragmentErrorName(FragmentError error);
 
 // Writes the records for the tree in `fdt` (`size` bytes) to `out`; returns their size. Every
-// record fits the OS's work area where the walk copies it (drc/walker.h: from kDataOffset on, a
+// record fits the OS's work area where the walk copies it (drc/work-area.h: from kDataOffset on, a
 // node's name; a property's name, then its value).
 lib::Result<uint32_t, FragmentError> FdtToRecords(const uint8_t* fdt, uint32_t size, uint8_t* out,
                                                   uint32_t capacity);

@@ -222,6 +222,34 @@ TEST_F(FetchWalkTest, AFragmentChangingDuringTheCopyIsFetchedAgain) {
   EXPECT_EQ(Name(), "PowerPC,POWER9@8");
 }
 
+// A walk a replay left draining (a migration from a host without the fetch to one with it) has
+// no host walk to drain: it is fetched once and served, in the states drc/walk-slot.h lists.
+TEST_F(FetchWalkTest, AWalkLeftDrainingByAReplayIsFetched) {
+  host.bump_generation_on_copy = true;
+  Start(0x10000008);
+  EXPECT_EQ(Call(), RtasStatus::kBusy);
+  const auto& header = *reinterpret_cast<const rtas::StateHeader*>(State().data());
+  uint32_t index = 0;
+  drc::WalkSlot* slot = nullptr;
+  for (; index < header.slot_count.value(); ++index) {
+    slot = reinterpret_cast<drc::WalkSlot*>(State().data() + header.slots_offset.value() +
+                                            index * sizeof(drc::WalkSlot));
+    if (slot->drc_index.value() == 0x10000008) break;
+  }
+  ASSERT_LT(index, header.slot_count.value());
+  slot->state = lib::Be32(static_cast<uint32_t>(drc::WalkState::kDraining));
+  rtas::CommitSlot(State(), index);
+  tests::ConsoleCapture console;
+  EXPECT_EQ(static_cast<int>(Call()), 2);
+  EXPECT_EQ(Name(), "PowerPC,POWER9@8");
+  EXPECT_EQ(slot->state.value(), static_cast<uint32_t>(drc::WalkState::kServing));
+  int answers = 1;
+  while (static_cast<int>(Call()) > 0) ++answers;
+  EXPECT_EQ(answers, 9);
+  EXPECT_EQ(host.calls, 4);  // two fetches of two calls each, then served from the snapshot
+  EXPECT_EQ(console.text, "");
+}
+
 TEST_F(FetchWalkTest, HostRefusalsBecomeRtasStatuses) {
   host.status = -9;  // H_NOT_FOUND: no such DRC
   Start(0x10000009);
