@@ -12,6 +12,7 @@
 #include "drc/walker.h"
 #include "lib/be.h"
 #include "lib/crc32.h"
+#include "lib/wire.h"
 #include "rtas/instantiate.h"
 #include "rtas/state-region.h"
 #include "tests/console-capture.h"
@@ -47,6 +48,25 @@ std::vector<uint8_t> Fragment(uint32_t big_value = 8, bool second_top_node = fal
   EXPECT_EQ(fdt_finish(fdt), 0);
   blob.resize(fdt_totalsize(fdt));
   return blob;
+}
+
+// drc::FdtHeader is the specification's header, as libfdt reads it, from a blob at any address.
+TEST(FdtHeader, IsTheHeaderLibfdtReads) {
+  const auto blob = Fragment();
+  std::vector<uint8_t> copy(blob.size() + 1);
+  std::copy(blob.begin(), blob.end(), copy.begin() + 1);  // misaligned
+  const auto header = lib::LoadWire<drc::FdtHeader>(copy.data() + 1);
+  const void* fdt = blob.data();
+  EXPECT_EQ(header.magic.value(), drc::kFdtMagic);
+  EXPECT_EQ(header.totalsize.value(), fdt_totalsize(fdt));
+  EXPECT_EQ(header.off_dt_struct.value(), fdt_off_dt_struct(fdt));
+  EXPECT_EQ(header.off_dt_strings.value(), fdt_off_dt_strings(fdt));
+  EXPECT_EQ(header.off_mem_rsvmap.value(), fdt_off_mem_rsvmap(fdt));
+  EXPECT_EQ(header.version.value(), fdt_version(fdt));
+  EXPECT_EQ(header.last_comp_version.value(), fdt_last_comp_version(fdt));
+  EXPECT_EQ(header.boot_cpuid_phys.value(), fdt_boot_cpuid_phys(fdt));
+  EXPECT_EQ(header.size_dt_strings.value(), fdt_size_dt_strings(fdt));
+  EXPECT_EQ(header.size_dt_struct.value(), fdt_size_dt_struct(fdt));
 }
 
 TEST(FdtToRecords, ConvertsTheFragmentNodeAndItsSubtree) {
