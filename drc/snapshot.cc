@@ -83,10 +83,27 @@ Step Complete(WalkSlot& slot) {
   return Progress::kDone;
 }
 
+// One more busy answer of the host in this walk (the slot's host_busy); false past kMaxHostBusy.
+bool CountBusy(WalkSlot& slot) {
+  slot.host_busy = lib::Be32(slot.host_busy.value() + 1);
+  return slot.host_busy.value() <= kMaxHostBusy;
+}
+
+// The fragment changed between the fetch's size query and its copy: the OS is asked to call again,
+// which counts as the host being busy, so a fragment that never settles gets -1, not an endless -2.
+Step FragmentChanged(WalkSlot& slot) {
+  if (CountBusy(slot)) return Progress::kBusy;
+  lib::Printf(
+      "tern-rtas: configure-connector: DRC 0x%08x: the fragment changed during each of the %u "
+      "fetches\n",
+      slot.drc_index.value(), kMaxHostBusy);
+  return Err(RtasStatus::kHardwareError);
+}
+
 // The fragment is copied to the end of the walk's room (twice its size and a page: records name
 // every property in full, where the blob shares its names) and converted into records at the
 // start. The generation must not change between the size query and the copy; if it does, the OS
-// is asked to call again.
+// is asked to call again (FragmentChanged).
 Step Fetch(WalkContext& context, Region& region, uint32_t index) {
   using lib::hv::HcallStatus;
   WalkSlot& slot = region.slot(index);
@@ -120,8 +137,7 @@ Step Fetch(WalkContext& context, Region& region, uint32_t index) {
       default: return Err(RtasStatus::kHardwareError);
     }
   }
-  // Changed between the two calls: call again.
-  if (copied.value().generation != sized.value().generation) return Progress::kBusy;
+  if (copied.value().generation != sized.value().generation) return FragmentChanged(slot);
   if (copied.value().size > blob_size) return Err(RtasStatus::kHardwareError);
   auto records =
       FdtToRecords(region.at(blob_offset), static_cast<uint32_t>(copied.value().size),
@@ -137,10 +153,10 @@ Step Fetch(WalkContext& context, Region& region, uint32_t index) {
   return Complete(slot);
 }
 
+// The host's walk answered -2 or 990x: the step does not count, the OS is asked to call again.
 Step HostBusy(WalkSlot& slot) {
   slot.host_steps = lib::Be32(slot.host_steps.value() - 1);
-  slot.host_busy = lib::Be32(slot.host_busy.value() + 1);
-  if (slot.host_busy.value() <= kMaxHostBusy) return Progress::kBusy;
+  if (CountBusy(slot)) return Progress::kBusy;
   lib::Printf("tern-rtas: configure-connector: DRC 0x%08x: the host stayed busy for %u calls\n",
               slot.drc_index.value(), kMaxHostBusy);
   return Err(RtasStatus::kHardwareError);

@@ -30,8 +30,14 @@ enum class Progress {
 // is 5 bytes) could take: a host whose walk never ends gets -1, not an endless -2.
 inline constexpr uint32_t kMaxHostSteps = 4 * kMaxSnapshotSize / 5;
 
-// The host answered -2 or 990x: the OS is asked to call again (the step does not count), at most
-// kMaxHostBusy times in one walk (the slot's host_busy): a host that stays busy gets -1.
+// How many times one walk may answer the OS -2 because the host was busy (the slot's host_busy):
+// in the replay, the host's walk answered -2 or 990x (the step does not count); in the fetch, the
+// fragment's generation changed between the size query and the copy. The next one ends the walk
+// with -1 and a message: a host that stays busy, or a fragment that never settles (issue #26), is
+// a hardware error, never an endless -2, which Linux and drmgr would retry for ever. A legitimate
+// change costs one retry (the next fetch sees the new generation in both calls), and Linux's
+// dlpar_configure_connector calls again at once on -2: the bound has only to stop a host that
+// never settles, and caps the work at 10,000 calls of two hcalls and one copy (128 KiB at most).
 inline constexpr uint32_t kMaxHostBusy = 10000;
 
 // Takes the snapshot of the walk in slot `index` (kSnapshotting or kDraining) as far as one OS

@@ -55,7 +55,7 @@ struct WalkSlot {
   lib::Be32 host_depth;  // nodes open in the host's replayed walk
   lib::Be32 host_steps;  // host calls in the current replay
   lib::Be32 replays;     // replays restarted because the host's walk restarted
-  lib::Be32 host_busy;   // host answers -2 or 990x in this walk
+  lib::Be32 host_busy;   // busy answers: the host's -2 or 990x, fragments changed during a fetch
   lib::Be32 checksum;    // CRC-32 of the 60 bytes before (rtas::CommitSlot)
 };
 static_assert(sizeof(WalkSlot) == 64);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "drc/fdt-records.h"
+#include "drc/snapshot.h"
 #include "drc/snapshot-records.h"
 #include "drc/walk-slot.h"
 #include "drc/walker.h"
@@ -138,6 +139,7 @@ struct FetchHost {
   uint64_t generation = 7;
   int64_t status = 0;
   bool bump_generation_on_copy = false;
+  bool bump_generation_on_every_copy = false;  // a fragment that never settles
   int calls = 0;
 };
 
@@ -146,7 +148,7 @@ lib::Result<lib::hv::DrcFragment, lib::hv::HcallStatus> Fetch(void* context, uin
   auto& host = *static_cast<FetchHost*>(context);
   ++host.calls;
   if (buffer != 0) {
-    if (host.bump_generation_on_copy) {
+    if (host.bump_generation_on_copy || host.bump_generation_on_every_copy) {
       ++host.generation;
       host.bump_generation_on_copy = false;
     }
@@ -238,6 +240,29 @@ TEST_F(FetchWalkTest, AFragmentChangingDuringTheCopyIsFetchedAgain) {
   Start(0x10000008);
   EXPECT_EQ(Call(), RtasStatus::kBusy);
   EXPECT_NE(lib::LoadBe32(&ram[kWorkArea + 4]), 0u);  // the cookie, so the next call continues
+  EXPECT_EQ(static_cast<int>(Call()), 2);
+  EXPECT_EQ(Name(), "PowerPC,POWER9@8");
+}
+
+// Issue #26 item 2: a fragment whose generation changes between the size query and every copy
+// made configure-connector answer -2 for ever (drmgr and Linux retry for ever). Each change
+// counts as the host being busy (the slot's host_busy): after drc::kMaxHostBusy of them the walk
+// ends with -1 and a message, as a replay whose host stays busy does.
+TEST_F(FetchWalkTest, AFragmentThatNeverSettlesIsAHardwareErrorNotAnEndlessCallAgain) {
+  host.bump_generation_on_every_copy = true;
+  Start(0x10000008);
+  tests::ConsoleCapture console;
+  uint32_t busy = 0;
+  RtasStatus answer = RtasStatus::kBusy;
+  while (busy <= 2 * drc::kMaxHostBusy && (answer = Call()) == RtasStatus::kBusy) ++busy;
+  EXPECT_EQ(busy, drc::kMaxHostBusy);
+  EXPECT_EQ(answer, RtasStatus::kHardwareError);
+  EXPECT_TRUE(console.Has("DRC 0x10000008: the fragment changed during each of the 10000 fetches"))
+      << console.text;
+  EXPECT_EQ(host.calls, 2 * static_cast<int>(drc::kMaxHostBusy + 1));
+  // The walk ended: its slot is free, and the next sequence starts afresh and completes.
+  host.bump_generation_on_every_copy = false;
+  Start(0x10000008);
   EXPECT_EQ(static_cast<int>(Call()), 2);
   EXPECT_EQ(Name(), "PowerPC,POWER9@8");
 }
