@@ -1,8 +1,8 @@
 #include "drc/snapshot-records.h"
 
-#include "lib/be.h"
 #include "lib/crc32.h"
 #include "lib/string.h"
+#include "lib/wire.h"
 
 namespace drc {
 
@@ -18,7 +18,7 @@ const char* RecordErrorName(RecordError error) {
 
 namespace {
 
-// Appends the record made of `pieces` (header, name, value) and its CRC, or drops it whole.
+// Appends the record made of `pieces` (head, name, value) and its CRC, or drops it whole.
 struct Piece {
   const uint8_t* bytes;
   uint32_t size;
@@ -39,31 +39,32 @@ void Append(RecordBuffer& buffer, const Piece* pieces, int count) {
     crc = lib::Crc32(lib::Span<const uint8_t>(out, pieces[i].size), crc);
     out += pieces[i].size;
   }
-  lib::StoreBe32(out, crc);
+  lib::StoreWire(out, RecordCrc{PackedBe32(crc)});
   buffer.size += static_cast<uint32_t>(total);
 }
 
 }  // namespace
 
 void AppendNode(RecordBuffer& buffer, const uint8_t* name, uint32_t name_size) {
-  uint8_t head[3] = {kNode};
-  lib::StoreBe16(head + 1, static_cast<uint16_t>(name_size));
-  const Piece pieces[] = {{head, 3}, {name, name_size}};
+  uint8_t head[sizeof(NodeRecordHead)];
+  lib::StoreWire(head, NodeRecordHead{kNode, PackedBe16(static_cast<uint16_t>(name_size))});
+  const Piece pieces[] = {{head, sizeof(head)}, {name, name_size}};
   Append(buffer, pieces, 2);
 }
 
 void AppendProperty(RecordBuffer& buffer, const uint8_t* name, uint32_t name_size,
                     const uint8_t* value, uint32_t value_size) {
-  uint8_t head[7] = {kProperty};
-  lib::StoreBe16(head + 1, static_cast<uint16_t>(name_size));
-  lib::StoreBe32(head + 3, value_size);
-  const Piece pieces[] = {{head, 7}, {name, name_size}, {value, value_size}};
+  uint8_t head[sizeof(PropertyRecordHead)];
+  lib::StoreWire(head, PropertyRecordHead{kProperty, PackedBe16(static_cast<uint16_t>(name_size)),
+                                          PackedBe32(value_size)});
+  const Piece pieces[] = {{head, sizeof(head)}, {name, name_size}, {value, value_size}};
   Append(buffer, pieces, 3);
 }
 
 void AppendEnd(RecordBuffer& buffer) {
-  const uint8_t tag = kEnd;
-  const Piece pieces[] = {{&tag, 1}};
+  uint8_t head[sizeof(EndRecordHead)];
+  lib::StoreWire(head, EndRecordHead{kEnd});
+  const Piece pieces[] = {{head, sizeof(head)}};
   Append(buffer, pieces, 1);
 }
 
@@ -72,18 +73,23 @@ lib::Result<Record, RecordError> ReadRecord(lib::Span<const uint8_t> snapshot, u
   const uint8_t* at = snapshot.data() + offset;
   const uint64_t left = snapshot.size() - offset;
   Record record{static_cast<RecordTag>(at[0]), nullptr, 0, nullptr, 0, 0};
-  uint64_t head = 1;
+  uint64_t head = 0;
   switch (at[0]) {
-    case kNode: head = 3; break;
-    case kProperty: head = 7; break;
-    case kEnd: head = 1; break;
+    case kNode: head = sizeof(NodeRecordHead); break;
+    case kProperty: head = sizeof(PropertyRecordHead); break;
+    case kEnd: head = sizeof(EndRecordHead); break;
     default: return Err(RecordError::kMalformed);
   }
   if (head + kRecordCrcSize > left) return Err(RecordError::kMalformed);
+  if (record.tag == kNode) {
+    record.name_size = lib::LoadWire<NodeRecordHead>(at).name_size.value();
+  } else if (record.tag == kProperty) {
+    const PropertyRecordHead property = lib::LoadWire<PropertyRecordHead>(at);
+    record.name_size = property.name_size.value();
+    record.value_size = property.value_size.value();
+  }
   uint64_t size = head;
   if (record.tag != kEnd) {
-    record.name_size = lib::LoadBe16(at + 1);
-    if (record.tag == kProperty) record.value_size = lib::LoadBe32(at + 3);
     size += uint64_t{record.name_size} + record.value_size;
     if (record.name_size == 0 || size + kRecordCrcSize > left ||
         at[head + record.name_size - 1] != 0) {
@@ -92,7 +98,8 @@ lib::Result<Record, RecordError> ReadRecord(lib::Span<const uint8_t> snapshot, u
     record.name = at + head;
     record.value = at + head + record.name_size;
   }
-  if (lib::Crc32(lib::Span<const uint8_t>(at, size)) != lib::LoadBe32(at + size)) {
+  if (lib::Crc32(lib::Span<const uint8_t>(at, size)) !=
+      lib::LoadWire<RecordCrc>(at + size).crc.value()) {
     return Err(RecordError::kCorrupt);
   }
   record.size = static_cast<uint32_t>(size + kRecordCrcSize);

@@ -13,18 +13,71 @@
 
 namespace drc {
 
+// A big-endian value at any byte offset, for the fields of wire structs that are packed: records
+// lie back to back at any alignment, so their heads' fields do too. lib::Be16 and lib::Be32 need
+// their natural alignment (a packed struct of them is not packed by GCC, and a member call on a
+// misaligned one is undefined behaviour, which UBSan reports); this type has alignment 1, so a
+// struct of it and bytes has no padding. No implicit conversion, as for lib::BigEndian.
+template <class T>
+class PackedBigEndian {
+ public:
+  constexpr PackedBigEndian() = default;
+  constexpr explicit PackedBigEndian(T host_value) {
+    for (size_t i = 0; i < sizeof(T); ++i) {
+      bytes_[i] = static_cast<uint8_t>(host_value >> (8 * (sizeof(T) - 1 - i)));
+    }
+  }
+  constexpr T value() const {
+    T host_value = 0;
+    for (size_t i = 0; i < sizeof(T); ++i) host_value = static_cast<T>(host_value << 8 | bytes_[i]);
+    return host_value;
+  }
+
+ private:
+  uint8_t bytes_[sizeof(T)] = {};
+};
+using PackedBe16 = PackedBigEndian<uint16_t>;
+using PackedBe32 = PackedBigEndian<uint32_t>;
+static_assert(sizeof(PackedBe16) == 2 && alignof(PackedBe16) == 1);
+static_assert(sizeof(PackedBe32) == 4 && alignof(PackedBe32) == 1);
+
 enum RecordTag : uint8_t { kNode = 0x01, kProperty = 0x03, kEnd = 0x04 };
 
-inline constexpr uint32_t kRecordCrcSize = 4;
+// The records' fixed parts, read and written with lib::LoadWire / lib::StoreWire.
+struct NodeRecordHead {
+  uint8_t tag;  // kNode
+  PackedBe16 name_size;
+};
+static_assert(sizeof(NodeRecordHead) == 3);
+
+struct PropertyRecordHead {
+  uint8_t tag;  // kProperty
+  PackedBe16 name_size;
+  PackedBe32 value_size;
+};
+static_assert(sizeof(PropertyRecordHead) == 7);
+
+struct EndRecordHead {
+  uint8_t tag;  // kEnd
+};
+static_assert(sizeof(EndRecordHead) == 1);
+
+// Every record's last bytes: the CRC-32 of the bytes before them.
+struct RecordCrc {
+  PackedBe32 crc;
+};
+static_assert(sizeof(RecordCrc) == 4);
+
+inline constexpr uint32_t kRecordCrcSize = sizeof(RecordCrc);
 
 // The bytes each record takes.
 constexpr uint32_t NodeRecordSize(uint32_t name_size) {
-  return 3 + name_size + kRecordCrcSize;
+  return sizeof(NodeRecordHead) + name_size + kRecordCrcSize;
 }
 constexpr uint32_t PropertyRecordSize(uint32_t name_size, uint32_t value_size) {
-  return 7 + name_size + value_size + kRecordCrcSize;
+  return sizeof(PropertyRecordHead) + name_size + value_size + kRecordCrcSize;
 }
-inline constexpr uint32_t kEndRecordSize = 1 + kRecordCrcSize;
+inline constexpr uint32_t kEndRecordSize = sizeof(EndRecordHead) + kRecordCrcSize;
 
 // Where records are appended: `capacity` bytes at `data`, `size` used. A record that does not fit
 // is not written: `dropped` counts its bytes, and every later record's, so the records kept are

@@ -12,11 +12,15 @@
 
 namespace drc {
 
-// The state of a walk. Every change goes through drc/walker.cc's ChangeState:
+// The state of a walk. Every change goes through drc/slot-table.h's ChangeState, which refuses any
+// change not listed here (the walk then ends with -1):
 //   kFree         -> kSnapshotting  a sequence starts (work-area word 1 = 0)
 //   kSnapshotting -> kDraining      the host's walk of the DRC was found mid-way (an abandoned or
 //                                   restarted sequence): it is stepped to its end first
-//   kDraining     -> kSnapshotting  the host's walk ended: the replay starts from the fragment root
+//   kDraining     -> kSnapshotting  the host's walk ended: the replay starts from the fragment
+//   root;
+//                                   or the host offers the fetch (the walk migrated from a host
+//                                   without it): the fragment is fetched
 //   kSnapshotting -> kServing       the snapshot is complete
 //   any           -> kFree          the walk completed, failed, was forgotten or recycled
 enum class WalkState : uint32_t {
@@ -51,7 +55,7 @@ struct WalkSlot {
   lib::Be32 host_depth;  // nodes open in the host's replayed walk
   lib::Be32 host_steps;  // host calls in the current replay
   lib::Be32 replays;     // replays restarted because the host's walk restarted
-  lib::Be32 host_busy;   // host answers -2 or 990x in this walk
+  lib::Be32 host_busy;   // busy answers: the host's -2 or 990x, fragments changed during a fetch
   lib::Be32 checksum;    // CRC-32 of the 60 bytes before (rtas::CommitSlot)
 };
 static_assert(sizeof(WalkSlot) == 64);

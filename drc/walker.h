@@ -8,8 +8,13 @@
 // whose cookie matches no slot of that DRC gets -1, never a silent restart. Answers: 2 for the
 // first node and children, 1 for later siblings, 3 properties, 4 back up, 0 complete; -2 (call
 // again) while the snapshot is being taken; -9003 / -3 from the host on the first call.
+//
+// drc/walker.cc orchestrates the call; the parts are drc/work-area.h (the work area's layout),
+// drc/slot-table.h (slots and their states), drc/room.h (the shared snapshot room), drc/snapshot.h
+// (taking the snapshot) and drc/serving.h (answering from it).
 #pragma once
 
+#include "drc/work-area.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
 #include "lib/result.h"
@@ -18,10 +23,6 @@
 #include "rtas/status.h"
 
 namespace drc {
-
-inline constexpr uint32_t kWorkAreaSize = 4096;
-inline constexpr uint32_t kDataOffset =
-    20;  // where names and values go (QEMU's CC_VAL_DATA_OFFSET)
 
 // One step of the host's own configure-connector walk for `drc_index`, into `work_area` (a
 // 4 KiB buffer at a real address the host can write). `first` is true for the first step of a

@@ -2,7 +2,7 @@
 // KVMPPC_H_DRC_FDT, converted into the snapshot records the configure-connector walk serves the
 // OS from. The fragment and the output are exact-size heap buffers (AddressSanitizer catches any
 // access past them), and records it accepts must be well formed and fit the OS's 4 KiB work area
-// (drc/walker.h: names from kDataOffset on; a property's value after its name), since the walk
+// (drc/work-area.h: names from kDataOffset on; a property's value after its name), since the walk
 // copies each one there. Input: the output capacity (2 bytes), then the fragment.
 #include <libfdt.h>
 
@@ -15,7 +15,7 @@
 #include "drc/fdt-records.h"
 #include "drc/snapshot-records.h"
 #include "drc/walk-slot.h"
-#include "drc/walker.h"
+#include "drc/work-area.h"
 #include "lib/be.h"
 #include "tests/fuzz/fuzz-support.h"
 

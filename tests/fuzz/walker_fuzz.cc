@@ -1,16 +1,20 @@
 // The configure-connector walker (drc/walker.cc) between a hostile host and a hostile OS. The host
 // is a script read from the input: each of its steps answers any code and writes any name, value
 // offset and length into the shared work area; or, in fetch mode, KVMPPC_H_DRC_FDT returns sizes,
-// generations and blob bytes from the input. Between two OS calls the input may restart the walk,
-// change the cookie, isolate the connector, or change a byte of the state region, with or without
-// re-checksumming it (memory the OS can write). Guest RAM is an exact-size heap buffer.
-// Invariants: every answer is one configure-connector defines; the walk never needs more than a
-// bound of calls; a region only the walker wrote always passes its checks, slots included.
+// generations and blob bytes from the input, or (one fetch-mode input in 16) is a host whose
+// fragment changes during every copy, whatever the input says. Between two OS calls the input may
+// restart the walk, change the cookie, isolate the connector, or change a byte of the state region,
+// with or without re-checksumming it (memory the OS can write). Guest RAM is an exact-size heap
+// buffer. Invariants: every answer is one configure-connector defines; a region only the walker
+// wrote always passes its checks, slots included; in fetch mode, once the input is over, the OS
+// calling again on -2 sees the walk end within drc::kMaxHostBusy + 2 calls, never an endless -2
+// (issue #26: a fragment that never settles).
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "drc/snapshot.h"
 #include "drc/walk-slot.h"
 #include "drc/walker.h"
 #include "lib/be.h"
@@ -33,6 +37,8 @@ struct Host {
   fuzz::Input* input;
   uint8_t* scratch;  // the host's view of the shared work area
   uint8_t* ram;
+  bool unsettled = false;   // KVMPPC_H_DRC_FDT's generation changes on every call
+  uint64_t generation = 0;  // the unsettled host's
 };
 
 // One step of a host that answers whatever the input says.
@@ -70,8 +76,10 @@ lib::Result<lib::hv::DrcFragment, lib::hv::HcallStatus> HostFetch(void* opaque, 
   using lib::hv::HcallStatus;
   static const HcallStatus kErrors[] = {HcallStatus::kNotFound, HcallStatus::kState,
                                         HcallStatus::kParameter, HcallStatus::kHardware};
-  if (in.U8() % 16 == 0) return lib::Err(kErrors[in.U8() % 4]);
+  // The unsettled host never fails, so that it still answers once the input is over.
+  if (!host.unsettled && in.U8() % 16 == 0) return lib::Err(kErrors[in.U8() % 4]);
   lib::hv::DrcFragment fragment{in.U32() % (3 * 128 * 1024), uint64_t{in.U8()} % 2};
+  if (host.unsettled) fragment.generation = ++host.generation;
   if (buffer != 0) {
     // The host writes at most what it was given room for, where it was told to (inside RAM).
     if (buffer > kRamSize || size > kRamSize - buffer) fuzz::Violation("fetch buffer outside RAM");
@@ -102,9 +110,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (mode & 0x80) {
     context.fetch = drc::FragmentFetch{HostFetch, &host};
     context.state_address = kState;
+    host.unsettled = input.U8() % 16 == 15;
   }
   lib::StoreBe32(ram.get() + kWorkArea, kDrc);
   bool pristine = true;  // only the walker wrote the region
+  int32_t code = 0;
   for (int call = 0; call < kMaxCalls && !input.empty(); ++call) {
     switch (input.U8() % 16) {
       case 0: lib::StoreBe32(ram.get() + kWorkArea + 4, 0); break;            // a new sequence
@@ -125,11 +135,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     // The dispatcher's precondition: the region passes its checks (else -1 without a walk).
     if (rtas::CheckStateRegion(state).is_error()) break;
-    const int32_t code = static_cast<int32_t>(drc::ConfigureConnector(context, kWorkArea));
+    code = static_cast<int32_t>(drc::ConfigureConnector(context, kWorkArea));
     if (!Defined(code)) fuzz::Violation("an answer configure-connector does not define");
     if (pristine && rtas::CheckAllSlots(state).is_error()) {
       fuzz::Violation("the walker left a region that fails its checks");
     }
+  }
+  // The OS calls again as long as it is told to. In fetch mode every -2 is a busy answer the walk
+  // counts (a slot re-checksummed with any count wraps once at most), and past the input the
+  // fetch fails unless the host is unsettled: the walk ends within the bound. (In replay mode the
+  // host steps' bound, kMaxHostSteps, takes too many calls for a fuzz run.)
+  if (context.fetch.fetch == nullptr || rtas::CheckStateRegion(state).is_error()) return 0;
+  for (uint32_t call = 0; code == -2; ++call) {
+    if (call == drc::kMaxHostBusy + 2) fuzz::Violation("an endless -2: the walk never ends");
+    code = static_cast<int32_t>(drc::ConfigureConnector(context, kWorkArea));
+    if (!Defined(code)) fuzz::Violation("an answer configure-connector does not define");
   }
   return 0;
 }

@@ -7,10 +7,13 @@
 #include <vector>
 
 #include "drc/fdt-records.h"
+#include "drc/snapshot.h"
 #include "drc/snapshot-records.h"
 #include "drc/walk-slot.h"
 #include "drc/walker.h"
 #include "lib/be.h"
+#include "lib/crc32.h"
+#include "lib/wire.h"
 #include "rtas/instantiate.h"
 #include "rtas/state-region.h"
 #include "tests/console-capture.h"
@@ -46,6 +49,25 @@ std::vector<uint8_t> Fragment(uint32_t big_value = 8, bool second_top_node = fal
   EXPECT_EQ(fdt_finish(fdt), 0);
   blob.resize(fdt_totalsize(fdt));
   return blob;
+}
+
+// drc::FdtHeader is the specification's header, as libfdt reads it, from a blob at any address.
+TEST(FdtHeader, IsTheHeaderLibfdtReads) {
+  const auto blob = Fragment();
+  std::vector<uint8_t> copy(blob.size() + 1);
+  std::copy(blob.begin(), blob.end(), copy.begin() + 1);  // misaligned
+  const auto header = lib::LoadWire<drc::FdtHeader>(copy.data() + 1);
+  const void* fdt = blob.data();
+  EXPECT_EQ(header.magic.value(), drc::kFdtMagic);
+  EXPECT_EQ(header.totalsize.value(), fdt_totalsize(fdt));
+  EXPECT_EQ(header.off_dt_struct.value(), fdt_off_dt_struct(fdt));
+  EXPECT_EQ(header.off_dt_strings.value(), fdt_off_dt_strings(fdt));
+  EXPECT_EQ(header.off_mem_rsvmap.value(), fdt_off_mem_rsvmap(fdt));
+  EXPECT_EQ(header.version.value(), fdt_version(fdt));
+  EXPECT_EQ(header.last_comp_version.value(), fdt_last_comp_version(fdt));
+  EXPECT_EQ(header.boot_cpuid_phys.value(), fdt_boot_cpuid_phys(fdt));
+  EXPECT_EQ(header.size_dt_strings.value(), fdt_size_dt_strings(fdt));
+  EXPECT_EQ(header.size_dt_struct.value(), fdt_size_dt_struct(fdt));
 }
 
 TEST(FdtToRecords, ConvertsTheFragmentNodeAndItsSubtree) {
@@ -117,6 +139,7 @@ struct FetchHost {
   uint64_t generation = 7;
   int64_t status = 0;
   bool bump_generation_on_copy = false;
+  bool bump_generation_on_every_copy = false;  // a fragment that never settles
   int calls = 0;
 };
 
@@ -125,7 +148,7 @@ lib::Result<lib::hv::DrcFragment, lib::hv::HcallStatus> Fetch(void* context, uin
   auto& host = *static_cast<FetchHost*>(context);
   ++host.calls;
   if (buffer != 0) {
-    if (host.bump_generation_on_copy) {
+    if (host.bump_generation_on_copy || host.bump_generation_on_every_copy) {
       ++host.generation;
       host.bump_generation_on_copy = false;
     }
@@ -196,6 +219,22 @@ TEST_F(FetchWalkTest, ServesTheFetchedFragment) {
   EXPECT_EQ(host.calls, 2);  // one size query and one copy, in the first call
 }
 
+// The region's bytes after every call of a fetched walk (layout version 3, docs/rtas.md), folded
+// into one CRC-32 as the walker wrote them before its split into files (commit 0f70bc8).
+TEST_F(FetchWalkTest, WritesTheSameRegionBytes) {
+  host.fragment = Fragment(300);
+  uint32_t crc = 0;
+  Start(0x10000008);
+  int status = 0;
+  for (int i = 0; i < 20; ++i) {
+    status = static_cast<int>(Call());
+    crc = lib::Crc32(State(), crc);
+    if (status <= 0) break;
+  }
+  EXPECT_EQ(status, 0);
+  EXPECT_EQ(crc, 0xdeb27432u);
+}
+
 TEST_F(FetchWalkTest, AFragmentChangingDuringTheCopyIsFetchedAgain) {
   host.bump_generation_on_copy = true;
   Start(0x10000008);
@@ -203,6 +242,57 @@ TEST_F(FetchWalkTest, AFragmentChangingDuringTheCopyIsFetchedAgain) {
   EXPECT_NE(lib::LoadBe32(&ram[kWorkArea + 4]), 0u);  // the cookie, so the next call continues
   EXPECT_EQ(static_cast<int>(Call()), 2);
   EXPECT_EQ(Name(), "PowerPC,POWER9@8");
+}
+
+// Issue #26 item 2: a fragment whose generation changes between the size query and every copy
+// made configure-connector answer -2 for ever (drmgr and Linux retry for ever). Each change
+// counts as the host being busy (the slot's host_busy): after drc::kMaxHostBusy of them the walk
+// ends with -1 and a message, as a replay whose host stays busy does.
+TEST_F(FetchWalkTest, AFragmentThatNeverSettlesIsAHardwareErrorNotAnEndlessCallAgain) {
+  host.bump_generation_on_every_copy = true;
+  Start(0x10000008);
+  tests::ConsoleCapture console;
+  uint32_t busy = 0;
+  RtasStatus answer = RtasStatus::kBusy;
+  while (busy <= 2 * drc::kMaxHostBusy && (answer = Call()) == RtasStatus::kBusy) ++busy;
+  EXPECT_EQ(busy, drc::kMaxHostBusy);
+  EXPECT_EQ(answer, RtasStatus::kHardwareError);
+  EXPECT_TRUE(console.Has("DRC 0x10000008: the fragment changed during each of the 10000 fetches"))
+      << console.text;
+  EXPECT_EQ(host.calls, 2 * static_cast<int>(drc::kMaxHostBusy + 1));
+  // The walk ended: its slot is free, and the next sequence starts afresh and completes.
+  host.bump_generation_on_every_copy = false;
+  Start(0x10000008);
+  EXPECT_EQ(static_cast<int>(Call()), 2);
+  EXPECT_EQ(Name(), "PowerPC,POWER9@8");
+}
+
+// A walk a replay left draining (a migration from a host without the fetch to one with it) has
+// no host walk to drain: it is fetched once and served, in the states drc/walk-slot.h lists.
+TEST_F(FetchWalkTest, AWalkLeftDrainingByAReplayIsFetched) {
+  host.bump_generation_on_copy = true;
+  Start(0x10000008);
+  EXPECT_EQ(Call(), RtasStatus::kBusy);
+  const auto& header = *reinterpret_cast<const rtas::StateHeader*>(State().data());
+  uint32_t index = 0;
+  drc::WalkSlot* slot = nullptr;
+  for (; index < header.slot_count.value(); ++index) {
+    slot = reinterpret_cast<drc::WalkSlot*>(State().data() + header.slots_offset.value() +
+                                            index * sizeof(drc::WalkSlot));
+    if (slot->drc_index.value() == 0x10000008) break;
+  }
+  ASSERT_LT(index, header.slot_count.value());
+  slot->state = lib::Be32(static_cast<uint32_t>(drc::WalkState::kDraining));
+  rtas::CommitSlot(State(), index);
+  tests::ConsoleCapture console;
+  EXPECT_EQ(static_cast<int>(Call()), 2);
+  EXPECT_EQ(Name(), "PowerPC,POWER9@8");
+  EXPECT_EQ(slot->state.value(), static_cast<uint32_t>(drc::WalkState::kServing));
+  int answers = 1;
+  while (static_cast<int>(Call()) > 0) ++answers;
+  EXPECT_EQ(answers, 9);
+  EXPECT_EQ(host.calls, 4);  // two fetches of two calls each, then served from the snapshot
+  EXPECT_EQ(console.text, "");
 }
 
 TEST_F(FetchWalkTest, HostRefusalsBecomeRtasStatuses) {

@@ -52,6 +52,21 @@ TEST(SnapshotRecords, ReadBackWhatWasWritten) {
   EXPECT_EQ(ReadRecord(snapshot, size).error(), RecordError::kMalformed);  // past the end
 }
 
+// The records' bytes are part of the state region's layout version 3 (docs/rtas.md: tag, u16 name
+// size, u32 value size, name, value, CRC-32 of the record; big-endian, unaligned): the bytes of
+// the three records above, with CRCs computed by zlib.
+TEST(SnapshotRecords, BytesAreLayoutVersion3) {
+  uint32_t size = 0;
+  const auto out = ThreeRecords(&size);
+  const std::vector<uint8_t> expected = {
+      0x01, 0x00, 0x06, 'p',  'c',  'i',  '@',  '3', 0x00, 0x85, 0xcd, 0x65, 0xf2,  // NODE
+      0x03, 0x00, 0x04, 0x00, 0x00, 0x00, 0x05, 'r', 'e',  'g',  0x00, 0x01, 0x02,  // PROP
+      0x03, 0x04, 0x05, 0xb3, 0x90, 0xe2, 0xf6,                                     //
+      0x04, 0xd5, 0x6f, 0x2b, 0x94};                                                // END
+  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + size), expected);
+  EXPECT_EQ(out[size], 0xee);  // nothing written past them
+}
+
 // Whatever single bit of a record flips, reading it fails: its CRC, or its framing.
 TEST(SnapshotRecords, EveryFlippedBitIsCaught) {
   uint32_t size = 0;

@@ -2019,3 +2019,71 @@ TEST(WalkerCorruption, AnotherSlotWithARoomOutsideTheRegionIsDroppedNotUsed) {
 }
 
 }  // namespace
+
+namespace {
+
+// The bytes the walker writes into the state region are layout version 3 (docs/rtas.md), which
+// tern-rtas-dump and a live migration between two tern builds rely on. Each scenario folds the
+// CRC-32 of the whole region (header, slots, rooms) after every OS call; the values were recorded
+// with the walker as one file (drc/walker.cc before its split, commit 0f70bc8). A different value
+// means the region's bytes changed somewhere in the walk.
+uint32_t Fold(Guest& guest, uint32_t crc) {
+  return lib::Crc32(guest.State(), crc);
+}
+
+TEST(WalkerLayout, EveryFixtureWritesTheSameRegionBytes) {
+  uint32_t crc = 0;
+  for (const FragmentFixture& f : kFixtures) {
+    for (uint32_t steps : {1u, 3u, kManySteps}) {
+      Guest guest(kRam, kRtasBase, steps);
+      AddFixture(guest, f);
+      OsWalk walk = OsWalk::On(guest, kWorkArea, f.drc_index);
+      while (!walk.done && walk.statuses.size() < 100000) {
+        walk.Step();
+        crc = Fold(guest, crc);
+      }
+      ExpectCorrectWalk(walk, *guest.qemu, f.drc_index);
+    }
+  }
+  EXPECT_EQ(crc, 0x3d919817u);
+}
+
+TEST(WalkerLayout, SharedRoomsRestartsAndRecyclingWriteTheSameRegionBytes) {
+  Guest guest(kRam, kRtasBase, 3);
+  const int fitting = static_cast<int>((drc::kMaxSnapshotSize - 64) / 4014);
+  guest.qemu->AddDrc(0x20000004, WideFragment(fitting, 4000), DrcState::kLogicalUnisolate);
+  guest.qemu->AddDrc(0x20000005, PciBridgeTree(100 * 1024), DrcState::kLogicalUnisolate);
+  guest.qemu->AddDrc(0x20000006, WideFragment(fitting, 4000), DrcState::kLogicalUnisolate);
+  for (uint32_t id = 0; id < 10; ++id) AddCore(guest, 8 * id);
+  uint32_t crc = 0;
+  OsWalk core = OsWalk::On(guest, 0x1000, 0x10000000);
+  for (int i = 0; i < 20; ++i) crc = Fold(guest, (core.Step(), crc));
+  OsWalk first = OsWalk::On(guest, 0x3000, 0x20000004);
+  OsWalk second = OsWalk::On(guest, 0x5000, 0x20000005);
+  OsWalk third = OsWalk::On(guest, 0x7000, 0x20000006);
+  // Three walks of about the limit's size fill the data area: their rooms are compacted.
+  for (int i = 0; !first.done || !second.done || !third.done; ++i) {
+    if (!first.done) first.Step();
+    if (!second.done) second.Step();
+    if (!third.done && i % 2 == 0) third.Step();
+    if (i == 40) second.Restart();
+    crc = Fold(guest, crc);
+  }
+  ExpectCorrectWalk(first, *guest.qemu, 0x20000004);
+  ExpectCorrectWalk(second, *guest.qemu, 0x20000005);
+  ExpectCorrectWalk(third, *guest.qemu, 0x20000006);
+  // Nine more cores than free slots: the oldest walks are recycled.
+  ConsoleCapture console;
+  std::vector<OsWalk> cores;
+  for (uint32_t id = 1; id < 10; ++id) {
+    cores.push_back(OsWalk::On(guest, 0x10000 + id * kPage, 0x10000000 | (8 * id)));
+    for (int i = 0; i < 3; ++i) crc = Fold(guest, (cores.back().Step(), crc));
+  }
+  EXPECT_TRUE(console.Has("recycling the abandoned walk of DRC 0x10000000")) << console.text;
+  EXPECT_EQ(drc::ForgetWalks(guest.State(), 0x10000000 | 8 * 9), 1u);
+  crc = Fold(guest, crc);
+  EXPECT_EQ(drc::ForgetWalks(guest.State(), 0), 7u);
+  EXPECT_EQ(Fold(guest, crc), 0xbf9b8806u);
+}
+
+}  // namespace
