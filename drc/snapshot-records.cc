@@ -39,7 +39,7 @@ void Append(RecordBuffer& buffer, const Piece* pieces, int count) {
     crc = lib::Crc32(lib::Span<const uint8_t>(out, pieces[i].size), crc);
     out += pieces[i].size;
   }
-  lib::StoreWire(out, RecordCrc{PackedBe32(crc)});
+  lib::StoreWire(out, RecordCrc{lib::UBe32(crc)});
   buffer.size += static_cast<uint32_t>(total);
 }
 
@@ -47,7 +47,7 @@ void Append(RecordBuffer& buffer, const Piece* pieces, int count) {
 
 void AppendNode(RecordBuffer& buffer, const uint8_t* name, uint32_t name_size) {
   uint8_t head[sizeof(NodeRecordHead)];
-  lib::StoreWire(head, NodeRecordHead{kNode, PackedBe16(static_cast<uint16_t>(name_size))});
+  lib::StoreWire(head, NodeRecordHead{kNode, lib::UBe16(static_cast<uint16_t>(name_size))});
   const Piece pieces[] = {{head, sizeof(head)}, {name, name_size}};
   Append(buffer, pieces, 2);
 }
@@ -55,8 +55,8 @@ void AppendNode(RecordBuffer& buffer, const uint8_t* name, uint32_t name_size) {
 void AppendProperty(RecordBuffer& buffer, const uint8_t* name, uint32_t name_size,
                     const uint8_t* value, uint32_t value_size) {
   uint8_t head[sizeof(PropertyRecordHead)];
-  lib::StoreWire(head, PropertyRecordHead{kProperty, PackedBe16(static_cast<uint16_t>(name_size)),
-                                          PackedBe32(value_size)});
+  lib::StoreWire(head, PropertyRecordHead{kProperty, lib::UBe16(static_cast<uint16_t>(name_size)),
+                                          lib::UBe32(value_size)});
   const Piece pieces[] = {{head, sizeof(head)}, {name, name_size}, {value, value_size}};
   Append(buffer, pieces, 3);
 }

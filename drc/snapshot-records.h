@@ -10,50 +10,25 @@
 #include "lib/result.h"
 #include "lib/span.h"
 #include "lib/types.h"
+#include "lib/wire.h"
 
 namespace drc {
 
-// A big-endian value at any byte offset, for the fields of wire structs that are packed: records
-// lie back to back at any alignment, so their heads' fields do too. lib::Be16 and lib::Be32 need
-// their natural alignment (a packed struct of them is not packed by GCC, and a member call on a
-// misaligned one is undefined behaviour, which UBSan reports); this type has alignment 1, so a
-// struct of it and bytes has no padding. No implicit conversion, as for lib::BigEndian.
-template <class T>
-class PackedBigEndian {
- public:
-  constexpr PackedBigEndian() = default;
-  constexpr explicit PackedBigEndian(T host_value) {
-    for (size_t i = 0; i < sizeof(T); ++i) {
-      bytes_[i] = static_cast<uint8_t>(host_value >> (8 * (sizeof(T) - 1 - i)));
-    }
-  }
-  constexpr T value() const {
-    T host_value = 0;
-    for (size_t i = 0; i < sizeof(T); ++i) host_value = static_cast<T>(host_value << 8 | bytes_[i]);
-    return host_value;
-  }
-
- private:
-  uint8_t bytes_[sizeof(T)] = {};
-};
-using PackedBe16 = PackedBigEndian<uint16_t>;
-using PackedBe32 = PackedBigEndian<uint32_t>;
-static_assert(sizeof(PackedBe16) == 2 && alignof(PackedBe16) == 1);
-static_assert(sizeof(PackedBe32) == 4 && alignof(PackedBe32) == 1);
-
+// Records lie back to back at any alignment, so their heads' fields do too: they are
+// lib::UBe16 / lib::UBe32 (alignment 1; lib/wire.h), which make structs without padding.
 enum RecordTag : uint8_t { kNode = 0x01, kProperty = 0x03, kEnd = 0x04 };
 
 // The records' fixed parts, read and written with lib::LoadWire / lib::StoreWire.
 struct NodeRecordHead {
   uint8_t tag;  // kNode
-  PackedBe16 name_size;
+  lib::UBe16 name_size;
 };
 static_assert(sizeof(NodeRecordHead) == 3);
 
 struct PropertyRecordHead {
   uint8_t tag;  // kProperty
-  PackedBe16 name_size;
-  PackedBe32 value_size;
+  lib::UBe16 name_size;
+  lib::UBe32 value_size;
 };
 static_assert(sizeof(PropertyRecordHead) == 7);
 
@@ -64,7 +39,7 @@ static_assert(sizeof(EndRecordHead) == 1);
 
 // Every record's last bytes: the CRC-32 of the bytes before them.
 struct RecordCrc {
-  PackedBe32 crc;
+  lib::UBe32 crc;
 };
 static_assert(sizeof(RecordCrc) == 4);
 
