@@ -363,11 +363,9 @@ bool KeepsRtasSize(const Tree& merged, const rtas::InstantiateInputs* rtas) {
   auto size = lib::fdt::PropertyU32(merged.blob(), merged.OffsetOf(node), "rtas-size");
   if (size.is_error()) return false;
   if (size.value() == rtas->plan.area_size) return true;  // tern's own, published before
-  // The area keeps the hypervisor's range below tern's image; rtas::PlanArea computes it in 32
-  // bits, so a size within a page of 4 GiB wraps the image's offset to 0.
-  auto plan = rtas::PlanArea(rtas->image, size.value());
-  return plan.is_ok() && plan.value().image_offset >= size.value() &&
-         plan.value().area_size > plan.value().image_offset;
+  // The area keeps the hypervisor's range below tern's image; rtas::PlanArea refuses a size
+  // that leaves no room for it below 4 GiB.
+  return rtas::PlanArea(rtas->image, size.value()).is_ok();
 }
 
 }  // namespace of

@@ -16,6 +16,8 @@ const char* InstantiateErrorName(InstantiateError error) {
     case InstantiateError::kBadImage: return "the RTAS image is malformed";
     case InstantiateError::kOutOfMemory: return "the RTAS area is not writable guest RAM";
     case InstantiateError::kBadBase: return "the RTAS base is not 4 KiB aligned";
+    case InstantiateError::kAreaTooLarge:
+      return "the hypervisor's rtas-size leaves no room for tern's RTAS below 4 GiB";
   }
   return "RTAS instantiation error";
 }
@@ -47,13 +49,21 @@ Result<AreaPlan, InstantiateError> PlanArea(lib::Span<const uint8_t> image,
                                             uint32_t host_rtas_size) {
   auto header = CheckedHeader(image);
   if (header.is_error()) return Err(header.error());
+  // Computed in 64 bits: an rtas-size near 4 GiB must not wrap the offsets (rtas-size is one
+  // cell, and so is every offset the OS and the image see).
+  const uint64_t image_offset = lib::AlignUp(host_rtas_size, kPage);
+  const uint64_t image_size = header.value()->memory_size.value();
+  const uint64_t state_size = StateRegionSize(kStateDataSize);
+  if (image_offset + image_size + state_size > 0xffffffffu) {
+    return Err(InstantiateError::kAreaTooLarge);
+  }
   AreaPlan plan{};
   plan.host_size = host_rtas_size;
-  plan.image_offset = static_cast<uint32_t>(lib::AlignUp(host_rtas_size, kPage));
-  plan.image_size = header.value()->memory_size.value();
-  plan.state_offset = plan.image_offset + plan.image_size;
-  plan.state_size = StateRegionSize(kStateDataSize);
-  plan.area_size = plan.state_offset + plan.state_size;
+  plan.image_offset = static_cast<uint32_t>(image_offset);
+  plan.image_size = static_cast<uint32_t>(image_size);
+  plan.state_offset = static_cast<uint32_t>(image_offset + image_size);
+  plan.state_size = static_cast<uint32_t>(state_size);
+  plan.area_size = static_cast<uint32_t>(image_offset + image_size + state_size);
   return plan;
 }
 

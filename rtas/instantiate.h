@@ -17,9 +17,10 @@ namespace rtas {
 inline constexpr uint32_t kStateDataSize = 384 * 1024;
 
 enum class InstantiateError {
-  kBadImage,     // rtas.bin's header or relocations are not usable
-  kOutOfMemory,  // the area is not writable guest RAM
-  kBadBase,      // not 4 KiB aligned
+  kBadImage,      // rtas.bin's header or relocations are not usable
+  kOutOfMemory,   // the area is not writable guest RAM
+  kBadBase,       // not 4 KiB aligned
+  kAreaTooLarge,  // the hypervisor's rtas-size leaves no 32-bit room for tern's image after it
 };
 
 const char* InstantiateErrorName(InstantiateError error);

@@ -12,6 +12,7 @@
 #include "lib/timeout.h"
 #include "rtas/state-region.h"
 #include "tests/host-cpu.h"
+#include "tests/host-fixtures.h"
 
 namespace {
 
@@ -176,6 +177,19 @@ TEST_F(InstantiateTest, TheBuiltImage) {
     ASSERT_TRUE(entry.is_ok()) << rtas::InstantiateErrorName(entry.error());
     EXPECT_EQ(entry.value(), base + plan_.image_offset + h.entry.value());
   }
+}
+
+// An rtas-size near 4 GiB leaves no 32-bit room for tern's image after QEMU's part: refused, not
+// wrapped to a small area whose offsets overlap.
+TEST(PlanArea, ARtasSizeNear4GiBIsRefusedNotWrapped) {
+  const std::vector<uint8_t> image = tests::MinimalRtasImage();
+  const lib::Span<const uint8_t> span(image.data(), image.size());
+  EXPECT_EQ(rtas::PlanArea(span, 0xfffff000u).error(), rtas::InstantiateError::kAreaTooLarge);
+  EXPECT_EQ(rtas::PlanArea(span, 0xffffffffu).error(), rtas::InstantiateError::kAreaTooLarge);
+  auto fits = rtas::PlanArea(span, 0x10000000u);
+  ASSERT_TRUE(fits.is_ok());
+  EXPECT_EQ(fits.value().image_offset, 0x10000000u);
+  EXPECT_GT(fits.value().area_size, fits.value().state_offset);
 }
 
 }  // namespace
