@@ -21,7 +21,8 @@
 namespace {
 
 constexpr uint64_t kRamSize = 64ull << 20;
-// As bootmgr/loader.cc forbids them: the firmware below 2 MiB, and the buffer the image was read into.
+// As bootmgr/loader.cc forbids them: the firmware below 2 MiB, and the buffer the image was read
+// into.
 constexpr bootmgr::AddressRange kForbidden[] = {{0, 0x200000}, {0x3000000, 0x800000}};
 
 uint8_t* Ram() {
