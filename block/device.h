@@ -63,6 +63,10 @@ constexpr lib::Result<void, GeometryError> CheckGeometry(uint32_t block_size, ui
   return lib::Ok<GeometryError>();
 }
 
+// What a device's medium is, for the boot order (QEMU's -boot letters: c disks, d CD-ROMs) and
+// the aliases (disk, cdrom).
+enum class Media : uint8_t { kDisk, kCdrom };
+
 // Blocks [first, first + count) of a device: the whole device or one partition.
 struct Extent {
   uint64_t first = 0;

@@ -23,6 +23,7 @@ struct Found {
   const char* device_type = nullptr;
   const void* device = nullptr;
   const block::Device* block = nullptr;
+  block::Media media = block::Media::kDisk;
   const char* description = nullptr;
 };
 
@@ -54,6 +55,7 @@ bool AddFound(void*, const dev::FoundDevice& device) {
   entry.device_type = device.device_type;
   entry.device = device.block;
   entry.block = device.block;
+  entry.media = device.media;
   entry.description = device.description;
   return true;
 }

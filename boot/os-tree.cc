@@ -76,18 +76,28 @@ of::Phandle PublishDevice(of::Tree& tree, const char* path, const char* unit,
   return node;
 }
 
-void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> disks) {
+void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices) {
   of::Phandle aliases = tree.FindChild(tree.Root(), "aliases");
   if (aliases == 0) {
     auto added = tree.AddNode(tree.Root(), "aliases", 0);
     if (added.is_error()) return;
     aliases = added.value();
   }
-  for (size_t i = 0; i < disks.size(); ++i) {
-    char name[16] = "disk";
-    if (i > 0) (void)lib::FormatToBuffer(name, sizeof(name), "disk%zu", i);
+  size_t disks = 0;
+  size_t cdroms = 0;
+  for (const bootmgr::BootDevice& device : devices) {
+    const bool cdrom = device.media == block::Media::kCdrom;
+    const char* base = cdrom ? "cdrom" : "disk";
+    size_t& count = cdrom ? cdroms : disks;
+    char name[16];
+    if (count == 0) {
+      (void)lib::FormatToBuffer(name, sizeof(name), "%s", base);
+    } else {
+      (void)lib::FormatToBuffer(name, sizeof(name), "%s%zu", base, count);
+    }
+    ++count;
     char path[256];
-    auto length = tree.Path(disks[i].node, path, sizeof(path));
+    auto length = tree.Path(device.node, path, sizeof(path));
     if (length.is_error() || length.value() >= sizeof(path)) continue;
     SetString(tree, aliases, name, path);
   }

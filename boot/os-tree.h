@@ -33,9 +33,10 @@ BridgeCount CompletePciBridges(of::Tree& tree, const dev::PciConfigAccess& acces
 of::Phandle PublishDevice(of::Tree& tree, const char* path, const char* unit,
                           const char* device_type);
 
-// /aliases disk, disk1, ... for `disks` in order: how GRUB (grub-core/disk/ieee1275/ofdisk.c)
-// finds the disks when the model names an IBM machine, and the names `disk:2` style paths use.
-void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> disks);
+// /aliases disk, disk1, ... for the disks of `devices` in order, cdrom, cdrom1, ... for their
+// CD-ROMs: how GRUB (grub-core/disk/ieee1275/ofdisk.c) finds the disks when the model names an
+// IBM machine, and the names `disk:2` and `cdrom:,\file` style paths use.
+void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices);
 
 // /options, the node of the firmware's configuration variables [IEEE 1275 7.4.4], with the two
 // a boot loader on a vty console reads (GRUB's ofconsole takes its screen size from them).

@@ -17,31 +17,27 @@ void Add(BootOrder& order, of::Phandle node) {
   }
 }
 
-// The disk among `disks` that is `node` or an ancestor of it; 0 when there is none.
-of::Phandle DiskOf(const of::Tree& tree, of::Phandle node, lib::Span<const of::Phandle> disks) {
+// The device among `devices` that is `node` or an ancestor of it; 0 when there is none.
+of::Phandle DeviceOf(const of::Tree& tree, of::Phandle node, lib::Span<const BootDevice> devices) {
   for (int depth = 0; node != 0 && depth < 64; ++depth) {
-    for (of::Phandle disk : disks) {
-      if (disk == node) return disk;
+    for (const BootDevice& device : devices) {
+      if (device.node == node) return node;
     }
     node = tree.Parent(node);
   }
   return 0;
 }
 
-// -boot once= letters: a disk is wanted when the string is empty or names 'c' (QEMU's letters
-// a/b floppy, c disk, d cdrom, n network; SLOF's qemu-bootlist.fs reads them the same way).
-bool WantsDisk(lib::StringView boot_device) {
-  if (boot_device.empty()) return true;
-  for (size_t i = 0; i < boot_device.size(); ++i) {
-    if (boot_device[i] == 'c') return true;
+void AddMedia(BootOrder& order, lib::Span<const BootDevice> devices, block::Media media) {
+  for (const BootDevice& device : devices) {
+    if (device.media == media) Add(order, device.node);
   }
-  return false;
 }
 
 }  // namespace
 
 BootOrder PlanBootOrder(const of::Tree& tree, lib::StringView boot_list,
-                        lib::StringView boot_device, lib::Span<const of::Phandle> disks) {
+                        lib::StringView boot_device, lib::Span<const BootDevice> devices) {
   BootOrder order;
   size_t position = 0;
   while (position < boot_list.size()) {
@@ -55,15 +51,20 @@ BootOrder PlanBootOrder(const of::Tree& tree, lib::StringView boot_list,
       order.strict = true;
       break;
     }
-    const of::Phandle disk = DiskOf(tree, tree.FindDevice(entry), disks);
-    if (disk != 0) {
-      Add(order, disk);
+    const of::Phandle device = DeviceOf(tree, tree.FindDevice(entry), devices);
+    if (device != 0) {
+      Add(order, device);
     } else if (order.unknown_count < 4) {
       order.unknown[order.unknown_count++] = entry;
     }
   }
-  if (!order.strict && WantsDisk(boot_device)) {
-    for (of::Phandle disk : disks) Add(order, disk);
+  if (order.strict) return order;
+  // QEMU's letters (a/b floppy, c disk, d cdrom, n network), read as SLOF's qemu-bootlist.fs
+  // reads them.
+  if (boot_device.empty()) boot_device = lib::StringView("cd");
+  for (size_t i = 0; i < boot_device.size(); ++i) {
+    if (boot_device[i] == 'c') AddMedia(order, devices, block::Media::kDisk);
+    if (boot_device[i] == 'd') AddMedia(order, devices, block::Media::kCdrom);
   }
   return order;
 }

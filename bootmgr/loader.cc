@@ -229,16 +229,12 @@ of::AddressRange LoaderStaging(uint64_t rma_bytes) {
 }
 
 bool LoadFromDevices(LoaderEnv& env, lib::Span<const BootDevice> devices, LoadedClient& loaded) {
-  of::Phandle nodes[kMaxBootCandidates];
-  const size_t count = lib::Min(devices.size(), kMaxBootCandidates);
-  for (size_t i = 0; i < count; ++i) nodes[i] = devices[i].node;
   const of::Tree& tree = env.tree;
   // The views into the tree are used before anything below changes the tree (which may move it).
   const BootOrder order = PlanBootOrder(tree, ChosenString(tree, "qemu,boot-list"),
-                                        ChosenString(tree, "qemu,boot-device"),
-                                        lib::Span<const of::Phandle>(nodes, count));
+                                        ChosenString(tree, "qemu,boot-device"), devices);
   for (size_t i = 0; i < order.unknown_count; ++i) {
-    lib::Printf("tern: boot list entry %.*s: not a disk tern can read\n",
+    lib::Printf("tern: boot list entry %.*s: not a device tern can boot from\n",
                 static_cast<int>(order.unknown[i].size()), order.unknown[i].data());
   }
   for (size_t i = 0; i < order.count; ++i) {
@@ -250,7 +246,7 @@ bool LoadFromDevices(LoaderEnv& env, lib::Span<const BootDevice> devices, Loaded
     return true;
   }
   if (order.strict && order.count == 0) {
-    lib::Printf("tern: the boot list allows no disk tern can read\n");
+    lib::Printf("tern: the boot list allows no device tern can boot from\n");
   }
   return false;
 }

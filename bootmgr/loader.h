@@ -6,6 +6,7 @@
 #pragma once
 
 #include "block/device.h"
+#include "bootmgr/boot-order.h"
 #include "lib/guest-memory.h"
 #include "lib/span.h"
 #include "lib/types.h"
@@ -14,12 +15,6 @@
 #include "of/tree.h"
 
 namespace bootmgr {
-
-// A device a boot loader may be read from: its node in the live tree and its blocks.
-struct BootDevice {
-  of::Phandle node = 0;
-  const block::Device* device = nullptr;
-};
 
 // Where the image of a boot partition is read before its segments are copied: below QEMU's FDT,
 // in the 40 MiB QEMU leaves to the firmware under min(RMA, 2 GiB) (hw/ppc/spapr.c: FW_OVERHEAD).

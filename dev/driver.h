@@ -53,7 +53,7 @@ struct FoundDevice {
   const char* unit = "";  // "" : the target's node itself
   const char* device_type = "block";
   const block::Device* block = nullptr;
-  bool removable = false;  // media that come and go (a CD-ROM)
+  block::Media media = block::Media::kDisk;
   const char* description = "";
 };
 

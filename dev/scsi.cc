@@ -413,6 +413,46 @@ lib::Result<int, ScsiError> ListLuns(ScsiLun& lun0, const ScsiTransport& transpo
 
 }  // namespace
 
+namespace {
+
+constexpr uint8_t kAscMediumNotPresent = 0x3a;  // MEDIUM NOT PRESENT [SPC-4 annex D]
+
+// TEST UNIT READY and READ CAPACITY of a disk or CD-ROM the scan found, into `found`. A CD-ROM
+// whose tray is empty is marked no_medium, silently (the caller says so with its node's name).
+// False when the scan must end: the adapter failed.
+bool CheckUnit(ScsiLun& unit, uint64_t timebase_frequency, const char* adapter_name,
+               ScsiUnit& found) {
+  auto ready = unit.WaitReady(timebase_frequency);
+  lib::Result<ScsiCapacity, ScsiError> capacity = lib::Err(ScsiError::kNotReady);
+  if (ready.is_ok()) capacity = unit.ReadCapacity();
+  lib::Result<void, ScsiError> usable = lib::Err(ScsiError::kNotReady);
+  if (ready.is_error()) {
+    usable = ready;
+  } else if (capacity.is_error()) {
+    usable = lib::Err(capacity.error());
+  } else {
+    usable = CheckCapacity(capacity.value());
+    found.capacity = capacity.value();
+  }
+  found.ready = usable.is_ok();
+  if (usable.is_ok()) return true;
+  const ScsiOutcome& outcome = unit.outcome();
+  if (found.device_type == kScsiTypeCdrom && usable.error() == ScsiError::kCheckCondition &&
+      outcome.has_sense && outcome.sense.key == kSenseNotReady &&
+      outcome.sense.asc == kAscMediumNotPresent) {
+    found.no_medium = true;
+    return true;
+  }
+  char why[128];
+  Describe(why, sizeof(why), usable.error(), outcome);
+  lib::Printf("tern: %s: %s at target %u LUN %u: %s\n", adapter_name,
+              found.device_type == kScsiTypeCdrom ? "CD-ROM" : "disk", found.target, found.lun,
+              why);
+  return !IsTransportFailure(usable.error());
+}
+
+}  // namespace
+
 void ScanScsi(const ScsiTransport& transport, lib::GuestMemory& memory, uint64_t scratch,
               uint32_t scratch_bytes, uint64_t timebase_frequency, const char* adapter_name,
               ScsiScan& out) {
@@ -433,13 +473,11 @@ void ScanScsi(const ScsiTransport& transport, lib::GuestMemory& memory, uint64_t
       ScsiLun unit(transport, memory, scratch, scratch_bytes, target, luns[i]);
       auto inquiry = unit.Inquiry();
       if (inquiry.is_error()) {
-        if (IsTransportFailure(inquiry.error())) {
-          Describe(why, sizeof(why), inquiry.error(), unit.outcome());
-          lib::Printf("tern: %s: INQUIRY on target %u LUN %u: %s; scan ended\n", adapter_name,
-                      target, luns[i], why);
-          return;
-        }
-        continue;
+        if (!IsTransportFailure(inquiry.error())) continue;
+        Describe(why, sizeof(why), inquiry.error(), unit.outcome());
+        lib::Printf("tern: %s: INQUIRY on target %u LUN %u: %s; scan ended\n", adapter_name, target,
+                    luns[i], why);
+        return;
       }
       const InquiryData& data = inquiry.value();
       if (data.qualifier != 0) continue;
@@ -458,25 +496,7 @@ void ScanScsi(const ScsiTransport& transport, lib::GuestMemory& memory, uint64_t
       found.removable = data.removable;
       lib::MemCopy(found.vendor, data.vendor, sizeof(found.vendor));
       lib::MemCopy(found.product, data.product, sizeof(found.product));
-      if (data.device_type != kScsiTypeDisk) continue;
-      auto ready = unit.WaitReady(timebase_frequency);
-      lib::Result<ScsiCapacity, ScsiError> capacity = lib::Err(ScsiError::kNotReady);
-      if (ready.is_ok()) capacity = unit.ReadCapacity();
-      lib::Result<void, ScsiError> usable = lib::Err(ScsiError::kNotReady);
-      if (ready.is_error()) {
-        usable = ready;
-      } else if (capacity.is_error()) {
-        usable = lib::Err(capacity.error());
-      } else {
-        usable = CheckCapacity(capacity.value());
-        found.capacity = capacity.value();
-      }
-      found.ready = usable.is_ok();
-      if (usable.is_error()) {
-        Describe(why, sizeof(why), usable.error(), unit.outcome());
-        lib::Printf("tern: %s: disk at target %u LUN %u: %s\n", adapter_name, target, luns[i], why);
-        if (IsTransportFailure(usable.error())) return;
-      }
+      if (!CheckUnit(unit, timebase_frequency, adapter_name, found)) return;
     }
   }
 }
@@ -618,7 +638,7 @@ bool ReportDisk(ProbeEnv& env, const ScsiTransport& transport, const char* adapt
   found.path = adapter_path;
   found.unit = disk->unit;
   found.block = &disk->disk();
-  found.removable = unit.removable;
+  found.media = unit.device_type == kScsiTypeCdrom ? block::Media::kCdrom : block::Media::kDisk;
   found.description = disk->description;
   if (env.sink.add(env.sink.context, found)) return true;
   disk->Stop();
@@ -644,8 +664,8 @@ int ProbeScsiUnits(ProbeEnv& env, const ScsiTransport& transport, const char* ad
                                 sizeof(name) - 5)) {
       continue;
     }
-    if (unit.device_type == kScsiTypeCdrom) {
-      lib::Printf("tern: cdrom %s/%s: %s %s (not booted: tern boots disks only)\n", adapter_path,
+    if (unit.no_medium) {
+      lib::Printf("tern: cdrom %s/%s: %s %s: no medium in the drive: not used\n", adapter_path,
                   name, unit.vendor, unit.product);
       continue;
     }

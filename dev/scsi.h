@@ -211,8 +211,10 @@ struct ScsiUnit {
   bool removable = false;
   char vendor[9] = {};
   char product[17] = {};
-  // Disks: whether TEST UNIT READY and READ CAPACITY succeeded, and what it said.
+  // Whether TEST UNIT READY and READ CAPACITY succeeded, and what it said; for a CD-ROM whose
+  // tray is empty (NOT READY, MEDIUM NOT PRESENT) no_medium is set instead, and nothing printed.
   bool ready = false;
+  bool no_medium = false;
   ScsiCapacity capacity;
 };
 
@@ -225,7 +227,8 @@ struct ScsiScan {
 // For each target 0..transport.max_target: REPORT LUNS on LUN 0 (LUN 0 alone when the target
 // refuses it; LUNs of other targets or buses, above max_lun or in a format DecodeLun does not
 // take are skipped), INQUIRY on each LUN; LUNs with qualifier 0 and type disk or CD-ROM are
-// listed, and disks get WaitReady and ReadCapacity. A transport failure (timeout, malformed
+// listed and get WaitReady and ReadCapacity (MMC CD-ROMs answer both as disks do, with 2048-byte
+// blocks). A transport failure (timeout, malformed
 // answer, adapter stopped) ends the scan. Lines naming `adapter_name` report truncated LUN lists,
 // disks that are not ready and a full list. `out` is overwritten.
 void ScanScsi(const ScsiTransport& transport, lib::GuestMemory& memory, uint64_t scratch,
@@ -291,9 +294,9 @@ class ScsiDisk {
 // What an adapter driver does with its LUNs: ScanScsi through `transport` (its `scratch` holds
 // kScsiScratchBytes), then each disk that starts (ScsiDisk, from the SCSI layer's pool of
 // kScsiDiskInstances) is reported to env.sink as a "block" device at the child node
-// "disk@<transport.unit_address>" of `adapter_path`, as QEMU's boot list names it. CD-ROMs are
-// listed on the console and not reported (booting them is not supported yet). Returns how many
-// disks the sink took; `transport` must outlive them.
+// "disk@<transport.unit_address>" of `adapter_path`, as QEMU's boot list names it (QEMU names a
+// scsi-cd so too); CD-ROMs as block::Media::kCdrom. A CD-ROM with no medium gets a one-line note
+// and is not reported. Returns how many devices the sink took; `transport` must outlive them.
 int ProbeScsiUnits(ProbeEnv& env, const ScsiTransport& transport, const char* adapter_path,
                    uint64_t scratch);
 

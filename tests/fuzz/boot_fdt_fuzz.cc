@@ -166,18 +166,22 @@ void Boot(const void* hv_tree) {
       }
     }
   }
-  of::Phandle disks[4] = {};
+  bootmgr::BootDevice disks[4] = {};
   size_t disk_count = 0;
   for (int node = fdt_next_node(tree.blob(), -1, nullptr); node >= 0 && disk_count < 4;
        node = fdt_next_node(tree.blob(), node, nullptr)) {
     auto type = lib::fdt::PropertyString(tree.blob(), node, "device_type");
     if (type.is_ok() && type.value() == lib::StringView("block")) {
-      disks[disk_count++] = tree.PhandleAt(node);
+      // Every other one a CD-ROM, so that the letters of qemu,boot-device pick among both.
+      disks[disk_count] =
+          bootmgr::BootDevice{tree.PhandleAt(node), nullptr,
+                              disk_count % 2 == 0 ? block::Media::kDisk : block::Media::kCdrom};
+      ++disk_count;
     }
   }
   (void)bootmgr::PlanBootOrder(tree, ChosenString(tree, "qemu,boot-list"),
                                ChosenString(tree, "qemu,boot-device"),
-                               lib::Span<const of::Phandle>(disks, disk_count));
+                               lib::Span<const bootmgr::BootDevice>(disks, disk_count));
 
   // boot/main.cc PrepareRtas.
   static const std::vector<uint8_t> image = tests::MinimalRtasImage();

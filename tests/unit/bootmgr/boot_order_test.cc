@@ -21,7 +21,7 @@ class BootOrderTest : public ::testing::Test {
           "/pci@800000020000001/scsi@0", "/vdevice/v-scsi@71000003/disk@8000000000000000"}) {
       const of::Phandle node = tree().FindDevice(path);
       ASSERT_NE(node, 0u) << path;
-      disks_.push_back(node);
+      disks_.push_back(bootmgr::BootDevice{node, nullptr, block::Media::kDisk});
     }
   }
   const of::Tree& tree() { return holder_.tree; }
@@ -38,7 +38,7 @@ class BootOrderTest : public ::testing::Test {
   }
 
   tests::TreeHolder holder_;
-  std::vector<of::Phandle> disks_;
+  std::vector<bootmgr::BootDevice> disks_;
 };
 
 TEST_F(BootOrderTest, WithoutABootListEveryDiskInTreeOrder) {
@@ -79,11 +79,27 @@ TEST_F(BootOrderTest, UnknownAndRepeatedEntriesAreSkipped) {
 TEST_F(BootOrderTest, BootDeviceLetters) {
   EXPECT_EQ(Plan("", "c").size(), 4u);
   EXPECT_EQ(Plan("", "cd").size(), 4u);
-  EXPECT_TRUE(Plan("", "d").empty());  // a CD-ROM or the network: no disk is tried
+  EXPECT_TRUE(Plan("", "d").empty());  // CD-ROMs (there are none here) or the network: no disk
   EXPECT_TRUE(Plan("", "n").empty());
   // The boot list still applies when the letters ask for no disk.
   EXPECT_EQ(Plan("/pci@800000020000000/scsi@2", "n"),
             (std::vector<std::string>{"/pci@800000020000000/scsi@2"}));
+}
+
+// CD-ROMs come after the disks unless QEMU's letters say otherwise (-boot once=d: 'd' alone;
+// order=dc: the CD-ROMs first); the boot list still comes first.
+TEST_F(BootOrderTest, CdromsByTheLetters) {
+  const of::Phandle cd = disks_[1].node;  // /pci@800000020000000/scsi@3 taken for a CD-ROM
+  disks_[1].media = block::Media::kCdrom;
+  const std::string cdrom = "/pci@800000020000000/scsi@3";
+  EXPECT_EQ(Plan("").back(), cdrom);
+  EXPECT_EQ(Plan("", "d"), (std::vector<std::string>{cdrom}));
+  EXPECT_EQ(Plan("", "dc").front(), cdrom);
+  EXPECT_EQ(Plan("", "dc").size(), 4u);
+  EXPECT_EQ(Plan("", "c").size(), 3u);
+  EXPECT_EQ(Plan("/pci@800000020000001/scsi@0", "d"),
+            (std::vector<std::string>{"/pci@800000020000001/scsi@0", cdrom}));
+  EXPECT_NE(cd, 0u);
 }
 
 }  // namespace

@@ -282,7 +282,8 @@ TEST_F(ScsiTest, ScanListsDisksAndCdromsOfEveryTarget) {
   EXPECT_EQ(scan.units[2].lun, 3u);
   EXPECT_EQ(scan.units[2].device_type, dev::kScsiTypeCdrom);
   EXPECT_TRUE(scan.units[2].removable);
-  EXPECT_FALSE(scan.units[2].ready);  // CD-ROMs are not probed
+  EXPECT_FALSE(scan.units[2].ready);  // its tray is empty: noted, not an error
+  EXPECT_TRUE(scan.units[2].no_medium);
   EXPECT_EQ(console, "");
   // Target 1 has nothing: REPORT LUNS refused, then INQUIRY of LUN 0 says qualifier 3.
   int target1_commands = 0;
