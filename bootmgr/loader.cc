@@ -7,6 +7,7 @@
 #include "lib/console.h"
 #include "lib/cpu.h"
 #include "lib/fdt.h"
+#include "lib/format.h"
 #include "lib/string.h"
 
 namespace bootmgr {
@@ -44,6 +45,16 @@ bool NeedsMoreOfTheImage(ElfError error) {
          error == ElfError::kSegmentOutsideImage;
 }
 
+// Where a boot image lies on its device: the start of a PReP partition, or a file of a CD's
+// file system. `what` names it in messages ("partition 1", "\\boot\\grub\\powerpc.elf"),
+// `kind` says what the staging limit applies to.
+struct ImageSource {
+  uint64_t first_block = 0;
+  uint64_t bytes = 0;  // of the partition or the file
+  const char* what = "";
+  const char* kind = "";
+};
+
 // The staging area of one load: claimed at `address` for `bytes`, and the same bytes for the CPU.
 struct Staging {
   uint64_t address = 0;
@@ -51,12 +62,11 @@ struct Staging {
   const uint8_t* host = nullptr;
 };
 
-// Reads the start of `partition` into `staging`, more at each round (64 KiB, then 4 times as much,
+// Reads the start of `source` into `staging`, more at each round (64 KiB, then 4 times as much,
 // up to staging.bytes), until PlanElfLoad accepts it or refuses it for a reason more bytes cannot
 // change; `*have` is how much was read. Says why when it fails.
-bool StageAndPlan(const LoaderEnv& env, const block::Device& disk,
-                  const block::Partition& partition, const Staging& staging, const char* path,
-                  LoadPlan& plan, uint64_t* have) {
+bool StageAndPlan(const LoaderEnv& env, const block::Device& disk, const ImageSource& source,
+                  const Staging& staging, const char* path, LoadPlan& plan, uint64_t* have) {
   const uint64_t limit = lib::Min<uint64_t>(env.rma_bytes, lib::GiB(2));
   const AddressRange forbidden[] = {{0, env.firmware_end}, {staging.address, staging.bytes}};
   const uint64_t block_size = disk.block_size;
@@ -65,7 +75,7 @@ bool StageAndPlan(const LoaderEnv& env, const block::Device& disk,
   while (true) {
     const uint64_t blocks_have = *have / block_size;
     const uint64_t blocks_want = (want + block_size - 1) / block_size;
-    if (!ReadExtent(disk, partition.start_lba + blocks_have, blocks_want - blocks_have,
+    if (!ReadExtent(disk, source.first_block + blocks_have, blocks_want - blocks_have,
                     reinterpret_cast<uintptr_t>(staging.host) + blocks_have * block_size, path)) {
       return false;
     }
@@ -79,17 +89,16 @@ bool StageAndPlan(const LoaderEnv& env, const block::Device& disk,
       want = lib::Min(*have * 4, staging.bytes);
       continue;
     }
-    const uint64_t partition_bytes = partition.block_count * uint64_t{block_size};
-    if (NeedsMoreOfTheImage(planned.error()) && partition_bytes > staging.bytes) {
+    if (NeedsMoreOfTheImage(planned.error()) && source.bytes > staging.bytes) {
       // The image may go on past what tern reads: the reason may be that limit, so it is named.
       lib::Printf(
-          "tern: %s: cannot boot partition %u: %s: tern reads at most the first %llu MiB of a PReP "
-          "partition, and this one has %llu MiB\n",
-          path, partition.number, ElfErrorName(planned.error()),
-          static_cast<unsigned long long>(staging.bytes >> 20),
-          static_cast<unsigned long long>(partition_bytes >> 20));
+          "tern: %s: cannot boot %s: %s: tern reads at most the first %llu MiB of a %s, and this "
+          "one has %llu MiB\n",
+          path, source.what, ElfErrorName(planned.error()),
+          static_cast<unsigned long long>(staging.bytes >> 20), source.kind,
+          static_cast<unsigned long long>(source.bytes >> 20));
     } else {
-      lib::Printf("tern: %s: cannot boot partition %u: %s\n", path, partition.number,
+      lib::Printf("tern: %s: cannot boot %s: %s\n", path, source.what,
                   ElfErrorName(planned.error()));
     }
     return false;
@@ -121,12 +130,12 @@ bool ClaimAndCopy(LoaderEnv& env, const LoadPlan& plan, lib::Span<const uint8_t>
   return ok;
 }
 
-// Loads the ELF image at the start of `partition` of `disk` (at most kLoaderStagingBytes of it):
-// reads it into the staging area, plans, claims and copies its segments. The staging area is
-// claimed for the load and released on every path; a failure leaves nothing else claimed either
-// (ClaimAndCopy), and nothing can fail after the copy: the entry is the plan's.
-bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Partition& partition,
-                   const char* path, LoadedClient& loaded) {
+// Loads the ELF image of `source` on `disk` (at most kLoaderStagingBytes of it): reads it into
+// the staging area, plans, claims and copies its segments. The staging area is claimed for the
+// load and released on every path; a failure leaves nothing else claimed either (ClaimAndCopy),
+// and nothing can fail after the copy: the entry is the plan's.
+bool LoadImage(LoaderEnv& env, const block::Device& disk, const ImageSource& source,
+               const char* path, LoadedClient& loaded) {
   const of::AddressRange area = LoaderStaging(env.rma_bytes);
   if (area.size == 0) {
     lib::Printf("tern: %s: cannot boot: %llu MiB of real-mode memory is too little\n", path,
@@ -135,7 +144,7 @@ bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Parti
   }
   Staging staging;
   staging.address = area.start;
-  staging.bytes = lib::Min<uint64_t>(area.size, partition.block_count * uint64_t{disk.block_size});
+  staging.bytes = lib::Min<uint64_t>(area.size, lib::AlignUp(source.bytes, disk.block_size));
   if (env.claims.Claim(staging.address, staging.bytes, 0).is_error()) {
     lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is in use\n", path,
                 static_cast<unsigned long long>(staging.address));
@@ -154,7 +163,7 @@ bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Parti
   uint64_t have = 0;
   if (ok) {
     staging.host = mapped.value();
-    ok = StageAndPlan(env, disk, partition, staging, path, plan, &have) &&
+    ok = StageAndPlan(env, disk, source, staging, path, plan, &have) &&
          ClaimAndCopy(env, plan, lib::Span<const uint8_t>(staging.host, have), path);
   }
   (void)env.claims.Release(staging.address, staging.bytes);
@@ -164,8 +173,8 @@ bool LoadPartition(LoaderEnv& env, const block::Device& disk, const block::Parti
   }
   loaded.entry = plan.enter_at;
   loaded.mode32 = plan.enter_32bit;
-  lib::Printf("tern: booting %s partition %u: ELF%d %s-endian, %u segments, entry 0x%llx\n", path,
-              partition.number, plan.is_64bit ? 64 : 32, plan.is_little_endian ? "little" : "big",
+  lib::Printf("tern: booting %s %s: ELF%d %s-endian, %u segments, entry 0x%llx\n", path,
+              source.what, plan.is_64bit ? 64 : 32, plan.is_little_endian ? "little" : "big",
               plan.segment_count, static_cast<unsigned long long>(loaded.entry));
   return true;
 }
@@ -217,7 +226,12 @@ bool FindPrep(const block::Device& disk, const char* path, block::Partition& pre
 // Loads the PReP partition of `disk` at `path`; one line says why when it cannot.
 bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, LoadedClient& loaded) {
   block::Partition prep;
-  return FindPrep(disk, path, prep) && LoadPartition(env, disk, prep, path, loaded);
+  if (!FindPrep(disk, path, prep)) return false;
+  char what[24];
+  (void)lib::FormatToBuffer(what, sizeof(what), "partition %u", prep.number);
+  const ImageSource source{prep.start_lba, prep.block_count * uint64_t{disk.block_size}, what,
+                           "PReP partition"};
+  return LoadImage(env, disk, source, path, loaded);
 }
 
 }  // namespace
