@@ -112,11 +112,16 @@ void PublishOptions(of::Tree& tree) {
   SetString(tree, options.value(), "screen-#rows", "24");
 }
 
-void PublishBootPath(of::Tree& tree, of::Phandle device) {
+void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file) {
   char path[256];
   auto length = tree.Path(device, path, sizeof(path));
   if (length.is_error() || length.value() >= sizeof(path)) return;
-  SetString(tree, tree.FindDevice("/chosen"), "bootpath", path);
+  char bootpath[512];
+  const size_t written =
+      file[0] == '\0' ? lib::FormatToBuffer(bootpath, sizeof(bootpath), "%s", path)
+                      : lib::FormatToBuffer(bootpath, sizeof(bootpath), "%s:,%s", path, file);
+  if (written >= sizeof(bootpath)) return;
+  SetString(tree, tree.FindDevice("/chosen"), "bootpath", bootpath);
 }
 
 }  // namespace boot

@@ -42,7 +42,9 @@ void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices
 // a boot loader on a vty console reads (GRUB's ofconsole takes its screen size from them).
 void PublishOptions(of::Tree& tree);
 
-// /chosen bootpath: the path of the device the boot loader came from.
-void PublishBootPath(of::Tree& tree, of::Phandle device);
+// /chosen bootpath: the path of the device the boot loader came from, and ":,<file>" when it came
+// from a file there (the disk-label's syntax [IEEE 1275 PowerPC binding]: GRUB takes its prefix
+// from the file's folder, grub-core/kern/ieee1275/openfw.c grub_ieee1275_get_filename).
+void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file);
 
 }  // namespace boot

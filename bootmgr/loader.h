@@ -31,10 +31,15 @@ struct LoaderEnv {
   uint64_t firmware_end = 0;  // segments may not overlap [0, firmware_end)
 };
 
+inline constexpr size_t kBootFileMax = 256;
+
 struct LoadedClient {
   uint64_t entry = 0;  // a real address
   bool mode32 = false;
   of::Phandle device = 0;  // the node it was loaded from (/chosen bootpath)
+  // The file it was loaded from, as the disk-label names files ("\boot\grub\powerpc.elf"),
+  // or "" for a PReP partition: GRUB takes its prefix from bootpath's ",\file" part.
+  char file[kBootFileMax] = {};
 };
 
 // Tries `devices` in QEMU's boot order and loads the first bootable one's PReP image; prints one

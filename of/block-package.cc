@@ -25,16 +25,13 @@ block::Bounce Bounce() {
 }
 
 struct BlockState {
-  block::Extent extent;  // the blocks the instance covers: the disk or a partition
+  block::Extent extent;  // the blocks the instance covers: the disk, a partition or a file's
+  uint64_t size;         // bytes it covers: the extent's, or the file's (which may end mid-block)
   uint64_t position;     // in bytes, from the extent's start
 };
 
 const block::Device& DeviceOf(const Instance& instance) {
   return *static_cast<const block::Device*>(instance.device);
-}
-
-uint64_t ExtentBytes(const Instance& instance, const BlockState& state) {
-  return state.extent.count * DeviceOf(instance).block_size;
 }
 
 bool Open(ClientInterface& client, Instance& instance, lib::StringView arguments) {
@@ -43,7 +40,8 @@ bool Open(ClientInterface& client, Instance& instance, lib::StringView arguments
   if (label.is_error() || label.value().has_file) return false;
   auto extent = block::LabelExtent(DeviceOf(instance), label.value(), bounce_buffer);
   if (extent.is_error()) return false;
-  instance.State<BlockState>() = BlockState{extent.value(), 0};
+  const uint64_t bytes = extent.value().count * DeviceOf(instance).block_size;
+  instance.State<BlockState>() = BlockState{extent.value(), bytes, 0};
   return true;
 }
 
@@ -52,8 +50,10 @@ bool Open(ClientInterface& client, Instance& instance, lib::StringView arguments
 lib::Result<uint32_t, IoStatus> Read(ClientInterface& client, Instance& instance, uint64_t address,
                                      uint32_t size) {
   BlockState& state = instance.State<BlockState>();
+  if (state.position >= state.size) return 0u;
+  const uint64_t wanted = lib::Min<uint64_t>(size, state.size - state.position);
   block::ReadFailure failure;
-  auto read = block::ReadBytes(DeviceOf(instance), state.extent, state.position, size,
+  auto read = block::ReadBytes(DeviceOf(instance), state.extent, state.position, wanted,
                                client.memory(), address, Bounce(), &failure);
   if (read.is_error()) {
     if (read.error() == block::DeblockError::kDevice) {
@@ -74,7 +74,7 @@ lib::Result<uint32_t, IoStatus> Read(ClientInterface& client, Instance& instance
 // seek: 0, or -1 past the end of what the instance covers (the position stays).
 lib::Result<void, IoStatus> Seek(ClientInterface&, Instance& instance, uint64_t position) {
   BlockState& state = instance.State<BlockState>();
-  if (position > ExtentBytes(instance, state)) return lib::Err(IoStatus::kFailed);
+  if (position > state.size) return lib::Err(IoStatus::kFailed);
   state.position = position;
   return lib::Ok<IoStatus>();
 }
@@ -86,7 +86,7 @@ lib::Result<uint32_t, IoStatus> Load(ClientInterface& client, Instance& instance
   BlockState& state = instance.State<BlockState>();
   const uint64_t saved = state.position;
   state.position = 0;
-  const uint64_t bytes = lib::Min<uint64_t>(ExtentBytes(instance, state), 0xffffffffu);
+  const uint64_t bytes = lib::Min<uint64_t>(state.size, 0xffffffffu);
   auto read = Read(client, instance, address, static_cast<uint32_t>(bytes));
   state.position = saved;
   return read;
