@@ -4,7 +4,8 @@
   tools/include-graph.py [--check] [--root DIR]
 
 The firmware's folders form layers (docs/architecture.md): lib at the bottom; rtas and block on
-lib; drc on rtas; of and dev on rtas and block; bootmgr on of and block; boot on everything. A
+lib; drc on rtas; of and dev on rtas and block; fs on block; bootmgr on of, fs and block; boot on
+everything. A
 folder may include its own headers and those of the layers below it. With --check, exits 1 when
 a file includes a folder its layer may not, or when two folders include each other, and names the
 file.
@@ -20,10 +21,11 @@ ALLOWED = {
     "rtas": {"lib"},
     "block": {"lib"},
     "drc": {"lib", "rtas"},
-    "of": {"lib", "rtas", "block"},
+    "fs": {"lib", "block"},
+    "of": {"lib", "rtas", "block", "fs"},
     "dev": {"lib", "rtas", "block"},
-    "bootmgr": {"lib", "rtas", "block", "of"},
-    "boot": {"lib", "rtas", "block", "drc", "of", "dev", "bootmgr"},
+    "bootmgr": {"lib", "rtas", "block", "fs", "of"},
+    "boot": {"lib", "rtas", "block", "fs", "drc", "of", "dev", "bootmgr"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z]+)/')
 
