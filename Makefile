@@ -48,7 +48,7 @@ RTAS_DUMP := $(BUILD)/tools/tern-rtas-dump
 RTAS_CLIENT := $(BUILD)/tests/rtas-client.elf
 CC_CLIENT := $(BUILD)/tests/cc-client.elf
 ELF := $(BUILD)/tern.elf
-MAX_IMAGE_BYTES := 262144
+MAX_IMAGE_BYTES := 393216
 
 # The firmware's folders; each lists its sources, and which build takes each, in sources.mk.
 MODULES := boot lib block fs of rtas drc bootmgr dev

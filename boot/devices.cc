@@ -95,10 +95,10 @@ void PublishFound(of::Tree& tree) {
     const Found& entry = found[i];
     const of::Phandle node = PublishDevice(tree, entry.path, entry.unit, entry.device_type);
     if (node == 0) continue;
-    lib::Printf("tern: disk %s%s%s: %s\n", entry.path, entry.unit[0] != '\0' ? "/" : "", entry.unit,
-                entry.description);
+    lib::Printf("tern: %s %s%s%s: %s\n", entry.media == block::Media::kCdrom ? "cdrom" : "disk",
+                entry.path, entry.unit[0] != '\0' ? "/" : "", entry.unit, entry.description);
     bindings[device_count] = {node, of::PackageForType(entry.device_type), entry.device};
-    boot_devices[device_count] = {node, entry.block};
+    boot_devices[device_count] = {node, entry.block, entry.media};
     ++device_count;
   }
   for (int i = 1; i < device_count; ++i) {

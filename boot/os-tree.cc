@@ -112,7 +112,8 @@ void PublishOptions(of::Tree& tree) {
   SetString(tree, options.value(), "screen-#rows", "24");
 }
 
-void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file) {
+void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file, const char* arguments) {
+  if (arguments[0] != '\0') SetString(tree, tree.FindDevice("/chosen"), "bootargs", arguments);
   char path[256];
   auto length = tree.Path(device, path, sizeof(path));
   if (length.is_error() || length.value() >= sizeof(path)) return;

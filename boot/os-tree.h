@@ -45,6 +45,8 @@ void PublishOptions(of::Tree& tree);
 // /chosen bootpath: the path of the device the boot loader came from, and ":,<file>" when it came
 // from a file there (the disk-label's syntax [IEEE 1275 PowerPC binding]: GRUB takes its prefix
 // from the file's folder, grub-core/kern/ieee1275/openfw.c grub_ieee1275_get_filename).
-void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file);
+// And /chosen bootargs: `arguments` when not empty (the boot command's arguments after the
+// file [IEEE 1275 7.6.2 "boot"]), left as QEMU set it otherwise.
+void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file, const char* arguments);
 
 }  // namespace boot

@@ -3,6 +3,7 @@
 #include "block/deblocker.h"
 #include "block/partitions.h"
 #include "bootmgr/boot-order.h"
+#include "bootmgr/chrp-boot.h"
 #include "bootmgr/elf.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
@@ -14,8 +15,11 @@ namespace bootmgr {
 
 namespace {
 
-// The partition-table reads: firmware memory, at a real address the devices can DMA to.
+// The partition-table and ISO 9660 reads: firmware memory, at a real address the devices can DMA
+// to. It holds a partition table (6 KiB) or what FindChrpBoot needs (48 KiB at most), only while
+// the boot file is looked for, not while it is loaded.
 alignas(4096) constinit uint8_t table_scratch[64 * 1024];
+static_assert(sizeof(table_scratch) >= ChrpScratchBytes(block::kMaxBlockSize));
 
 const char* NodePath(const of::Tree& tree, of::Phandle node, char (&buffer)[128]) {
   if (tree.Path(node, buffer, sizeof(buffer)).is_error()) {
@@ -45,12 +49,13 @@ bool NeedsMoreOfTheImage(ElfError error) {
          error == ElfError::kSegmentOutsideImage;
 }
 
-// Where a boot image lies on its device: the start of a PReP partition, or a file of a CD's
-// file system. `what` names it in messages ("partition 1", "\\boot\\grub\\powerpc.elf"),
-// `kind` says what the staging limit applies to.
+// Where a boot image lies on its device: a PReP partition, or a file of an ISO 9660 volume (whose
+// extent need not start on a device block: logical blocks of 512 bytes on a 2048-byte CD).
+// `what` names it in messages ("partition 1", "\\boot\\grub\\powerpc.elf"), `kind` says what
+// the staging limit applies to.
 struct ImageSource {
-  uint64_t first_block = 0;
-  uint64_t bytes = 0;  // of the partition or the file
+  uint64_t offset = 0;  // bytes from the device's start
+  uint64_t bytes = 0;   // of the partition or the file
   const char* what = "";
   const char* kind = "";
 };
@@ -64,38 +69,45 @@ struct Staging {
 
 // Reads the start of `source` into `staging`, more at each round (64 KiB, then 4 times as much,
 // up to staging.bytes), until PlanElfLoad accepts it or refuses it for a reason more bytes cannot
-// change; `*have` is how much was read. Says why when it fails.
+// change. The device's blocks land from the start of the staging area; the image starts
+// `source.offset % block_size` bytes into it, and `*have` is how many of its bytes were read.
+// Says why when it fails.
 bool StageAndPlan(const LoaderEnv& env, const block::Device& disk, const ImageSource& source,
                   const Staging& staging, const char* path, LoadPlan& plan, uint64_t* have) {
   const uint64_t limit = lib::Min<uint64_t>(env.rma_bytes, lib::GiB(2));
   const AddressRange forbidden[] = {{0, env.firmware_end}, {staging.address, staging.bytes}};
   const uint64_t block_size = disk.block_size;
+  const uint64_t skip = source.offset % block_size;
   uint64_t want = lib::Min<uint64_t>(64 * 1024, staging.bytes);
+  uint64_t filled = 0;  // bytes of the staging area read, from its start
   *have = 0;
   while (true) {
-    const uint64_t blocks_have = *have / block_size;
+    const uint64_t blocks_have = filled / block_size;
     const uint64_t blocks_want = (want + block_size - 1) / block_size;
-    if (!ReadExtent(disk, source.first_block + blocks_have, blocks_want - blocks_have,
+    if (!ReadExtent(disk, source.offset / block_size + blocks_have, blocks_want - blocks_have,
                     reinterpret_cast<uintptr_t>(staging.host) + blocks_have * block_size, path)) {
       return false;
     }
-    *have = lib::Min(blocks_want * block_size, staging.bytes);
-    auto planned = PlanElfLoad(lib::Span<const uint8_t>(staging.host, *have), limit, forbidden);
+    filled = lib::Min(blocks_want * block_size, staging.bytes);
+    *have = lib::Min(filled - skip, source.bytes);
+    auto planned =
+        PlanElfLoad(lib::Span<const uint8_t>(staging.host + skip, *have), limit, forbidden);
     if (planned.is_ok()) {
       plan = planned.value();
       return true;
     }
-    if (NeedsMoreOfTheImage(planned.error()) && *have < staging.bytes) {
-      want = lib::Min(*have * 4, staging.bytes);
+    const bool more = NeedsMoreOfTheImage(planned.error());
+    if (more && filled < staging.bytes) {
+      want = lib::Min(filled * 4, staging.bytes);
       continue;
     }
-    if (NeedsMoreOfTheImage(planned.error()) && source.bytes > staging.bytes) {
+    if (more && source.bytes > *have) {
       // The image may go on past what tern reads: the reason may be that limit, so it is named.
       lib::Printf(
           "tern: %s: cannot boot %s: %s: tern reads at most the first %llu MiB of a %s, and this "
           "one has %llu MiB\n",
           path, source.what, ElfErrorName(planned.error()),
-          static_cast<unsigned long long>(staging.bytes >> 20), source.kind,
+          static_cast<unsigned long long>(kLoaderStagingBytes >> 20), source.kind,
           static_cast<unsigned long long>(source.bytes >> 20));
     } else {
       lib::Printf("tern: %s: cannot boot %s: %s\n", path, source.what,
@@ -142,9 +154,14 @@ bool LoadImage(LoaderEnv& env, const block::Device& disk, const ImageSource& sou
                 static_cast<unsigned long long>(env.rma_bytes >> 20));
     return false;
   }
+  if (source.bytes == 0) {
+    lib::Printf("tern: %s: cannot boot %s: it is empty\n", path, source.what);
+    return false;
+  }
   Staging staging;
   staging.address = area.start;
-  staging.bytes = lib::Min<uint64_t>(area.size, lib::AlignUp(source.bytes, disk.block_size));
+  staging.bytes = lib::Min<uint64_t>(
+      area.size, lib::AlignUp(source.offset % disk.block_size + source.bytes, disk.block_size));
   if (env.claims.Claim(staging.address, staging.bytes, 0).is_error()) {
     lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is in use\n", path,
                 static_cast<unsigned long long>(staging.address));
@@ -164,7 +181,9 @@ bool LoadImage(LoaderEnv& env, const block::Device& disk, const ImageSource& sou
   if (ok) {
     staging.host = mapped.value();
     ok = StageAndPlan(env, disk, source, staging, path, plan, &have) &&
-         ClaimAndCopy(env, plan, lib::Span<const uint8_t>(staging.host, have), path);
+         ClaimAndCopy(env, plan,
+                      lib::Span<const uint8_t>(staging.host + source.offset % disk.block_size, have),
+                      path);
   }
   (void)env.claims.Release(staging.address, staging.bytes);
   if (!ok) return false;
@@ -186,22 +205,24 @@ lib::StringView ChosenString(const of::Tree& tree, const char* name) {
   return lib::fdt::PropertyString(tree.blob(), chosen, name).value_or(lib::StringView());
 }
 
-const block::Device* DeviceAt(lib::Span<const BootDevice> devices, of::Phandle node) {
+const BootDevice* DeviceAt(lib::Span<const BootDevice> devices, of::Phandle node) {
   for (const BootDevice& device : devices) {
-    if (device.node == node) return device.device;
+    if (device.node == node) return &device;
   }
   return nullptr;
 }
 
-// The PReP partition of `disk` at `path` into `prep`; one line says why when there is none. The
+// The PReP partition of `disk` at `path` into `prep`, or why there is none into `reason`. The
 // partition table (6 KiB) lives only here, not while the partition is loaded.
-bool FindPrep(const block::Device& disk, const char* path, block::Partition& prep) {
+bool FindPrep(const block::Device& disk, const char* path, block::Partition& prep, char* reason,
+              size_t reason_size) {
   block::IoError io = block::IoError::kDevice;
   auto table = block::ReadPartitions(disk, table_scratch, &io);
   if (table.is_error()) {
     const bool read_failed = table.error() == block::PartitionError::kReadFailed;
-    lib::Printf("tern: %s: cannot boot: %s%s%s\n", path, block::PartitionErrorName(table.error()),
-                read_failed ? ": " : "", read_failed ? block::IoErrorName(io) : "");
+    (void)lib::FormatToBuffer(reason, reason_size, "%s%s%s",
+                              block::PartitionErrorName(table.error()), read_failed ? ": " : "",
+                              read_failed ? block::IoErrorName(io) : "");
     return false;
   }
   if (table.value().unlisted != 0) {
@@ -212,7 +233,8 @@ bool FindPrep(const block::Device& disk, const char* path, block::Partition& pre
   }
   auto found = block::FindPrepPartition(table.value());
   if (found.is_error()) {
-    lib::Printf("tern: %s: cannot boot: %s\n", path, block::PartitionErrorName(found.error()));
+    (void)lib::FormatToBuffer(reason, reason_size, "%s",
+                              block::PartitionErrorName(found.error()));
     return false;
   }
   prep = found.value();
@@ -223,15 +245,55 @@ bool FindPrep(const block::Device& disk, const char* path, block::Partition& pre
   return true;
 }
 
-// Loads the PReP partition of `disk` at `path`; one line says why when it cannot.
-bool TryDevice(LoaderEnv& env, const block::Device& disk, const char* path, LoadedClient& loaded) {
-  block::Partition prep;
-  if (!FindPrep(disk, path, prep)) return false;
+bool LoadPrep(LoaderEnv& env, const block::Device& disk, const block::Partition& prep,
+              const char* path, LoadedClient& loaded) {
   char what[24];
   (void)lib::FormatToBuffer(what, sizeof(what), "partition %u", prep.number);
-  const ImageSource source{prep.start_lba, prep.block_count * uint64_t{disk.block_size}, what,
-                           "PReP partition"};
+  const ImageSource source{prep.start_lba * disk.block_size,
+                           prep.block_count * uint64_t{disk.block_size}, what, "PReP partition"};
+  loaded.file[0] = '\0';
   return LoadImage(env, disk, source, path, loaded);
+}
+
+bool LoadChrpFile(LoaderEnv& env, const block::Device& disk, const ChrpBoot& chrp,
+                  const char* path, LoadedClient& loaded) {
+  const ImageSource source{chrp.file.offset, chrp.file.size, chrp.script.path, "file"};
+  if (!LoadImage(env, disk, source, path, loaded)) return false;
+  (void)lib::FormatToBuffer(loaded.file, sizeof(loaded.file), "%s", chrp.script.path);
+  (void)lib::FormatToBuffer(loaded.arguments, sizeof(loaded.arguments), "%s",
+                            chrp.script.arguments);
+  return true;
+}
+
+// Boots `device` at `path`: the boot file of an ISO 9660 volume's \ppc\bootinfo.txt, or a PReP
+// partition's image; a CD is looked at as install media first, a disk as a disk first (an ISO image
+// attached as a disk has no PReP partition). One line says why when neither can be booted.
+bool TryDevice(LoaderEnv& env, const BootDevice& device, const char* path, LoadedClient& loaded) {
+  const block::Device& disk = *device.device;
+  const bool cdrom = device.media == block::Media::kCdrom;
+  char prep_reason[96] = {};
+  block::Partition prep;
+  if (!cdrom && FindPrep(disk, path, prep, prep_reason, sizeof(prep_reason))) {
+    return LoadPrep(env, disk, prep, path, loaded);
+  }
+  ChrpBoot chrp;
+  auto found = FindChrpBoot(disk, table_scratch, chrp);
+  if (found.is_ok()) return LoadChrpFile(env, disk, chrp, path, loaded);
+  if (found.error().error != ChrpBootError::kNoVolume) {
+    char reason[256];
+    DescribeChrpFailure(found.error(), chrp, reason, sizeof(reason));
+    lib::Printf("tern: %s: cannot boot: %s\n", path, reason);
+    return false;
+  }
+  if (cdrom) {
+    if (FindPrep(disk, path, prep, prep_reason, sizeof(prep_reason))) {
+      return LoadPrep(env, disk, prep, path, loaded);
+    }
+    lib::Printf("tern: %s: cannot boot: no ISO 9660 volume, and %s\n", path, prep_reason);
+    return false;
+  }
+  lib::Printf("tern: %s: cannot boot: %s\n", path, prep_reason);
+  return false;
 }
 
 }  // namespace
@@ -254,8 +316,8 @@ bool LoadFromDevices(LoaderEnv& env, lib::Span<const BootDevice> devices, Loaded
   for (size_t i = 0; i < order.count; ++i) {
     char path[128];
     NodePath(tree, order.candidates[i], path);
-    const block::Device* disk = DeviceAt(devices, order.candidates[i]);
-    if (disk == nullptr || !TryDevice(env, *disk, path, loaded)) continue;
+    const BootDevice* device = DeviceAt(devices, order.candidates[i]);
+    if (device == nullptr || !TryDevice(env, *device, path, loaded)) continue;
     loaded.device = order.candidates[i];
     return true;
   }

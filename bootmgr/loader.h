@@ -1,8 +1,9 @@
-// Loading the boot loader of a disk when QEMU loaded no -kernel, as SLOF does: the devices tern
-// can read are tried in QEMU's boot order (bootmgr/boot-order.h); the first with a loadable PReP
-// partition has its ELF image (GRUB's core.elf) read into a staging area, planned
-// (bootmgr/elf.h), claimed and copied to where it runs. The caller enters it as an IEEE 1275
-// client.
+// Loading the boot loader of a disk or a CD when QEMU loaded no -kernel, as SLOF does: the
+// devices tern can read are tried in QEMU's boot order (bootmgr/boot-order.h); the first with a
+// loadable boot image has it read into a staging area, planned (bootmgr/elf.h), claimed and copied
+// to where it runs. The boot image is a disk's PReP partition (GRUB's core.elf), or the file that
+// an ISO 9660 volume's \ppc\bootinfo.txt names (bootmgr/chrp-boot.h): a CD is tried as install
+// media first, a disk as a disk first. The caller enters the image as an IEEE 1275 client.
 #pragma once
 
 #include "block/device.h"
@@ -40,9 +41,11 @@ struct LoadedClient {
   // The file it was loaded from, as the disk-label names files ("\boot\grub\powerpc.elf"),
   // or "" for a PReP partition: GRUB takes its prefix from bootpath's ",\file" part.
   char file[kBootFileMax] = {};
+  // The boot arguments bootinfo.txt's boot command gives after the file (/chosen/bootargs), or "".
+  char arguments[kBootFileMax] = {};
 };
 
-// Tries `devices` in QEMU's boot order and loads the first bootable one's PReP image; prints one
+// Tries `devices` in QEMU's boot order and loads the first bootable one's boot image; prints one
 // line per device that cannot be booted and why. False when no device could be loaded; nothing
 // stays claimed for a device that failed.
 bool LoadFromDevices(LoaderEnv& env, lib::Span<const BootDevice> devices, LoadedClient& loaded);
