@@ -16,6 +16,9 @@
 #include "tests/host-fixtures.h"
 #include "tests/test-data.h"
 #include "tests/tree-check.h"
+#include "tests/unit/fs/fs-test-disk.h"
+#include "tests/unit/fs/grub-mkrescue-bootinfo.h"
+#include "tests/unit/fs/iso-builder.h"
 
 namespace {
 
@@ -156,6 +159,16 @@ class LoaderTest : public ::testing::Test {
     std::vector<bootmgr::BootDevice> devices;
     for (size_t i = 0; i < disks.size(); ++i) {
       devices.push_back({Node(static_cast<int>(i)), &disks[i]->device});
+    }
+    bootmgr::LoaderEnv env{holder_.tree, claims_, memory_, kRamBytes, kFirmwareEnd};
+    return bootmgr::LoadFromDevices(env, {devices.data(), devices.size()}, loaded_);
+  }
+
+  // Devices of either media, in the nodes' order.
+  bool LoadMedia(std::vector<std::pair<const block::Device*, block::Media>> media) {
+    std::vector<bootmgr::BootDevice> devices;
+    for (size_t i = 0; i < media.size(); ++i) {
+      devices.push_back({Node(static_cast<int>(i)), media[i].first, media[i].second});
     }
     bootmgr::LoaderEnv env{holder_.tree, claims_, memory_, kRamBytes, kFirmwareEnd};
     return bootmgr::LoadFromDevices(env, {devices.data(), devices.size()}, loaded_);
@@ -382,6 +395,176 @@ TEST_F(LoaderTest, GptWithMoreEntriesThanTheTableListsBootsItsPrepPartition) {
   EXPECT_FALSE(console_.Has("used entries")) << console_.text;
   EXPECT_TRUE(console_.Has("tern: booting /pci@800000020000000/scsi@2 partition 1: "))
       << console_.text;
+}
+
+// Install media (issue 21): an ISO 9660 volume as grub-mkrescue lays it out, its
+// \ppc\bootinfo.txt naming \boot\grub\powerpc.elf (`boot_file`, holding `elf`), with `padding`
+// bytes of a file recorded before GRUB's directory to move the ELF's extent.
+isotest::Built InstallIso(const std::vector<uint8_t>& elf, isotest::Options options = {},
+                          std::string bootinfo = isotest::kGrubMkrescueBootInfo,
+                          size_t padding = 0) {
+  using isotest::Dir;
+  using isotest::File;
+  isotest::Node powerpc = File("POWERPC.ELF;1", "powerpc.elf", "");
+  powerpc.data = elf;
+  options.rock_ridge = true;
+  return isotest::Build(
+      Dir("", "",
+          {File("A.;1", "a", std::string(padding, 'p')),
+           Dir("BOOT", "boot", {Dir("GRUB", "grub", {File("GRUB.CFG;1", "grub.cfg", "x"), powerpc})}),
+           Dir("PPC", "ppc", {File("BOOTINFO.TXT;1", "bootinfo.txt", bootinfo)})}),
+      options);
+}
+
+std::string BootInfo(const std::string& command) {
+  return "<chrp-boot>\n<boot-script>" + command + "</boot-script>\n</chrp-boot>\n";
+}
+
+constexpr const char* kCd = "/pci@800000020000000/scsi@2";
+
+TEST_F(LoaderTest, CdBootsTheFileItsBootInfoNames) {
+  const auto elf = GrubCore();
+  isotest::TestDisk cd(InstallIso(elf).image, 2048);
+  const block::Device device = cd.Device();
+  ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}})) << console_.text;
+  EXPECT_EQ(loaded_.entry, 0x200000u);
+  EXPECT_TRUE(loaded_.mode32);
+  EXPECT_STREQ(loaded_.file, "\\boot\\grub\\powerpc.elf");
+  EXPECT_STREQ(loaded_.arguments, "");
+  EXPECT_EQ(console_.text,
+            std::string("tern: booting ") + kCd +
+                " \\boot\\grub\\powerpc.elf: ELF32 big-endian, 2 segments, entry 0x200000\n");
+  EXPECT_EQ(std::memcmp(ram_ + 0x200000, elf.data() + 0x100, 0x6000), 0);
+  EXPECT_EQ(std::memcmp(ram_ + 0x209000, elf.data() + 0x6100, 0x2400), 0);
+  const of::AddressRange staging = bootmgr::LoaderStaging(kRamBytes);
+  EXPECT_TRUE(claims_.IsFree(staging.start, staging.size));
+}
+
+// grub-mkrescue's ISO attached as a disk (virtio-blk, 512-byte blocks): its MBR lists the ISO as
+// one partition of type 0xcd, no PReP partition; the volume is booted, and the disk's missing PReP
+// partition is not reported.
+TEST_F(LoaderTest, IsoImageAsADiskBootsItsVolume) {
+  auto image = InstallIso(GrubCore()).image;
+  image[446] = 0x80;
+  image[450] = 0xcd;
+  lib::StoreLe32(image.data() + 454, 1);
+  lib::StoreLe32(image.data() + 458, static_cast<uint32_t>(image.size() / 512 - 1));
+  image[510] = 0x55;
+  image[511] = 0xaa;
+  isotest::TestDisk disk(image, 512);
+  const block::Device device = disk.Device();
+  ASSERT_TRUE(LoadMedia({{&device, block::Media::kDisk}})) << console_.text;
+  EXPECT_STREQ(loaded_.file, "\\boot\\grub\\powerpc.elf");
+  EXPECT_FALSE(console_.Has("cannot boot")) << console_.text;
+}
+
+// The usual first install: an empty disk first in the order, then the CD.
+TEST_F(LoaderTest, BlankDiskIsSkippedAndTheCdBoots) {
+  FakeDisk blank({}, 65536);
+  isotest::TestDisk cd(InstallIso(GrubCore()).image, 2048);
+  const block::Device device = cd.Device();
+  ASSERT_TRUE(LoadMedia({{&blank.device, block::Media::kDisk}, {&device, block::Media::kCdrom}}))
+      << console_.text;
+  EXPECT_EQ(loaded_.device, Node(1));
+  EXPECT_TRUE(console_.Has("tern: /pci@800000020000000/scsi@2: cannot boot: no 0x55AA boot signature\n"))
+      << console_.text;
+}
+
+// A boot file that is not on the disc: the reason names it, nothing stays claimed, the next
+// device boots.
+TEST_F(LoaderTest, MissingBootFileIsNamedAndTheNextDeviceBoots) {
+  isotest::TestDisk cd(
+      InstallIso(GrubCore(), {}, BootInfo("boot &device;:\\boot\\grub\\tern-missing.elf")).image,
+      2048);
+  const block::Device device = cd.Device();
+  const auto before = Claimed();
+  EXPECT_FALSE(LoadMedia({{&device, block::Media::kCdrom}}));
+  EXPECT_TRUE(console_.Has(std::string("tern: ") + kCd +
+                           ": cannot boot: \\boot\\grub\\tern-missing.elf (named by "
+                           "\\ppc\\bootinfo.txt): file not found\n"))
+      << console_.text;
+  EXPECT_TRUE(SameClaims(Claimed(), before));
+  FakeDisk good(PrepDisk(GrubCore()), 65536);
+  ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}, {&good.device, block::Media::kDisk}}));
+  EXPECT_EQ(loaded_.device, Node(1));
+  EXPECT_STREQ(loaded_.file, "");
+}
+
+// Each medium that cannot be booted gets its one-line reason.
+TEST_F(LoaderTest, UnbootableMediaSayWhy) {
+  struct Case {
+    std::vector<uint8_t> image;
+    const char* reason;
+  };
+  std::vector<uint8_t> no_bootinfo = InstallIso(GrubCore()).image;
+  // Rename the Rock Ridge and ISO names of bootinfo.txt: the volume has no \ppc\bootinfo.txt.
+  for (size_t i = 0; i + 8 <= no_bootinfo.size(); ++i) {
+    if (std::memcmp(no_bootinfo.data() + i, "bootinfo", 8) == 0 ||
+        std::memcmp(no_bootinfo.data() + i, "BOOTINFO", 8) == 0) {
+      no_bootinfo[i] = 'X';
+    }
+  }
+  const Case cases[] = {
+      {std::vector<uint8_t>(64 * 2048), "no ISO 9660 volume, and no 0x55AA boot signature"},
+      {no_bootinfo, "ISO 9660 volume without \\ppc\\bootinfo.txt"},
+      {InstallIso(GrubCore(), {}, "<chrp-boot>\n<description>x</description>\n").image,
+       "\\ppc\\bootinfo.txt: no <boot-script> tag"},
+      {InstallIso(GrubCore(), {}, BootInfo("boot cdrom:\\boot\\grub\\powerpc.elf")).image,
+       "\\ppc\\bootinfo.txt: the boot command names a device other than &device;"},
+      {InstallIso(GrubCore(), {}, BootInfo("boot &device;:1,\\boot\\grub\\powerpc.elf")).image,
+       "\\ppc\\bootinfo.txt boots from partition 1 of the medium; tern reads files only from the "
+       "whole medium"},
+      {InstallIso(GrubCore(), {}, BootInfo("boot &device;:\\boot\\grub")).image,
+       "\\boot\\grub (named by \\ppc\\bootinfo.txt): path names a directory"},
+      {InstallIso({}).image, "cannot boot \\boot\\grub\\powerpc.elf: it is empty"},
+      {InstallIso(std::vector<uint8_t>(5000, 0x42)).image,
+       "cannot boot \\boot\\grub\\powerpc.elf: not an ELF image"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.reason);
+    console_.text.clear();
+    const auto before = Claimed();
+    isotest::TestDisk cd(c.image, 2048);
+    const block::Device device = cd.Device();
+    EXPECT_FALSE(LoadMedia({{&device, block::Media::kCdrom}}));
+    EXPECT_TRUE(console_.Has(c.reason)) << console_.text;
+    EXPECT_TRUE(SameClaims(Claimed(), before));
+  }
+}
+
+// A volume of 512-byte logical blocks on a CD of 2048-byte blocks: the ELF's extent starts in the
+// middle of a device block, and its last block holds bytes past the file's end.
+TEST_F(LoaderTest, FileStartingMidBlockIsLoadedFromItsFirstByte) {
+  isotest::Options options;
+  options.block_size = 512;
+  const auto elf = GrubCore();
+  for (size_t padding = 0; padding < 4 * 512; padding += 512) {
+    auto built = InstallIso(elf, options, isotest::kGrubMkrescueBootInfo, padding);
+    if (built.at.at("/boot/grub/powerpc.elf").data % 2048 == 0) continue;
+    SCOPED_TRACE(padding);
+    // Past the file's end up to the device block's, bytes that would spoil the image if they were
+    // taken as the file's.
+    const uint64_t end = built.at.at("/boot/grub/powerpc.elf").data + elf.size();
+    std::fill(built.image.begin() + end, built.image.begin() + (end + 2047) / 2048 * 2048, 0xee);
+    isotest::TestDisk cd(built.image, 2048);
+    const block::Device device = cd.Device();
+    ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}})) << console_.text;
+    EXPECT_EQ(std::memcmp(ram_ + 0x200000, elf.data() + 0x100, 0x6000), 0);
+    EXPECT_EQ(std::memcmp(ram_ + 0x209000, elf.data() + 0x6100, 0x2400), 0);
+    return;
+  }
+  FAIL() << "no padding put the ELF mid-block";
+}
+
+// A boot command's arguments after the file are the client's boot arguments.
+TEST_F(LoaderTest, BootArgumentsComeFromTheBootCommand) {
+  isotest::TestDisk cd(
+      InstallIso(GrubCore(), {}, BootInfo("boot &device;:\\boot\\grub\\powerpc.elf conf=x y"))
+          .image,
+      2048);
+  const block::Device device = cd.Device();
+  ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}})) << console_.text;
+  EXPECT_STREQ(loaded_.arguments, "conf=x y");
 }
 
 }  // namespace
