@@ -57,8 +57,8 @@ lib::Result<void, ChrpBootFailure> FindChrpBoot(const block::Device& device,
     return lib::Err(IsoFailure(ChrpBootError::kBadBootInfoFile, read.error(), io));
   }
 
-  auto script = fs::ParseBootInfo(
-      lib::StringView(reinterpret_cast<const char*>(text.data()), read.value()));
+  auto script =
+      fs::ParseBootInfo(lib::StringView(reinterpret_cast<const char*>(text.data()), read.value()));
   if (script.is_error()) {
     ChrpBootFailure failure;
     failure.error = ChrpBootError::kBadBootScript;

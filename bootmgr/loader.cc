@@ -181,9 +181,9 @@ bool LoadImage(LoaderEnv& env, const block::Device& disk, const ImageSource& sou
   if (ok) {
     staging.host = mapped.value();
     ok = StageAndPlan(env, disk, source, staging, path, plan, &have) &&
-         ClaimAndCopy(env, plan,
-                      lib::Span<const uint8_t>(staging.host + source.offset % disk.block_size, have),
-                      path);
+         ClaimAndCopy(
+             env, plan,
+             lib::Span<const uint8_t>(staging.host + source.offset % disk.block_size, have), path);
   }
   (void)env.claims.Release(staging.address, staging.bytes);
   if (!ok) return false;
@@ -233,8 +233,7 @@ bool FindPrep(const block::Device& disk, const char* path, block::Partition& pre
   }
   auto found = block::FindPrepPartition(table.value());
   if (found.is_error()) {
-    (void)lib::FormatToBuffer(reason, reason_size, "%s",
-                              block::PartitionErrorName(found.error()));
+    (void)lib::FormatToBuffer(reason, reason_size, "%s", block::PartitionErrorName(found.error()));
     return false;
   }
   prep = found.value();
@@ -255,8 +254,8 @@ bool LoadPrep(LoaderEnv& env, const block::Device& disk, const block::Partition&
   return LoadImage(env, disk, source, path, loaded);
 }
 
-bool LoadChrpFile(LoaderEnv& env, const block::Device& disk, const ChrpBoot& chrp,
-                  const char* path, LoadedClient& loaded) {
+bool LoadChrpFile(LoaderEnv& env, const block::Device& disk, const ChrpBoot& chrp, const char* path,
+                  LoadedClient& loaded) {
   const ImageSource source{chrp.file.offset, chrp.file.size, chrp.script.path, "file"};
   if (!LoadImage(env, disk, source, path, loaded)) return false;
   (void)lib::FormatToBuffer(loaded.file, sizeof(loaded.file), "%s", chrp.script.path);

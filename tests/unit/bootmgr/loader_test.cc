@@ -411,7 +411,8 @@ isotest::Built InstallIso(const std::vector<uint8_t>& elf, isotest::Options opti
   return isotest::Build(
       Dir("", "",
           {File("A.;1", "a", std::string(padding, 'p')),
-           Dir("BOOT", "boot", {Dir("GRUB", "grub", {File("GRUB.CFG;1", "grub.cfg", "x"), powerpc})}),
+           Dir("BOOT", "boot",
+               {Dir("GRUB", "grub", {File("GRUB.CFG;1", "grub.cfg", "x"), powerpc})}),
            Dir("PPC", "ppc", {File("BOOTINFO.TXT;1", "bootinfo.txt", bootinfo)})}),
       options);
 }
@@ -466,7 +467,8 @@ TEST_F(LoaderTest, BlankDiskIsSkippedAndTheCdBoots) {
   ASSERT_TRUE(LoadMedia({{&blank.device, block::Media::kDisk}, {&device, block::Media::kCdrom}}))
       << console_.text;
   EXPECT_EQ(loaded_.device, Node(1));
-  EXPECT_TRUE(console_.Has("tern: /pci@800000020000000/scsi@2: cannot boot: no 0x55AA boot signature\n"))
+  EXPECT_TRUE(
+      console_.Has("tern: /pci@800000020000000/scsi@2: cannot boot: no 0x55AA boot signature\n"))
       << console_.text;
 }
 
