@@ -97,4 +97,34 @@ struct Device {
   }
 };
 
+// Blocks [extent.first, extent.first + extent.count) of `parent` as a device of their own: a
+// partition's device, which a file system reads as it reads a whole disk. The extent must lie in
+// the parent (LabelExtent's and ReadPartitions' do); the slice refers to itself and to `parent`,
+// so it is neither copied nor outlives the parent.
+class SliceDevice {
+ public:
+  SliceDevice(const Device& parent, Extent extent) : parent_(parent), first_(extent.first) {
+    device_.block_size = parent.block_size;
+    device_.blocks = extent.count;
+    device_.max_transfer_blocks = parent.max_transfer_blocks;
+    device_.read = ReadSlice;
+    device_.driver = this;
+  }
+  SliceDevice(const SliceDevice&) = delete;
+  SliceDevice& operator=(const SliceDevice&) = delete;
+
+  const Device& device() const { return device_; }
+
+ private:
+  static lib::Result<void, IoError> ReadSlice(void* self, uint64_t lba, uint32_t count,
+                                              uint64_t buffer) {
+    const auto* slice = static_cast<const SliceDevice*>(self);
+    return slice->parent_.Read(slice->first_ + lba, count, buffer);
+  }
+
+  const Device& parent_;
+  uint64_t first_;
+  Device device_;
+};
+
 }  // namespace block

@@ -1,12 +1,14 @@
 // The "block" package [IEEE 1275 PowerPC binding, the "block" device type; IEEE 1275 3.8.3 the
-// deblocker and disk-label support packages]: what a client such as GRUB opens a disk, a
-// partition of it or (later) a file on it by. Reads go through the deblocker (block/deblocker.h)
-// into a bounce buffer of the firmware's and from there into client memory; the open arguments
-// are the disk-label's (block/disk-label.h). The device is the block::Device the boot code bound
-// to the node.
+// deblocker and disk-label support packages]: what a client such as GRUB or yaboot opens a disk,
+// a partition of it or a file on it by. Reads go through the deblocker (block/deblocker.h) into a
+// bounce buffer of the firmware's and from there into client memory; the open arguments are the
+// disk-label's (block/disk-label.h). Files are read from an ISO 9660 volume (fs/iso9660.h) on the
+// whole disk (",\path") or on a partition ("N,\path"); tern reads no other file system. The
+// device is the block::Device the boot code bound to the node.
 #include "block/deblocker.h"
 #include "block/device.h"
 #include "block/disk-label.h"
+#include "fs/iso9660.h"
 #include "lib/console.h"
 #include "of/client-interface.h"
 #include "of/package.h"
@@ -25,23 +27,39 @@ block::Bounce Bounce() {
 }
 
 struct BlockState {
-  block::Extent extent;  // the blocks the instance covers: the disk, a partition or a file's
+  block::Extent extent;  // the disk or the partition the instance reads in
+  uint64_t start;        // the first byte it covers, from the extent's start: a file's, or 0
   uint64_t size;         // bytes it covers: the extent's, or the file's (which may end mid-block)
-  uint64_t position;     // in bytes, from the extent's start
+  uint64_t position;     // in bytes, from `start`
 };
 
 const block::Device& DeviceOf(const Instance& instance) {
   return *static_cast<const block::Device*>(instance.device);
 }
 
+// Narrows `state` (a disk or a partition) to the file at `path` of the ISO 9660 volume it holds.
+// The volume is read through the bounce buffer.
+bool OpenFile(const block::Device& device, lib::StringView path, BlockState& state) {
+  const block::SliceDevice slice(device, state.extent);
+  auto volume = fs::OpenVolume(slice.device(), bounce_buffer);
+  if (volume.is_error()) return false;
+  auto file = fs::Lookup(volume.value(), path, bounce_buffer);
+  if (file.is_error()) return false;
+  state.start = file.value().offset;
+  state.size = file.value().size;
+  return true;
+}
+
 bool Open(ClientInterface& client, Instance& instance, lib::StringView arguments) {
   auto label = block::ParseDiskLabel(arguments);
-  // A file needs a file-system package to interpret it; there is none for disks yet.
-  if (label.is_error() || label.value().has_file) return false;
-  auto extent = block::LabelExtent(DeviceOf(instance), label.value(), bounce_buffer);
+  if (label.is_error()) return false;
+  const block::Device& device = DeviceOf(instance);
+  auto extent = block::LabelExtent(device, label.value(), bounce_buffer);
   if (extent.is_error()) return false;
-  const uint64_t bytes = extent.value().count * DeviceOf(instance).block_size;
-  instance.State<BlockState>() = BlockState{extent.value(), bytes, 0};
+  BlockState state{extent.value(), 0, extent.value().count * device.block_size, 0};
+  // "N," and "," with no name: the partition or the disk itself.
+  if (!label.value().file.empty() && !OpenFile(device, label.value().file, state)) return false;
+  instance.State<BlockState>() = state;
   return true;
 }
 
@@ -53,8 +71,8 @@ lib::Result<uint32_t, IoStatus> Read(ClientInterface& client, Instance& instance
   if (state.position >= state.size) return 0u;
   const uint64_t wanted = lib::Min<uint64_t>(size, state.size - state.position);
   block::ReadFailure failure;
-  auto read = block::ReadBytes(DeviceOf(instance), state.extent, state.position, wanted,
-                               client.memory(), address, Bounce(), &failure);
+  auto read = block::ReadBytes(DeviceOf(instance), state.extent, state.start + state.position,
+                               wanted, client.memory(), address, Bounce(), &failure);
   if (read.is_error()) {
     if (read.error() == block::DeblockError::kDevice) {
       lib::Printf("tern: disk read at block %llu failed: %s\n",
@@ -79,8 +97,9 @@ lib::Result<void, IoStatus> Seek(ClientInterface&, Instance& instance, uint64_t 
   return lib::Ok<IoStatus>();
 }
 
-// load ( addr -- size ): the instance's blocks from the start into client memory, as much as
-// fits there; the position of read is left alone.
+// load ( addr -- size ): what the instance covers (a disk's or a partition's blocks, a file's
+// bytes) from its start into client memory, as much as fits there; the position of read is left
+// alone.
 lib::Result<uint32_t, IoStatus> Load(ClientInterface& client, Instance& instance,
                                      uint64_t address) {
   BlockState& state = instance.State<BlockState>();
@@ -98,10 +117,16 @@ lib::Result<void, IoStatus> BlockSize(ClientInterface&, Instance& instance, Meth
   return lib::Ok<IoStatus>();
 }
 
+// The blocks the instance covers: its extent's, or as many as a file's bytes fill.
+uint64_t Blocks(Instance& instance) {
+  const BlockState& state = instance.State<BlockState>();
+  const uint64_t block_size = DeviceOf(instance).block_size;
+  return state.size / block_size + (state.size % block_size != 0 ? 1 : 0);
+}
+
 // #blocks ( -- n ): the blocks the instance covers, at most 2^32 - 1.
 lib::Result<void, IoStatus> BlockCount(ClientInterface&, Instance& instance, MethodCall& call) {
-  call.results[0] = static_cast<uint32_t>(
-      lib::Min<uint64_t>(instance.State<BlockState>().extent.count, 0xffffffffu));
+  call.results[0] = static_cast<uint32_t>(lib::Min<uint64_t>(Blocks(instance), 0xffffffffu));
   return lib::Ok<IoStatus>();
 }
 
@@ -111,8 +136,8 @@ lib::Result<void, IoStatus> MaxTransfer(ClientInterface&, Instance&, MethodCall&
   return lib::Ok<IoStatus>();
 }
 
-// read-blocks ( addr block# #blocks -- #read ): whole blocks of the instance, the position of
-// read left alone. Blocks past the end throw.
+// read-blocks ( addr block# #blocks -- #read ): whole blocks of the instance (a file's last one
+// may be short), the position of read left alone. Blocks past the end throw.
 lib::Result<void, IoStatus> ReadBlocks(ClientInterface& client, Instance& instance,
                                        MethodCall& call) {
   if (call.args.size() < 3) return lib::Err(IoStatus::kFailed);
@@ -121,8 +146,8 @@ lib::Result<void, IoStatus> ReadBlocks(ClientInterface& client, Instance& instan
   const uint64_t count = call.args[0];
   const uint64_t block = call.args[1];
   const uint64_t address = call.args[2];
-  if (block > state.extent.count || count > state.extent.count - block ||
-      count * block_size > 0xffffffffu) {
+  const uint64_t blocks = Blocks(instance);
+  if (block > blocks || count > blocks - block || count * block_size > 0xffffffffu) {
     return lib::Err(IoStatus::kFailed);
   }
   const uint64_t saved = state.position;

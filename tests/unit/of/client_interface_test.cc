@@ -29,6 +29,8 @@
 #include "tests/linux-cas-vector.h"
 #include "tests/test-data.h"
 #include "tests/tree-check.h"
+#include "tests/unit/fs/fs-test-disk.h"
+#include "tests/unit/fs/iso-builder.h"
 
 namespace {
 
@@ -1691,4 +1693,203 @@ TEST_F(DiskClientTest, QuiesceResetsTheDevicesAndMemoryIsFoundWithoutUnitAddress
   EXPECT_NE(Find("/memory"), kError);
   EXPECT_EQ(Call("quiesce", {}, 0).status, CiStatus::kSuccess);
   EXPECT_EQ(disk::quiesced_devices, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Install media, as GRUB and yaboot use them: files of a CD's ISO 9660 volume by the disk-label's
+// ",\path" and "N,\path" arguments, and positions past 4 GiB on a DVD-sized medium
+
+// A device of `blocks` blocks of `block_size` whose every byte is a function of its offset, so
+// that a medium of any size needs no memory.
+struct PatternDisk {
+  static uint8_t At(uint64_t offset) { return static_cast<uint8_t>((offset >> 32) * 31 + offset); }
+  static lib::Result<void, block::IoError> Read(void* self, uint64_t lba, uint32_t count,
+                                                uint64_t buffer) {
+    const auto* disk = static_cast<const PatternDisk*>(self);
+    auto* out = reinterpret_cast<uint8_t*>(buffer);
+    for (uint64_t i = 0; i < uint64_t{count} * disk->block_size; ++i) {
+      out[i] = At(lba * disk->block_size + i);
+    }
+    return {};
+  }
+  uint32_t block_size = 2048;
+};
+
+class MediaClientTest : public ClientTest {
+ protected:
+  // Binds `device` to a new node scsi@2 of the first PHB, aliased "cdrom", and makes a new client
+  // interface that knows it.
+  void Bind(const block::Device& device) {
+    device_ = device;
+    const Phandle pci = tree().FindDevice("/pci@800000020000000");
+    ASSERT_NE(pci, 0u);
+    auto node = tree().AddNode(pci, "scsi@2", 0);
+    ASSERT_TRUE(node.is_ok());
+    auto aliases = tree().AddNode(tree().Root(), "aliases", 0);
+    ASSERT_TRUE(aliases.is_ok());
+    const char path[] = "/pci@800000020000000/scsi@2";
+    ASSERT_TRUE(tree().SetProperty(aliases.value(), "cdrom", path, sizeof(path)).is_ok());
+    binding_ = of::Binding{node.value(), of::PackageForType("block"), &device_};
+    config_.bindings = lib::Span<const of::Binding>(&binding_, 1);
+    client_ = std::make_unique<of::ClientInterface>(tree(), memory_, claims_, config_);
+    ASSERT_TRUE(client_->Prepare(vty_).is_ok());
+  }
+  std::vector<uint32_t> Method(const std::string& method, uint32_t ihandle,
+                               std::vector<uint32_t> stack, uint32_t nret) {
+    std::vector<uint32_t> args{Address(PutString(method)), ihandle};
+    args.insert(args.end(), stack.begin(), stack.end());
+    auto result = Call("call-method", args, nret);
+    EXPECT_EQ(result.status, CiStatus::kSuccess);
+    return result.rets;
+  }
+  // The whole of what `ihandle` reads from its start, `chunk` bytes at a time.
+  std::string ReadAll(uint32_t ihandle, uint32_t chunk) {
+    std::string all;
+    const uint64_t buffer = Buffer(chunk);
+    while (true) {
+      const uint32_t got = Ret("read", {ihandle, Address(buffer), chunk});
+      if (got == 0 || got == kError) return all;
+      all += Bytes(buffer, got);
+    }
+  }
+
+  block::Device device_;
+  of::Binding binding_;
+};
+
+std::string Text(size_t size, char seed) {
+  std::string text(size, ' ');
+  for (size_t i = 0; i < size; ++i) text[i] = static_cast<char>(seed + i % 23);
+  return text;
+}
+
+// grub-mkrescue's names (ISO and Rock Ridge), a grub.cfg that ends mid-block and a file of five
+// and a half sectors.
+isotest::Node MediaTree() {
+  using isotest::Dir;
+  using isotest::File;
+  return Dir("", "",
+             {Dir("BOOT", "boot",
+                  {Dir("GRUB", "grub",
+                       {File("GRUB.CFG;1", "grub.cfg", Text(700, 'a')),
+                        File("POWERPC.ELF;1", "powerpc.elf", Text(11264, 'A'))})}),
+              Dir("PPC", "ppc", {File("BOOTINFO.TXT;1", "bootinfo.txt", Text(300, '0'))})});
+}
+
+TEST_F(MediaClientTest, FilesOfTheCdAreOpenedByDiskLabelArguments) {
+  isotest::Options options;
+  options.rock_ridge = true;
+  isotest::TestDisk cd(isotest::Build(MediaTree(), options).image, 2048);
+  Bind(cd.Device());
+  const uint32_t cfg = Open("cdrom:,\\boot\\grub\\grub.cfg");
+  ASSERT_NE(cfg, 0u);
+  EXPECT_EQ(ReadAll(cfg, 256), Text(700, 'a'));
+  // Its size is the file's: a read at its end is short, a seek past it fails.
+  EXPECT_EQ(Ret("seek", {cfg, 0, 690}), 0u);
+  const uint64_t buffer = Buffer(64);
+  EXPECT_EQ(Ret("read", {cfg, Address(buffer), 64}), 10u);
+  EXPECT_EQ(Bytes(buffer, 10), Text(700, 'a').substr(690));
+  EXPECT_TRUE(Guarded(buffer, 10, 64));
+  EXPECT_EQ(Ret("seek", {cfg, 0, 700}), 0u);
+  EXPECT_EQ(Ret("seek", {cfg, 0, 701}), kError);
+  // Another case, the full path: the same volume's other files. (A '/' would end the arguments
+  // and start a node's name, as device paths are parsed.)
+  const uint32_t elf = Open("/pci@800000020000000/scsi@2:,\\BOOT\\grub\\POWERPC.ELF");
+  ASSERT_NE(elf, 0u);
+  EXPECT_EQ(ReadAll(elf, 4096), Text(11264, 'A'));
+  EXPECT_EQ(Method("#blocks", elf, {}, 2), (std::vector<uint32_t>{0, 6}));  // 5.5 sectors
+  // load ( addr -- size ): the file's bytes, whatever the position.
+  EXPECT_EQ(Ret("seek", {elf, 0, 100}), 0u);
+  const uint64_t loaded = Buffer(11264);
+  EXPECT_EQ(Method("load", elf, {Address(loaded)}, 2), (std::vector<uint32_t>{0, 11264}));
+  EXPECT_EQ(Bytes(loaded, 11264), Text(11264, 'A'));
+  EXPECT_TRUE(Guarded(loaded, 11264, 11280));
+  // read-blocks in the file's blocks: the last is short.
+  const uint64_t blocks = Buffer(4096);
+  EXPECT_EQ(Method("read-blocks", elf, {2, 4, Address(blocks)}, 2), (std::vector<uint32_t>{0, 1}));
+  EXPECT_EQ(Bytes(blocks, 3072), Text(11264, 'A').substr(4 * 2048));
+  // "," alone is the whole medium.
+  const uint32_t whole = Open("cdrom:,");
+  ASSERT_NE(whole, 0u);
+  EXPECT_EQ(Method("#blocks", whole, {}, 2),
+            (std::vector<uint32_t>{0, static_cast<uint32_t>(cd.blocks())}));
+}
+
+TEST_F(MediaClientTest, WhatIsNotAFileOfTheVolumeOpensNothing) {
+  isotest::Options options;
+  options.rock_ridge = true;
+  isotest::TestDisk cd(isotest::Build(MediaTree(), options).image, 2048);
+  Bind(cd.Device());
+  EXPECT_EQ(Open("cdrom:,\\boot\\grub\\missing.cfg"), 0u);
+  EXPECT_EQ(Open("cdrom:,\\boot\\grub"), 0u);               // a directory
+  EXPECT_EQ(Open("cdrom:,\\boot\\grub\\grub.cfg\\x"), 0u);  // below a file
+  EXPECT_EQ(Open("cdrom:1,\\boot\\grub\\grub.cfg"), 0u);    // no partition table
+  EXPECT_NE(Open("cdrom:,\\boot\\grub\\grub.cfg"), 0u);
+  // A medium without a volume has no files.
+  isotest::TestDisk blank(std::vector<uint8_t>(40 * 2048), 2048);
+  device_ = blank.Device();
+  EXPECT_EQ(Open("cdrom:,\\boot\\grub\\grub.cfg"), 0u);
+  EXPECT_NE(Open("cdrom"), 0u);
+}
+
+// "N,\path": the volume in partition N (an MBR whose partition 2 holds an ISO image), on a disk of
+// 512-byte blocks.
+TEST_F(MediaClientTest, AFileOfAPartitionsVolume) {
+  const std::vector<uint8_t> iso = isotest::Build(MediaTree()).image;
+  constexpr uint32_t kFirst = 64;
+  std::vector<uint8_t> image(kFirst * 512 + iso.size());
+  std::memcpy(image.data() + kFirst * 512, iso.data(), iso.size());
+  uint8_t* entry = image.data() + 446 + 16;  // slot 1: partition 2
+  entry[4] = 0x83;
+  lib::StoreLe32(entry + 8, kFirst);
+  lib::StoreLe32(entry + 12, static_cast<uint32_t>(iso.size() / 512));
+  image[510] = 0x55;
+  image[511] = 0xaa;
+  isotest::TestDisk disk(image, 512);
+  Bind(disk.Device());
+  const uint32_t file = Open("cdrom:2,\\PPC\\BOOTINFO.TXT");
+  ASSERT_NE(file, 0u);
+  EXPECT_EQ(ReadAll(file, 128), Text(300, '0'));
+  // The volume is the partition's, not the disk's.
+  EXPECT_EQ(Open("cdrom:,\\PPC\\BOOTINFO.TXT"), 0u);
+}
+
+// A DVD-sized medium (6 GiB): seek's two cells make positions past 4 GiB, read-blocks takes
+// block numbers past 2^21, #blocks counts them all.
+TEST_F(MediaClientTest, PositionsPastFourGibibytes) {
+  PatternDisk pattern;
+  block::Device device;
+  device.block_size = 2048;
+  device.blocks = (uint64_t{6} << 30) / 2048;
+  device.max_transfer_blocks = 32;
+  device.read = PatternDisk::Read;
+  device.driver = &pattern;
+  Bind(device);
+  const uint32_t dvd = Open("cdrom");
+  ASSERT_NE(dvd, 0u);
+  EXPECT_EQ(Method("#blocks", dvd, {}, 2), (std::vector<uint32_t>{0, 3u << 20}));
+  const uint64_t position = (uint64_t{5} << 30) + 12345;
+  EXPECT_EQ(
+      Ret("seek", {dvd, static_cast<uint32_t>(position >> 32), static_cast<uint32_t>(position)}),
+      0u);
+  const uint64_t buffer = Buffer(5000);
+  EXPECT_EQ(Ret("read", {dvd, Address(buffer), 5000}), 5000u);
+  for (uint64_t i = 0; i < 5000; ++i) {
+    ASSERT_EQ(Host(buffer)[i], PatternDisk::At(position + i)) << i;
+  }
+  const uint32_t block = static_cast<uint32_t>((uint64_t{4} << 30) / 2048 + 7);
+  EXPECT_EQ(Method("read-blocks", dvd, {1, block, Address(buffer)}, 2),
+            (std::vector<uint32_t>{0, 1}));
+  for (uint64_t i = 0; i < 2048; ++i) {
+    ASSERT_EQ(Host(buffer)[i], PatternDisk::At(uint64_t{block} * 2048 + i)) << i;
+  }
+  // Its end: the last byte reads, a seek past it fails.
+  const uint64_t end = uint64_t{6} << 30;
+  EXPECT_EQ(
+      Ret("seek", {dvd, static_cast<uint32_t>((end - 1) >> 32), static_cast<uint32_t>(end - 1)}),
+      0u);
+  EXPECT_EQ(Ret("read", {dvd, Address(buffer), 16}), 1u);
+  EXPECT_EQ(
+      Ret("seek", {dvd, static_cast<uint32_t>((end + 1) >> 32), static_cast<uint32_t>(end + 1)}),
+      kError);
 }
