@@ -76,7 +76,7 @@ Result<StringView, BootInfoError> ScriptElement(StringView text) {
   return text.Substr(start, close - start);
 }
 
-// A Forth comment line: the word "\" and whatever follows it [IEEE 1275 7.3.2.1].
+// A Forth comment line: the word "\" and whatever follows it.
 bool IsComment(StringView line) {
   return line[0] == '\\' && (line.size() == 1 || IsSpace(line[1]));
 }

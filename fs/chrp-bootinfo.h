@@ -13,9 +13,10 @@
 //
 // Rules: tags and entity names are matched without regard to ASCII case; the <boot-script>
 // element is the first one after <chrp-boot>; its last line that is neither blank nor a Forth
-// comment ("\ ...") must be `boot device-specifier [arguments]` [IEEE 1275 7.4.3.2], the lines
+// comment ("\ ...") must be `boot device-specifier [arguments]` [IEEE 1275 7.4.3], the lines
 // before it are not run (tern cannot); the device-specifier is "&device;:" followed by the
-// device arguments (`\path`, `N,\path`, `,\path`, `path`), or a path starting with '\' or '/'.
+// device arguments (`\path`, `N,\path`, `,\path`, `path`: at most kMaxBootPathLength bytes,
+// partition included), or a path starting with '\' or '/'.
 // Entities [CHRP binding]: &device; (only as the device, where it means the medium read),
 // &partition; (empty: tern reads the whole medium), &directory; (\ppc), &lt; &gt; &amp; &quot;
 // &apos;. CR, LF, tabs and spaces are all white space. Only the first kMaxBootInfoBytes of the

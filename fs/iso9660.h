@@ -121,7 +121,8 @@ struct File {
 
 // Copies up to out.size() bytes of `file` from byte `position` into `out`, through `scratch`
 // (read in as many device blocks as it holds); returns the number copied, 0 at or past the end.
-// `file` must lie in the volume (kExtentPastEnd otherwise).
+// `file` must lie in the volume (kExtentPastEnd otherwise). A device failure is kReadFailed
+// (`*io_error` holds the device's error), whatever was copied before it.
 [[nodiscard]] lib::Result<uint64_t, IsoError> ReadFile(const Volume& volume, const File& file,
                                                        uint64_t position, lib::Span<uint8_t> out,
                                                        lib::Span<uint8_t> scratch,

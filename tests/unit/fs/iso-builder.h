@@ -1,9 +1,10 @@
 // ISO 9660 images built byte by byte for fs/'s tests and fuzz seeds [ECMA-119]: system area,
 // a Primary Volume Descriptor at sector 16, the terminator at 17, then the directories (each
-// starting on a 2048-byte sector, records packed so that none crosses a sector, as mkisofs and
-// xorriso lay them out), Rock Ridge continuation areas, then the files, one extent each. With
-// Rock Ridge, the root's "." record carries SUSP's "SP" entry and every named record an "NM"
-// entry [SUSP 1.12 5.3; RRIP 1.12 4.1.4], as xorriso writes them (grub-mkrescue's ISO).
+// starting on a 2048-byte sector unless Options::pack, records packed so that none crosses a
+// sector, as mkisofs and xorriso lay them out), Rock Ridge continuation areas, then the files, one
+// extent each. With Rock Ridge, the root's "." record carries SUSP's "SP" entry and every named
+// record an "NM" entry [SUSP 1.12 5.3; RRIP 1.12 4.1.4], as xorriso writes them (grub-mkrescue's
+// ISO).
 //
 // Built::at gives, for every node by its path ("/ppc/bootinfo.txt": the Rock Ridge names when the
 // image has them, else the ISO names: "/PPC/BOOTINFO.TXT;1"), where its record and its data lie, so
@@ -52,12 +53,17 @@ struct Options {
   uint8_t susp_skip = 0;      // SP's LEN_SKP; that many 0xEE bytes start every system use field
   uint32_t extra_blocks = 0;  // volume space after the last file
   std::string volume_id = "CDROM";
+  // Directories start at the next logical block, not at the next sector, and take whole
+  // logical blocks (records still never cross a sector): what a volume of 512- or 1024-byte
+  // blocks may do [ECMA-119 6.8.1.1]; mkisofs and xorriso align them.
+  bool pack = false;
 };
 
 struct Placed {
   size_t record = 0;  // byte offset of the node's directory record in the image
   uint64_t data = 0;  // byte offset of its extent
   uint32_t size = 0;  // its data length
+  bool directory = false;
 };
 
 struct Built {
@@ -190,22 +196,26 @@ class Builder {
     return static_cast<uint32_t>((bytes + options_.block_size - 1) / options_.block_size);
   }
 
-  // Places `dir` at the next sector, its continuation areas after it, then its subdirectories.
+  // Where a record of `length` bytes goes at or after byte `at`: not across a sector's end.
+  static uint64_t Place(uint64_t at, uint32_t length) {
+    if (at % kSector + length > kSector) at = (at / kSector + 1) * kSector;
+    return at;
+  }
+
+  // Places `dir` at the next sector (or block), its continuation areas after it, then its
+  // subdirectories.
   void LayoutDirectory(const Node& dir) {
-    const uint32_t per_sector = kSector / options_.block_size;
-    next_ = (next_ + per_sector - 1) / per_sector * per_sector;
-    uint32_t sectors = 1;
-    uint32_t used = 0;
-    for (uint32_t length : RecordLengths(dir, layout_.empty())) {
-      if (used + length > kSector) {
-        ++sectors;
-        used = 0;
-      }
-      used += length;
-    }
+    const uint32_t block = options_.block_size;
+    const uint32_t per_sector = kSector / block;
+    if (!options_.pack) next_ = (next_ + per_sector - 1) / per_sector * per_sector;
+    const uint64_t start = uint64_t{next_} * block;
+    uint64_t end = start;
+    for (uint32_t length : RecordLengths(dir, layout_.empty())) end = Place(end, length) + length;
+    const uint64_t unit = options_.pack ? block : kSector;
+    const auto size = static_cast<uint32_t>((end - start + unit - 1) / unit * unit);
     layout_[&dir].lbn = next_;  // keeps a continuation area placed with its parent
-    layout_[&dir].size = sectors * kSector;
-    next_ += sectors * per_sector;
+    layout_[&dir].size = size;
+    next_ += size / block;
     for (const Node& child : dir.children) {
       if (options_.rock_ridge && child.name_in_continuation) {
         layout_[&child].ce_lbn = next_++;
@@ -266,15 +276,10 @@ class Builder {
   void WriteDirectory(const Node& dir, const Node& parent, const std::string& path) {
     const Layout& layout = layout_.at(&dir);
     const bool is_root = &dir == &parent;
-    uint64_t sector = uint64_t{layout.lbn} * options_.block_size;
-    uint32_t used = 0;
+    uint64_t next = uint64_t{layout.lbn} * options_.block_size;
     auto place = [&](uint32_t length) {
-      if (used + length > kSector) {
-        sector += kSector;
-        used = 0;
-      }
-      const size_t at = sector + used;
-      used += length;
+      const uint64_t at = Place(next, length);
+      next = at + length;
       return at;
     };
     const std::vector<uint8_t> dot_su = is_root ? RootDotSystemUse() : std::vector<uint8_t>{};
@@ -289,8 +294,8 @@ class Builder {
       WriteRecord(image_->data() + at, child_layout, child.name, child.directory, su);
       const bool rock = options_.rock_ridge && !child.rock_name.empty();
       const std::string child_path = path + "/" + (rock ? child.rock_name : child.name);
-      (*at_)[child_path] =
-          Placed{at, uint64_t{child_layout.lbn} * options_.block_size, child_layout.size};
+      (*at_)[child_path] = Placed{at, uint64_t{child_layout.lbn} * options_.block_size,
+                                  child_layout.size, child.directory};
       if (options_.rock_ridge && child.name_in_continuation) {
         const std::vector<uint8_t> area = NameEntries(child, true);
         std::memcpy(image_->data() + uint64_t{child_layout.ce_lbn} * options_.block_size,

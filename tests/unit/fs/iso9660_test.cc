@@ -110,13 +110,14 @@ std::string Error(IsoError error) {
 
 // ---- grub-mkrescue's layout on every geometry ----
 
-// (device block size, logical block size, Rock Ridge)
-class GrubLayoutTest : public ::testing::TestWithParam<std::tuple<uint32_t, uint32_t, bool>> {
+// (device block size, logical block size, Rock Ridge, directories packed into logical blocks)
+class GrubLayoutTest : public ::testing::TestWithParam<std::tuple<uint32_t, uint32_t, bool, bool>> {
  protected:
   isotest::Built Build() {
     isotest::Options options;
     options.block_size = std::get<1>(GetParam());
     options.rock_ridge = std::get<2>(GetParam());
+    options.pack = std::get<3>(GetParam());
     options.volume_id = "ISOIMAGE";
     return isotest::Build(GrubTree(), options);
   }
@@ -134,8 +135,10 @@ TEST_P(GrubLayoutTest, OpensTheVolume) {
   EXPECT_EQ(volume.value().rock_ridge, rock_ridge());
   EXPECT_EQ(volume.value().susp_skip, 0);
   EXPECT_STREQ(volume.value().volume_id, "ISOIMAGE");
-  EXPECT_EQ(volume.value().root_offset % isotest::kSector, 0u);
-  EXPECT_EQ(volume.value().root_size, isotest::kSector);
+  EXPECT_EQ(volume.value().root_offset, 18u * isotest::kSector);
+  if (!std::get<3>(GetParam())) {
+    EXPECT_EQ(volume.value().root_size, isotest::kSector);
+  }
 }
 
 TEST_P(GrubLayoutTest, FindsEveryPathForm) {
@@ -161,6 +164,12 @@ TEST_P(GrubLayoutTest, FindsEveryPathForm) {
   EXPECT_EQ(file.value().offset,
             built.at.at(rock_ridge() ? "/ppc/bootinfo.txt" : "/PPC/BOOTINFO.TXT;1").data);
   EXPECT_EQ(file.value().size, bootinfo.size());
+  // Packed into small logical blocks, directories start inside sectors.
+  bool inside = false;
+  for (const auto& [path, placed] : built.at) {
+    inside |= placed.directory && placed.data % isotest::kSector != 0;
+  }
+  EXPECT_EQ(inside, std::get<3>(GetParam()) && std::get<1>(GetParam()) < isotest::kSector);
 }
 
 TEST_P(GrubLayoutTest, RockRidgeNamesArePreferred) {
@@ -199,7 +208,7 @@ TEST_P(GrubLayoutTest, DirectoriesAndMissingFiles) {
 INSTANTIATE_TEST_SUITE_P(Geometries, GrubLayoutTest,
                          ::testing::Combine(::testing::Values(512u, 2048u, 4096u),
                                             ::testing::Values(512u, 1024u, 2048u),
-                                            ::testing::Bool()));
+                                            ::testing::Bool(), ::testing::Bool()));
 
 // ---- Names ----
 
