@@ -136,7 +136,7 @@ Survey SurveyImage(lib::Span<const uint8_t> image) {
     ++survey.valid;
     if (partition.signature == kSignatureSystem) survey.has_config = true;
     if (!survey.can_carve && partition.signature == kSignatureFree &&
-        partition.blocks >= 2 * kConfigBlocks) {
+        partition.blocks >= kConfigBlocks + kOsBlocks) {
       survey.can_carve = true;
       survey.carve_from = partition;
     }
@@ -145,7 +145,7 @@ Survey SurveyImage(lib::Span<const uint8_t> image) {
 }
 
 // The largest block count in [1, wanted] whose header is portable (HeaderIsPortable). Such
-// counts are dense (for tern's names, at most two in a row are not), so the loop is short; a
+// counts are dense (for tern's names, at most five in a row are not), so the loop is short; a
 // 1-block header of each name tern writes is portable (unit-tested).
 uint32_t PortableBlocks(uint8_t signature, const char* name, uint32_t wanted) {
   for (uint32_t blocks = wanted; blocks > 1; --blocks) {
@@ -174,14 +174,21 @@ void WriteFreeSpace(Editor& editor, uint32_t offset, uint32_t blocks) {
   }
 }
 
-// Zeroes [from, end of image) and lays it out as a common (when `with_config`: up to
-// kConfigBlocks, the data left zero, which is an empty variable list) and free space.
+// The blocks of a new common in `blocks` free blocks: kConfigBlocks, fewer where that would
+// leave Linux under kOsBlocks, but at least kMinConfigBlocks (or all there is).
+uint32_t ConfigBlocks(uint32_t blocks) {
+  if (blocks >= kConfigBlocks + kOsBlocks) return kConfigBlocks;
+  if (blocks >= kMinConfigBlocks + kOsBlocks) return blocks - kOsBlocks;
+  return lib::Min(blocks, kMinConfigBlocks);
+}
+
+// Zeroes [from, end of image) and lays it out as a common (when `with_config`; its data left
+// zero, which is an empty variable list) and free space.
 void LayOut(Editor& editor, uint32_t from, bool with_config) {
   editor.Fill(from, editor.size() - from, 0);
   uint32_t blocks = (editor.size() - from) / kBlockSize;
   if (with_config) {
-    const uint32_t count =
-        PortableBlocks(kSignatureSystem, kConfigName, lib::Min(kConfigBlocks, blocks));
+    const uint32_t count = PortableBlocks(kSignatureSystem, kConfigName, ConfigBlocks(blocks));
     WriteHeader(editor, from,
                 MakeHeader(kSignatureSystem, static_cast<uint16_t>(count), kConfigName));
     from += count * kBlockSize;

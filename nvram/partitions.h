@@ -47,6 +47,12 @@ inline constexpr uint8_t kSignatureOs = 0xa0;        // Linux's ibm,rtas-log and
 inline constexpr char kConfigName[] = "common";
 inline constexpr uint32_t kConfigBlocks = 0x100;  // 4 KiB, header included
 inline constexpr char kFreeName[] = "free space";
+// Free space Linux needs for ibm,rtas-log (2079 bytes) and lnx,oops-log (4000) at the sizes it
+// asks for, a header each (arch/powerpc/platforms/pseries/nvram.c, kernel/nvram_64.c
+// nvram_create_partition): a new common is made smaller, down to kMinConfigBlocks (SLOF's 25
+// defaults take 411 bytes), to leave it on small NVRAMs.
+inline constexpr uint32_t kOsBlocks = 131 + 251;
+inline constexpr uint32_t kMinConfigBlocks = 64;
 
 // A partition header as it lies in NVRAM.
 struct Header {
@@ -166,13 +172,14 @@ struct FormatReport {
 //    space (0x7f "free space") to the end, as SLOF's reset_nvram without its two ibm,CPU*log
 //    partitions, which SLOF on QEMU never writes to (board-qemu builds llfw/nvramlog.S empty);
 //  - valid partitions, then a bad header at X: they are kept; [X, end) becomes free space, or a
-//    common (up to kConfigBlocks) followed by free space when none of them is a 0x70;
-//  - valid to the end without a 0x70: a common is carved from the start of the first free-space
-//    partition that keeps at least kConfigBlocks free after it (room for Linux's ibm,rtas-log
-//    and lnx,oops-log at their minimum sizes), as Linux's nvram_create_partition carves its own.
-// Rewritten ranges are zeroed before the headers are written; free space larger than one header
-// can describe, or whose header would not be portable, is split into several free partitions.
-// Afterwards the image passes Linux's walk to its end with room for Linux's partitions.
+//    common followed by free space when none of them is a 0x70;
+//  - valid to the end without a 0x70: a common of kConfigBlocks is carved from the start of the
+//    first free-space partition that keeps kOsBlocks free after it, as Linux's
+//    nvram_create_partition carves its own.
+// A new common has kConfigBlocks, fewer (not under kMinConfigBlocks) where that leaves kOsBlocks
+// of free space. Rewritten ranges are zeroed before the headers are written; free space larger
+// than one header can describe, or whose header would not be portable, is split into several
+// free partitions. Afterwards the image passes Linux's walk to its end.
 lib::Result<FormatReport, PartitionError> Format(lib::Span<uint8_t> image);
 
 }  // namespace nvram

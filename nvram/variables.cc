@@ -177,58 +177,100 @@ Result<Change, VariableError> Variables::Remove(StringView name) {
   return Rewrite(name, false, StringView());
 }
 
-// Two passes over the entries: the first decides which stay (the Reader's valid ones, but those
-// named `name`) and checks that the result fits, before anything is written; the second moves
-// them down in order (each to at most where it was: the bytes still to be read are never
-// overwritten), then the new entry is let in at the first one's place and the rest zeroed.
+// The bytes of the (valid, terminated) entry at `at` from the data's start, its NUL included.
+uint32_t Variables::EntrySize(uint32_t at) const {
+  const uint8_t* entry = image_.data() + data_offset_ + at;
+  const void* nul = lib::MemFind(entry, 0, data_size_ - at);
+  TERN_ASSERT(nul != nullptr);
+  return static_cast<uint32_t>(static_cast<const uint8_t*>(nul) - entry) + 1;
+}
+
+// Moves the kept entries (`keep`: bits by index among the Reader's valid entries) to their final
+// places: back to back, the gap of `gap` bytes before the one of index `insert_index` among
+// them. Each byte is written once, with its final value, and only after it was read: the entries
+// that move down (towards the data's start: all those before the gap, and those after it once
+// the entries dropped make up for the gap) in order, then those that move up (the run right
+// after the gap, which never overlaps what the first ones read or wrote) in reverse order.
+void Variables::Place(Editor& editor, const Reader& reader, const uint8_t* keep,
+                      uint32_t insert_index, uint32_t gap) const {
+  uint32_t final_at = 0;
+  uint32_t kept = 0;
+  uint32_t run_first = 0;  // the run moving up: valid indexes [run_first, run_end)
+  uint32_t run_end = 0;
+  uint32_t run_at = 0;  // where the run goes
+  for (uint32_t i = 0; i < reader.valid_count_; ++i) {
+    if ((keep[i / 8] & (1u << (i % 8))) == 0) continue;
+    if (kept++ == insert_index) final_at += gap;
+    const uint32_t at = reader.valid_at_[i];
+    const uint32_t size = EntrySize(at);
+    if (final_at <= at) {
+      editor.Move(data_offset_ + final_at, data_offset_ + at, size);
+    } else {
+      if (run_end == 0) {
+        run_first = i;
+        run_at = final_at;
+      }
+      run_end = i + 1;
+    }
+    final_at += size;
+  }
+  uint32_t run_size = 0;
+  for (uint32_t i = run_first; i < run_end; ++i) {
+    if ((keep[i / 8] & (1u << (i % 8))) != 0) run_size += EntrySize(reader.valid_at_[i]);
+  }
+  for (uint32_t i = run_end; i > run_first; --i) {
+    if ((keep[(i - 1) / 8] & (1u << ((i - 1) % 8))) == 0) continue;
+    const uint32_t size = EntrySize(reader.valid_at_[i - 1]);
+    run_size -= size;
+    editor.Move(data_offset_ + run_at + run_size, data_offset_ + reader.valid_at_[i - 1], size);
+  }
+}
+
+// The first pass decides which entries stay (the Reader's valid ones, but those named `name`)
+// and checks that the result fits, before anything is written; Place moves them, then the new
+// entry goes in at the first named one's place (or last) and the rest is zeroed.
 Result<Change, VariableError> Variables::Rewrite(StringView name, bool insert, StringView value) {
   uint8_t keep[kMaxEntries / 8] = {};
-  uint64_t kept = 0;  // bytes of the entries kept, NULs included
+  uint64_t kept_bytes = 0;  // of the entries kept, NULs included
+  uint32_t kept = 0;
+  uint32_t insert_index = 0;
   uint64_t insert_at = 0;
   bool found = false;
   Reader reader = Entries();
-  uint32_t index = 0;
-  for (Variable variable; reader.Next(variable); ++index) {
+  for (Variable variable; reader.Next(variable);) {
     if (!variable.valid) continue;
     if (variable.name == name) {
-      if (!found) insert_at = kept;
+      if (!found) {
+        insert_index = kept;
+        insert_at = kept_bytes;
+      }
       found = true;
       continue;
     }
+    const uint32_t index = reader.valid_count_ - 1;
     keep[index / 8] = static_cast<uint8_t>(keep[index / 8] | (1u << (index % 8)));
-    kept += variable.length + 1;
+    kept_bytes += variable.length + 1;
+    ++kept;
   }
   if (!insert && !found) return Err(VariableError::kNotFound);
   const uint64_t entry = insert ? uint64_t{name.size()} + 1 + value.size() + 1 : 0;
-  if (kept + entry + 1 > data_size_) return Err(VariableError::kFull);
-  if (!found) insert_at = kept;
-
+  if (kept_bytes + entry + 1 > data_size_) return Err(VariableError::kFull);
+  if (!found) {
+    insert_index = kept;
+    insert_at = kept_bytes;
+  }
   Editor editor(image_);
-  uint32_t at = 0;
-  uint32_t written = 0;
-  for (index = 0; at < data_size_ && editor.Get(data_offset_ + at) != 0; ++index) {
-    const void* nul = lib::MemFind(image_.data() + data_offset_ + at, 0, data_size_ - at);
-    if (nul == nullptr) break;  // kNoTerminator: the last entry, never kept
-    const uint32_t next =
-        static_cast<uint32_t>(static_cast<const uint8_t*>(nul) - image_.data()) + 1 - data_offset_;
-    if (index < kMaxEntries && (keep[index / 8] & (1u << (index % 8))) != 0) {
-      editor.Move(data_offset_ + written, data_offset_ + at, next - at);
-      written += next - at;
-    }
-    at = next;
-  }
+  Place(editor, reader, keep, insert_index, static_cast<uint32_t>(entry));
   if (insert) {
-    const uint32_t gap = static_cast<uint32_t>(entry);
     const uint32_t to = data_offset_ + static_cast<uint32_t>(insert_at);
-    editor.Move(to + gap, to, written - static_cast<uint32_t>(insert_at));
-    editor.Write(to, name.data(), static_cast<uint32_t>(name.size()));
-    editor.Put(to + static_cast<uint32_t>(name.size()), '=');
-    editor.Write(to + static_cast<uint32_t>(name.size()) + 1, value.data(),
-                 static_cast<uint32_t>(value.size()));
-    editor.Put(to + gap - 1, 0);
-    written += gap;
+    const uint32_t name_size = static_cast<uint32_t>(name.size());
+    editor.Write(to, name.data(), name_size);
+    editor.Put(to + name_size, '=');
+    editor.Write(to + name_size + 1, value.data(), static_cast<uint32_t>(value.size()));
+    editor.Put(to + static_cast<uint32_t>(entry) - 1, 0);
   }
-  editor.Fill(data_offset_ + written, data_size_ - written, 0);
+  const uint32_t end = static_cast<uint32_t>(kept_bytes + entry);
+  editor.Fill(data_offset_ + end, data_size_ - end, 0);
   return editor.change();
 }
 

@@ -29,6 +29,8 @@
 
 namespace nvram {
 
+class Editor;
+
 inline constexpr uint32_t kMaxNameLength = 31;
 // Entries read per partition (SLOF writes 25 on a blank NVRAM): bounds the duplicate check, which
 // compares each name with the earlier ones, and the Reader's memory of them (2 KiB).
@@ -119,6 +121,9 @@ class Variables {
   // The entry at `at` (from the data's start; at < data_size_, a non-NUL byte there), checked
   // alone (not for duplicates or the entry count); `*next` receives where the next one starts.
   Variable Parse(uint32_t at, uint32_t* next) const;
+  uint32_t EntrySize(uint32_t at) const;
+  void Place(Editor& editor, const Reader& reader, const uint8_t* keep, uint32_t insert_index,
+             uint32_t gap) const;
   lib::Result<Change, VariableError> Rewrite(lib::StringView name, bool insert,
                                              lib::StringView value);
 

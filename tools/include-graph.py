@@ -3,7 +3,7 @@
 
   tools/include-graph.py [--check] [--root DIR]
 
-The firmware's folders form layers (docs/architecture.md): lib at the bottom; rtas and block on
+The firmware's folders form layers (docs/architecture.md): lib at the bottom; rtas, block, nvram on
 lib; drc on rtas; of and dev on rtas and block; bootmgr on of and block; boot on everything. A
 folder may include its own headers and those of the layers below it. With --check, exits 1 when
 a file includes a folder its layer may not, or when two folders include each other, and names the
@@ -19,11 +19,12 @@ ALLOWED = {
     "lib": set(),
     "rtas": {"lib"},
     "block": {"lib"},
+    "nvram": {"lib"},
     "drc": {"lib", "rtas"},
-    "of": {"lib", "rtas", "block"},
+    "of": {"lib", "rtas", "block", "nvram"},
     "dev": {"lib", "rtas", "block"},
-    "bootmgr": {"lib", "rtas", "block", "of"},
-    "boot": {"lib", "rtas", "block", "drc", "of", "dev", "bootmgr"},
+    "bootmgr": {"lib", "rtas", "block", "nvram", "of"},
+    "boot": {"lib", "rtas", "block", "nvram", "drc", "of", "dev", "bootmgr"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z]+)/')
 
