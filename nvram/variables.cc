@@ -255,6 +255,7 @@ Result<Change, VariableError> Variables::Rewrite(StringView name, bool insert, S
   if (!insert && !found) return Err(VariableError::kNotFound);
   const uint64_t entry = insert ? uint64_t{name.size()} + 1 + value.size() + 1 : 0;
   if (kept_bytes + entry + 1 > data_size_) return Err(VariableError::kFull);
+  if (insert && !found && kept >= kMaxEntries) return Err(VariableError::kFull);
   if (!found) {
     insert_index = kept;
     insert_at = kept_bytes;

@@ -43,8 +43,8 @@ enum class VariableError : uint8_t {
                   // byte outside '!'..'~'
   kBadValue,      // Set: the value holds a NUL
   kFull,          // Set: the valid entries and the new one, each with its NUL, and the final
-                  // NUL do not fit the partition's data (nothing is changed: FreeBytes says
-                  // how much room there is)
+                  // NUL do not fit the partition's data (FreeBytes says how much room there
+                  // is), or a new one would be entry kMaxEntries + 1; nothing is changed
   kNoTerminator,  // (an entry) see above
   kNoEquals,
   kEmptyName,

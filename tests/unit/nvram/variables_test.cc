@@ -336,6 +336,17 @@ TEST(NvramVariables, EntriesPastTheLimitAreDropped) {
   EXPECT_EQ(f.Get("v512"), "<no such variable>");
   f.Set("v0", "x");
   EXPECT_EQ(f.Entries().size(), kMaxEntries);
+  // A 513th variable would be past the limit: refused, nothing changed.
+  const std::vector<uint8_t> before = f.image;
+  auto refused = f.variables.Set("new", "1");
+  ASSERT_TRUE(refused.is_error());
+  EXPECT_EQ(refused.error(), VariableError::kFull);
+  EXPECT_EQ(f.image, before);
+  f.Set("v1", "replacing is fine");
+  ASSERT_TRUE(f.variables.Remove("v2").is_ok());
+  f.Set("new", "1");
+  EXPECT_EQ(f.Get("new"), "1");
+  for (const auto& entry : f.Entries()) EXPECT_TRUE(entry.valid) << entry.text;
 }
 
 TEST(NvramVariables, PartitionsOutsideTheImageAreRefused) {
