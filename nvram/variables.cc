@@ -76,7 +76,7 @@ constexpr DefaultVariable kDefaults[] = {
 
 Result<Variables, VariableError> Variables::Open(lib::Span<uint8_t> image,
                                                  const Partition& partition) {
-  if (!partition.valid || partition.blocks == 0 ||
+  if (!partition.valid || partition.blocks == 0 || partition.blocks > kMaxBlocks ||
       uint64_t{partition.offset} + partition.size() > image.size()) {
     return Err(VariableError::kBadPartition);
   }

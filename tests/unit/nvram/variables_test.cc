@@ -362,6 +362,9 @@ TEST(NvramVariables, PartitionsOutsideTheImageAreRefused) {
   partition.blocks = 0xffff;
   EXPECT_TRUE(Variables::Open({image.data(), image.size()}, partition).is_error());
   partition.offset = 0;
+  partition.blocks = 0x10000001;  // 16 bytes, were it counted in 32 bits
+  EXPECT_TRUE(Variables::Open({image.data(), image.size()}, partition).is_error());
+  partition.offset = 0;
   partition.blocks = 1;
   partition.valid = false;
   EXPECT_TRUE(Variables::Open({image.data(), image.size()}, partition).is_error());
