@@ -178,6 +178,13 @@ TEST(NvramPartitions, BlankZeroImageIsFormattedAsSlofDoes) {
   EXPECT_EQ(parts[1].length, 0xf00);
   ExpectPortableHeaders(image);
   ExpectLinuxBoots(image);
+  // Where Debian 12's kernel put its partitions when QEMU 7.2 (with SLOF, which kept this
+  // common) booted it on this image: ibm,rtas-log 0x83 blocks at 0x1000, lnx,oops-log 0xfb at
+  // 0x1830, free space 0xd82 at 0x27e0.
+  const std::vector<uint8_t> booted = AfterLinux(image);
+  EXPECT_EQ(Hex(booted, 0x1000, 4), "a0b50083");
+  EXPECT_EQ(Hex(booted, 0x1830, 4), "a04f00fb");
+  EXPECT_EQ(Hex(booted, 0x27e0, 4), "7fe00d82");
 
   const PartitionList after = Scan(image);
   EXPECT_FALSE(after.damaged);
