@@ -4,7 +4,6 @@
 // image; one outside it is a firmware bug (a panic), never a write.
 #pragma once
 
-#include "lib/panic.h"
 #include "lib/span.h"
 #include "lib/types.h"
 #include "nvram/partitions.h"
@@ -16,32 +15,12 @@ class Editor {
   explicit Editor(lib::Span<uint8_t> image) : image_(image) {}
 
   uint32_t size() const { return static_cast<uint32_t>(image_.size()); }
-  uint8_t Get(uint32_t offset) const {
-    TERN_ASSERT(offset < image_.size());
-    return image_[offset];
-  }
-  void Put(uint32_t offset, uint8_t value) {
-    TERN_ASSERT(offset < image_.size());
-    if (image_[offset] == value) return;
-    image_[offset] = value;
-    first_ = lib::Min(first_, offset);
-    end_ = lib::Max(end_, offset + 1);
-  }
-  void Fill(uint32_t offset, uint32_t length, uint8_t value) {
-    for (uint32_t i = 0; i < length; ++i) Put(offset + i, value);
-  }
-  void Write(uint32_t offset, const void* bytes, uint32_t length) {
-    const uint8_t* from = static_cast<const uint8_t*>(bytes);
-    for (uint32_t i = 0; i < length; ++i) Put(offset + i, from[i]);
-  }
+  uint8_t Get(uint32_t offset) const;
+  void Put(uint32_t offset, uint8_t value);
+  void Fill(uint32_t offset, uint32_t length, uint8_t value);
+  void Write(uint32_t offset, const void* bytes, uint32_t length);
   // Copies [from, from + length) to `to`; the ranges may overlap.
-  void Move(uint32_t to, uint32_t from, uint32_t length) {
-    if (to < from) {
-      for (uint32_t i = 0; i < length; ++i) Put(to + i, Get(from + i));
-    } else {
-      for (uint32_t i = length; i > 0; --i) Put(to + i - 1, Get(from + i - 1));
-    }
-  }
+  void Move(uint32_t to, uint32_t from, uint32_t length);
 
   Change change() const { return end_ == 0 ? Change{} : Change{first_, end_ - first_}; }
 
