@@ -51,7 +51,7 @@ ELF := $(BUILD)/tern.elf
 MAX_IMAGE_BYTES := 393216
 
 # The firmware's folders; each lists its sources, and which build takes each, in sources.mk.
-MODULES := boot lib block fs net of rtas drc bootmgr dev
+MODULES := boot lib block fs net nvram of rtas drc bootmgr dev
 include $(MODULES:%=%/sources.mk)
 module_sources = $(foreach m,$(MODULES),$(addprefix $(m)/,$($(m)_$(1))))
 

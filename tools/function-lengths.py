@@ -14,7 +14,7 @@ import os
 import re
 import sys
 
-FOLDERS = ["boot", "lib", "block", "fs", "net", "of", "rtas", "drc", "bootmgr", "dev"]
+FOLDERS = ["boot", "lib", "block", "fs", "net", "nvram", "of", "rtas", "drc", "bootmgr", "dev"]
 NOT_FUNCTIONS = re.compile(
     r'^\s*(if|for|while|switch|do|else|namespace|struct|class|enum|union|return|case)\b'
     r'|^extern "C" \{|=\s*\{$')

@@ -3,9 +3,9 @@
 
   tools/include-graph.py [--check] [--root DIR]
 
-The firmware's folders form layers (docs/architecture.md): lib at the bottom; rtas, block and net
-on lib; drc on rtas; fs on block; of and dev on rtas, block and net (of on fs too); bootmgr on of,
-fs, net and block; boot on everything. A
+The firmware's folders form layers (docs/architecture.md): lib at the bottom; rtas, block, net
+and nvram on lib; drc on rtas; fs on block; of and dev on rtas, block and net (of on fs and nvram
+too); bootmgr on of, fs, net, nvram and block; boot on everything. A
 folder may include its own headers and those of the layers below it. With --check, exits 1 when
 a file includes a folder its layer may not, or when two folders include each other, and names the
 file.
@@ -21,12 +21,13 @@ ALLOWED = {
     "rtas": {"lib"},
     "block": {"lib"},
     "net": {"lib"},
+    "nvram": {"lib"},
     "drc": {"lib", "rtas"},
     "fs": {"lib", "block"},
-    "of": {"lib", "rtas", "block", "fs", "net"},
+    "of": {"lib", "rtas", "block", "fs", "net", "nvram"},
     "dev": {"lib", "rtas", "block", "net"},
-    "bootmgr": {"lib", "rtas", "block", "fs", "net", "of"},
-    "boot": {"lib", "rtas", "block", "fs", "net", "drc", "of", "dev", "bootmgr"},
+    "bootmgr": {"lib", "rtas", "block", "fs", "net", "nvram", "of"},
+    "boot": {"lib", "rtas", "block", "fs", "net", "nvram", "drc", "of", "dev", "bootmgr"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([a-z]+)/')
 

@@ -16,3 +16,4 @@ tern_fuzz_target(vscsi LIBS tern_dev SOURCES ${TERN_ROOT}/tests/unit/dev/fake-vs
 tern_fuzz_target(walker LIBS tern_drc)
 tern_fuzz_target(state_region LIBS tern_drc SOURCES ${TERN_ROOT}/tests/fake-qemu-cc.cc)
 tern_fuzz_target(iso9660 LIBS tern_fs)
+tern_fuzz_target(nvram LIBS tern_nvram)
