@@ -15,3 +15,4 @@ tern_fuzz_target(virtio_blk LIBS tern_dev SOURCES ${TERN_ROOT}/tests/unit/dev/fa
 tern_fuzz_target(vscsi LIBS tern_dev SOURCES ${TERN_ROOT}/tests/unit/dev/fake-vscsi.cc ${TERN_ROOT}/tests/unit/dev/fake-scsi.cc)
 tern_fuzz_target(walker LIBS tern_drc)
 tern_fuzz_target(state_region LIBS tern_drc SOURCES ${TERN_ROOT}/tests/fake-qemu-cc.cc)
+tern_fuzz_target(net_rx LIBS tern_net SOURCES ${TERN_ROOT}/tests/unit/net/fake-network.cc)
