@@ -41,7 +41,7 @@ struct MacAddress {
     return true;
   }
   constexpr bool operator!=(const MacAddress& other) const { return !(*this == other); }
-  // The group bit: broadcast and multicast addresses [IEEE 802 8.2.1].
+  // Broadcast and multicast addresses: the I/G bit, the first on the wire [IEEE 802].
   constexpr bool IsGroup() const { return (bytes[0] & 1) != 0; }
   constexpr bool IsZero() const { return *this == MacAddress{}; }
 };
@@ -95,7 +95,7 @@ constexpr lib::Result<void, DeviceCheckError> CheckDevice(const MacAddress& mac,
 // One frame to send, in firmware memory: `bytes` for the CPU and `address`, the real
 // (guest-physical) address of the same bytes. A driver either copies `bytes` into a buffer of its
 // own (spapr-vlan: a TCE-mapped page whose I/O address goes into H_SEND_LOGICAL_LAN's buffer
-// descriptor [LoPAPR 14.4.3]) or hands `address` to its device (virtio-net without
+// descriptor [LoPAPR, the Logical LAN option]) or hands `address` to its device (virtio-net without
 // VIRTIO_F_ACCESS_PLATFORM: a descriptor after the one of its virtio_net_hdr [virtio 1.1 5.1.6]).
 // The stack always sends from the same buffer it was given (net::Buffer), so a driver may map
 // that buffer once.

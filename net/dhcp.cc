@@ -36,7 +36,7 @@ Ipv4Address AddressAt(lib::Span<const uint8_t> value) {
   return Ipv4Address{lib::LoadBe32(value.data())};
 }
 
-// A mask is ones then zeros [RFC 950 2.1; RFC 1122 3.3.1.1].
+// A mask is ones then zeros [RFC 950; RFC 4632 3.1].
 bool ContiguousMask(uint32_t mask) {
   const uint32_t hosts = ~mask;
   return (hosts & (hosts + 1)) == 0;

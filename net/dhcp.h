@@ -1,6 +1,6 @@
 // DHCP [RFC 2131, options RFC 2132] and BOOTP [RFC 951] for a boot client: DISCOVER, OFFER,
 // REQUEST, ACK (a NAK starts over), with a plain BOOTREPLY (one without option 53, from a BOOTP
-// server answering the DISCOVER as a BOOTREQUEST [RFC 1534 2]) taken when no DHCP server offers
+// server answering the DISCOVER as a BOOTREQUEST [RFC 1534 3]) taken when no DHCP server offers
 // anything. tern keeps no lease: the address is used for the boot and never renewed.
 //
 // The reply tern accepts is kept whole, with its length, in the caller's buffer: the caller puts

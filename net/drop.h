@@ -13,6 +13,8 @@ enum class DropReason {
   kUnsupported,  // an EtherType, an IP protocol or an operation tern does not handle
 };
 
+inline constexpr int kDropReasons = 5;
+
 constexpr const char* DropReasonName(DropReason reason) {
   switch (reason) {
     case DropReason::kMalformed: return "malformed";

@@ -4,23 +4,25 @@ namespace net {
 
 lib::Result<Ipv4Address, DropReason> ParseDottedQuad(lib::StringView text) {
   uint32_t value = 0;
-  size_t at = 0;
-  for (int part = 0; part < 4; ++part) {
-    if (part > 0) {
-      if (at >= text.size() || text[at] != '.') return lib::Err(DropReason::kMalformed);
-      ++at;
-    }
-    uint32_t number = 0;
-    size_t digits = 0;
-    while (at < text.size() && text[at] >= '0' && text[at] <= '9' && digits < 4) {
-      number = number * 10 + static_cast<uint32_t>(text[at] - '0');
-      ++at;
+  uint32_t number = 0;
+  int parts = 0;
+  int digits = 0;
+  // The end of the text closes the last part as a '.' would.
+  for (size_t i = 0; i <= text.size(); ++i) {
+    const char c = i < text.size() ? text[i] : '.';
+    if (c >= '0' && c <= '9' && digits < 3) {
+      number = number * 10 + static_cast<uint32_t>(c - '0');
       ++digits;
+      continue;
     }
-    if (digits == 0 || digits > 3 || number > 255) return lib::Err(DropReason::kMalformed);
+    if (c != '.' || digits == 0 || number > 255 || ++parts > 4) {
+      return lib::Err(DropReason::kMalformed);
+    }
     value = value << 8 | number;
+    number = 0;
+    digits = 0;
   }
-  if (at != text.size()) return lib::Err(DropReason::kMalformed);
+  if (parts != 4) return lib::Err(DropReason::kMalformed);
   return Ipv4Address{value};
 }
 

@@ -22,9 +22,8 @@ lib::Result<void, StackError> Stack::Start(const Device& device, const Buffer& t
   device_ = &device;
   tx_ = tx;
   rx_ = rx;
-  frame_limit_ = lib::Min(
-      device.max_frame, lib::Min(tx.size - kArpRoom,
-                                 static_cast<uint32_t>(lib::Min<size_t>(rx.size(), kMaxMaxFrame))));
+  frame_limit_ = lib::Min(device.max_frame, tx.size - kArpRoom);
+  if (rx.size() < frame_limit_) frame_limit_ = static_cast<uint32_t>(rx.size());
   frequency_ = timebase_frequency;
   config_ = Ipv4Config{};
   arp_.Clear();

@@ -59,10 +59,10 @@ struct Datagram {
 struct StackStats {
   uint64_t frames_received = 0;
   uint64_t frames_sent = 0;
-  uint64_t dropped[5] = {};   // by DropReason
-  uint64_t arp_answered = 0;  // requests for our address answered
-  uint64_t arp_requests = 0;  // requests sent to resolve a next hop
-  uint64_t send_busy = 0;     // frames the device had no room for (DeviceError::kBusy): lost
+  uint64_t dropped[kDropReasons] = {};  // by DropReason
+  uint64_t arp_answered = 0;            // requests for our address answered
+  uint64_t arp_requests = 0;            // requests sent to resolve a next hop
+  uint64_t send_busy = 0;  // frames the device had no room for (DeviceError::kBusy): lost
 
   uint64_t Dropped(DropReason reason) const { return dropped[static_cast<int>(reason)]; }
 };
