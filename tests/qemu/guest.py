@@ -69,7 +69,8 @@ class Guest:
                 match = re.search(pattern, self.text()[start:], flags)
                 if match:
                     return match
-                break
+                self.fail(f"expected /{pattern}/; QEMU exited with {self.process.returncode} "
+                          f"after {time.monotonic() - self.started:.1f} s without it")
             time.sleep(0.05)
         self.fail(f"expected /{pattern}/ within {timeout} s")
 
