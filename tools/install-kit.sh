@@ -9,8 +9,9 @@
 #                         text/debian-installer/ppc64el/{vmlinux,initrd.gz}) as /install/vmlinux and
 #                         /install/initrd.gz, with GRUB (/boot/grub/powerpc.elf) booting it with
 #                         console=hvc0; about 72 MiB
-#   missing-file.iso      a small GRUB ISO whose /ppc/bootinfo.txt names \boot\grub\tern-missing.elf,
-#                         which is not on the disc (everything else as grub-mkrescue makes it)
+#   missing-file.iso      a small GRUB ISO whose /ppc/bootinfo.txt names
+#                         \boot\grub\tern-missing.elf, which is not on the disc (everything else
+#                         as grub-mkrescue makes it)
 #   reboot.iso            a small GRUB ISO whose grub.cfg prints a line and runs `reboot` (for
 #                         -boot once=d: the CD boots once, then the disk)
 #   MANIFEST              one line per image: <name> <file> <bytes> <boot file named by
@@ -44,9 +45,10 @@
 #   TERN-INSTALL: reboot.iso: rebooting
 # and runs `reboot`. missing-file.iso's grub.cfg (never read by a firmware that follows
 # bootinfo.txt) prints `TERN-INSTALL: missing-file.iso booted anyway` and halts.
-# The volume ids are TERN_DI, TERN_MISSING and TERN_REBOOT; the files' dates are fixed
-# (SOURCE_DATE_EPOCH) and grub-mkrescue's ISO UUID comes from its --modification-date, so every
-# build of a kit writes the same images from the same .debs.
+# The volume ids are TERN_DI, TERN_MISSING and TERN_REBOOT; every file's and directory's date is
+# 2024-01-01 00:00:00 UTC (xorriso's --set_all_file_dates) and grub-mkrescue's ISO UUID comes from
+# its --modification-date, 2024-01-01-00-00-00-00, so every build writes the same images, byte for
+# byte, from the same .debs.
 #
 # --print prints the paths of the three images, one per line, and exits 0 if the kit is present
 # and current; otherwise it exits 1 and builds nothing. Without --print and --check, stdout is
@@ -85,7 +87,8 @@ The header of this script has the details.
   --check               after building, boot debian-installer.iso with QEMU's default firmware
                         (SLOF) from -cdrom and print the seconds from QEMU's start to GRUB and to
                         the installer's first dialog; exit 1 if it does not get there (QEMU=...
-                        picks the emulator; the console goes to CACHE_DIR/check-debian-installer.log)
+                        picks the emulator; the console goes to
+                        CACHE_DIR/check-debian-installer.log)
   --grub-timeout SECONDS  GRUB's menu timeout in debian-installer.iso's grub.cfg (default 1)
   --help                this text
 
@@ -237,10 +240,11 @@ build_kit() {
   done
   mv "$work/MANIFEST" "$cache/MANIFEST"
   stamp >"$cache/STAMP"
-  log "install kit ready in $cache (built in $(( $(date +%s) - build_start )) s):" \
-      "$(for name in "${images[@]}"; do
-           printf "%s.iso (%s KiB) "  "$name" $(( $(stat -c %s "$cache/$name.iso") / 1024 ))
-         done)"
+  local sizes=()
+  for name in "${images[@]}"; do
+    sizes+=("$name.iso ($(( $(stat -c %s "$cache/$name.iso") / 1024 )) KiB)")
+  done
+  log "install kit ready in $cache (built in $(( $(date +%s) - build_start )) s): ${sizes[*]}"
 }
 
 apt_archs="ppc64el and $host_arch"
@@ -363,7 +367,7 @@ build_image() {
       cp "$cache/installer/vmlinux" "$cache/installer/initrd.gz" "$tree/install/" ;;
     missing-file)
       volid=TERN_MISSING
-      what=missing-boot-file
+      what='missing-boot-file'
       boot_file=$missing_file
       # grub-mkrescue copies the platform directory's bootinfo.txt to /ppc/bootinfo.txt: a copy
       # of the directory with the boot script naming another file.
@@ -376,7 +380,7 @@ build_image() {
         die "could not rewrite bootinfo.txt's boot-script for missing-file.iso" ;;
     reboot)
       volid=TERN_REBOOT
-      what=grub-reboot ;;
+      what='grub-reboot' ;;
   esac
   grub_cfg "$name" >"$tree/boot/grub/grub.cfg"
   find "$tree" -exec touch -h -d "@$date_epoch" {} +
@@ -384,7 +388,8 @@ build_image() {
   # Arguments after the tree go to xorriso (-as mkisofs).
   SOURCE_DATE_EPOCH=$date_epoch host_run usr/bin/grub-mkrescue -d "$platform" \
     --fonts= --locales= --themes= --modification-date="$iso_date" \
-    -o "$work/$name.iso" "$tree" -volid "$volid" >"$work/mkrescue.log" 2>&1 ||
+    -o "$work/$name.iso" "$tree" -volid "$volid" --set_all_file_dates "$iso_date" \
+    >"$work/mkrescue.log" 2>&1 ||
     die "grub-mkrescue failed for $name.iso: $(tail -n 20 "$work/mkrescue.log")"
   # What the firmware reads: bootinfo.txt's boot script, and (but for missing-file) the file it
   # names.
