@@ -16,15 +16,18 @@ prints about the media is asserted loosely (a `tern:` line naming the device or 
 file), since its wording is being written. No disk or image is written (snapshot=on, readonly=on).
 
 --bios slof runs a scenario on QEMU's default firmware (no -bios) to check the media and the
-scenario itself; CTest runs them on tern. Measured on SLOF 20220719 (QEMU 7.2, two shared cores;
-seconds from QEMU's start to the dialog, or to QEMU's exit for the disk scenarios):
-  cdrom-vscsi 32, cdrom-virtio-scsi 33, iso-as-virtio-blk 31, bootindex-cd 32,
-  blank-disk-then-cd 32 (SLOF skips the blank disk: "E3404: Not a bootable device!"),
-  boot-once-d 25 (reboot.iso, then the disk), missing-file 23 (SLOF: "E3405: No such device",
-  not naming the file), empty-tray 23 (SLOF: "E3405: No such device" for the tray).
-  boot-d and boot-order-dc are skipped (77) on QEMU 7.2 and 10.0: neither puts -boot d or
-  -boot order=... in the guest's device tree (/chosen/qemu,boot-device is only set for
-  -boot once=..., since QEMU 6.1), so no firmware can see them; SLOF boots the disk there.
+scenario itself; CTest runs them on tern. All pass on SLOF 20220719 (QEMU 7.2 and 10.0) but
+boot-d and boot-order-dc, which are skipped (77) there: QEMU puts neither -boot d nor -boot
+order=... in the guest's device tree (since QEMU 6.1 /chosen/qemu,boot-device is only set for
+-boot once=...), so no firmware can see them (SLOF boots the disk). Seconds on SLOF, QEMU 7.2,
+two shared cores, from QEMU's start to the installer's first dialog (GRUB after 7) or to QEMU's
+exit; QEMU 10.0 takes about as long, a loaded host up to three times as long:
+  cdrom-vscsi 29, cdrom-virtio-scsi 29, iso-as-virtio-blk 33, bootindex-cd 33
+  blank-disk-then-cd 32 (SLOF: "E3404: Not a bootable device!" for the blank disk)
+  boot-once-d 27 (reboot.iso's GRUB, the reset, then the disk)
+  missing-file 20 (SLOF: "failed to load CHRP boot loader." and "E3404: Not a bootable
+    device!", without the file's name)
+  empty-tray 23 (SLOF: "No medium !" and "E3405: No such device")
 """
 import os
 import re
