@@ -10,14 +10,19 @@ Runs every measure in MEASURES below, printing progress as it goes, and writes i
 
 Timed measures run ROUNDS rounds; each round runs every firmware once, in an order that rotates
 from round to round (tern SLOF VOF, SLOF VOF tern, ...), so a noisy moment of the machine hits all
-firmwares alike. Exact measures (sizes, instruction counts) run once. Nothing about the figures
-is asserted: the exit status is 1 only when a measure failed to run or the chart could not be
-drawn. Timings on a shared machine are noisy: compare the ratios of one run.
+firmwares alike. Exact measures (sizes, instruction counts) run once. A firmware's failure ends
+the measure for all of them, but for measures that keep going (cdrom): there the firmware that
+failed is reported "failed" in its cells and left out of the later rounds, and the others go on.
+Nothing about the figures is asserted: the exit status is 1 only when a measure failed to run (on
+any firmware) or the chart could not be drawn. Timings on a shared machine are noisy: compare the
+ratios of one run.
 
 Measures (--list prints their names, --only NAME,... runs some):
   boot-kernel       QEMU start to the guest kit's /init, with -kernel
   disk-virtio-blk   no -kernel: QEMU start to GRUB's first line and to the root mounted from the
   disk-spapr-vscsi  disk kit's MBR disk (tern and SLOF; VOF boots no disk)
+  cdrom             no -kernel: QEMU start to GRUB's banner and to the Debian installer's first
+                    dialog from the install kit's debian-installer.iso on -cdrom (tern and SLOF)
   hotplug-cpu       device_add of a CPU core until the guest lists it online
   hotplug-pci       device_add of a virtio-net-pci, drmgr in the guest, until its interface exists
                     (tern and SLOF)
@@ -32,7 +37,8 @@ A new measure is one function f(ctx, firmware) -> number (or {row key: number}) 
 tools/benchmarks/, and one Measure(...) line in MEASURES.
 
   tools/bench.py --image build/tern.bin --kit ~/.cache/tern/guest --disks ~/.cache/tern/disk \\
-      --libfdt ~/.cache/tern/libfdt [--rounds 5] [--make-test] [--only boot-kernel,walk]
+      --install-kit ~/.cache/tern/install --libfdt ~/.cache/tern/libfdt [--rounds 5] \\
+      [--make-test] [--only boot-kernel,walk]
 """
 import argparse
 import functools
@@ -47,7 +53,8 @@ from dataclasses import dataclass
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
-from benchmarks import boot, chart, disk, hotplug, make_test, report, sizes, walk  # noqa: E402
+from benchmarks import (boot, cdrom, chart, disk, hotplug, make_test, report,  # noqa: E402
+                        sizes, walk)
 
 ALL = ("tern", "slof", "vof")
 
@@ -61,6 +68,9 @@ class Measure:
     repeat: bool = True  # timings: ROUNDS interleaved rounds; exact figures: one run
     uses_qemu: bool = True  # the figures depend on the QEMU under test
     skip: object = None  # ctx -> None to run, or the status to report instead
+    # True: a firmware that fails is reported failed on the rows and left out of later rounds,
+    # the others go on; False: the first failure fails the measure's rows for every firmware.
+    keep_going: bool = False
 
 
 def one(title, unit):
@@ -77,6 +87,10 @@ MEASURES = [
             [("grub", "disk boot, spapr-vscsi: to GRUB", "s"),
              ("root", "disk boot, spapr-vscsi: to mounted root", "s")],
             functools.partial(disk.disk_boot_seconds, bus="spapr-vscsi"), ("tern", "slof")),
+    Measure("cdrom",
+            [("grub", "CD boot (-cdrom, Debian installer): to GRUB", "s"),
+             ("dialog", "CD boot (-cdrom, Debian installer): to its first dialog", "s")],
+            cdrom.cdrom_boot_seconds, ("tern", "slof"), keep_going=True),
     Measure("hotplug-cpu", one("hot-add: CPU core", "ms"), hotplug.cpu_core_hot_add_ms),
     Measure("hotplug-pci", one("hot-add: PCI device (virtio-net, drmgr)", "ms"),
             hotplug.pci_device_hot_add_ms, ("tern", "slof")),
@@ -106,6 +120,7 @@ class Context:
                                           os.path.join(os.path.dirname(opts.image), "rtas.bin"))
         self.kit = opts.kit and os.path.abspath(opts.kit)
         self.disks = opts.disks and os.path.abspath(opts.disks)
+        self.install_kit = opts.install_kit and os.path.abspath(opts.install_kit)
         self.libfdt = opts.libfdt and os.path.abspath(opts.libfdt)
         self.build = os.path.abspath(opts.build)
         self.out = os.path.abspath(opts.out or os.path.join(opts.build, "bench"))
@@ -182,14 +197,18 @@ def describe_host():
 
 
 def run_measure(ctx, measure, rows):
-    """Fills `rows` (this measure's report rows) by running the measure; a failure marks them."""
+    """Fills `rows` (this measure's report rows) by running the measure; a failure marks them (or,
+    for a measure that keeps going, marks that firmware on them)."""
     ctx.measure = measure
     ctx.rows = {row.id: row for row in rows}
     rounds = ctx.rounds if measure.repeat else 1
     firmwares = list(measure.firmwares)
+    failed = {}  # firmware -> "where: error", for a measure that keeps going
     for number in range(rounds):
         shift = number % len(firmwares)
         for firmware in firmwares[shift:] + firmwares[:shift]:
+            if firmware in failed:
+                continue
             try:
                 result = measure.function(ctx, firmware)
             except Exception as error:  # a failed boot (AssertionError), a tool that failed...
@@ -197,9 +216,16 @@ def run_measure(ctx, measure, rows):
                 print(f"  {measure.name} failed ({where}):\n{error}", file=sys.stderr)
                 if not isinstance(error, (AssertionError, RuntimeError)):
                     traceback.print_exc()
+                if not measure.keep_going:
+                    for row in rows:
+                        row.fail(f"{where}: {error}")
+                    return
+                failed[firmware] = f"{where}: {error}"
+                ctx.progress(f"round {number + 1}/{rounds} {report.LABELS[firmware]:4s}  failed; "
+                             f"left out of the later rounds")
                 for row in rows:
-                    row.fail(f"{where}: {error}")
-                return
+                    row.fail_firmware(firmware, f"round {number + 1}: {error}")
+                continue
             values = result if isinstance(result, dict) else {"": result}
             for key, _, _ in measure.rows:
                 if key not in values:
@@ -214,6 +240,10 @@ def run_measure(ctx, measure, rows):
             label = f"round {number + 1}/{rounds} " if measure.repeat else ""
             ctx.progress(f"{label}{report.LABELS[firmware]:4s}  " +
                          ", ".join(shown[:4]) + (" ..." if len(shown) > 4 else ""))
+    if failed and len(failed) == len(firmwares):  # nothing measured: the measure failed
+        for row in rows:
+            row.failures.clear()
+            row.fail(next(iter(failed.values())))
 
 
 def parse_arguments():
@@ -225,6 +255,7 @@ def parse_arguments():
     parser.add_argument("--rtas-image", help="rtas.bin (default: beside --image)")
     parser.add_argument("--kit", help="guest kit directory (tools/guest-kit.sh)")
     parser.add_argument("--disks", help="disk kit directory (tools/disk-kit.sh)")
+    parser.add_argument("--install-kit", help="install kit directory (tools/install-kit.sh)")
     parser.add_argument("--libfdt", help="libfdt sources, for walk_bench's build")
     parser.add_argument("--build", default="build", help="the build directory (default build)")
     parser.add_argument("--out", help="where the report goes (default BUILD/bench)")
@@ -252,6 +283,7 @@ def main():
         parser.error(f"unknown measures: {', '.join(sorted(unknown))} (--list names them)")
     needs = {"--kit": (opts.kit, ("boot-kernel", "hotplug-cpu", "hotplug-pci", "hotplug-dimm")),
              "--disks": (opts.disks, ("disk-virtio-blk", "disk-spapr-vscsi")),
+             "--install-kit": (opts.install_kit, ("cdrom",)),
              "--libfdt": (opts.libfdt, ("walk",))}
     for flag, (value, names) in needs.items():
         if not value and any(selected is None or name in selected for name in names):
@@ -307,6 +339,8 @@ def main():
 
     rows = write_reports()
     failed = [row.id for row in rows if row.status.startswith("failed")]
+    failed += [f"{row.id} ({' and '.join(report.LABELS[f] for f in row.failures)})"
+               for row in rows if row.measured and row.failures]
     code = 1 if failed else 0
     try:
         chart.write_chart(png_path, rows, meta)

@@ -32,6 +32,9 @@
 #   e2fsprogs [test]          mkfs.ext4 -d makes the disk kit's root file systems without mounting
 #                             (tools/disk-kit.sh). Priority required, so nearly always present; the
 #                             kit's other tools (grub-mkimage, sfdisk) are unpacked from their .debs
+#   xorriso [test]            writes the install kit's ISO 9660 images: grub-mkrescue runs it
+#                             (tools/install-kit.sh; grub-mkrescue itself and the libraries it
+#                             links, libefivar1 and libefiboot1, are unpacked from their .debs)
 #   valgrind [bench]          callgrind counts the walker's instructions (tools/benchmarks/walk.py)
 #   python3-matplotlib [bench] draws make bench's chart (results.png), for Debian's /usr/bin/python3
 #   debhelper, dpkg-dev [package] dh and dpkg-buildpackage build the packages (debian/, make deb)
@@ -39,9 +42,10 @@
 #   linux-source-6.1 [package] its /usr/src tarball gives libfdt's sources without a download
 #                             (tools/fetch-libfdt.sh uses an installed tarball before apt)
 # Not needed: ipxe-qemu (option ROMs of PCI NICs; no test adds one), qemu-utils (the disk kit's
-# images are raw files, made without qemu-img), grub-common and fdisk (tools/disk-kit.sh unpacks
-# them), qemu-system-gui (tests and make run use -nographic). dpkg, tar, coreutils and util-linux
-# (flock) are essential on Debian and always present.
+# images are raw files, made without qemu-img), grub-common and fdisk (tools/disk-kit.sh and
+# tools/install-kit.sh unpack them), mtools (grub-mkrescue needs mformat only for EFI images, not
+# for powerpc-ieee1275), qemu-system-gui (tests and make run use -nographic). dpkg, tar,
+# coreutils and util-linux (flock) are essential on Debian and always present.
 #
 # TERN_DEPS_INSTALL=no in the environment: never install, only report what is missing and fail
 # (debian/rules sets it: a package build gets its tools from Build-Depends, never from the network).
@@ -96,6 +100,7 @@ need_test() {
   # /sbin, not PATH: a user's PATH usually lacks the sbin directories (with merged /usr, /sbin is
   # a link to /usr/sbin, so the path holds either way).
   need_file /sbin/mkfs.ext4 e2fsprogs
+  need_command xorriso xorriso
 }
 
 case "$mode" in

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Host test of make bench's report writer (tools/benchmarks/report.py, chart.py) on made-up
 figures: the ratio math, results.json's figures, results.md's table, rows that are "not yet",
-"not measured" or failed, and (with --chart, when matplotlib is importable) that the chart is a
-PNG. Also the measure table of tools/bench.py: ids unique, every measure has rows.
+"not measured" or failed, rows one firmware failed (the others' figures kept), and (with
+--chart, when matplotlib is importable) that the chart is a PNG. Also the measure table of
+tools/bench.py: ids unique, every measure has rows; and its rounds for a measure that keeps going
+without a firmware that failed.
 
   report_test.py [--chart]     (CTest: bench_report, bench_chart)
 """
+import contextlib
+import io
 import json
 import os
 import sys
@@ -45,7 +49,12 @@ def fake_rows():
     broken = report.Row("hotplug-cpu", "hot-add: CPU core", "ms", ("tern", "slof", "vof"))
     broken.add("tern", 400)
     broken.fail("SLOF, round 1: expected /CPUS/ within 60 s\ncommand: qemu ...")
-    return [boot, disk, pci, make, walks, broken]
+    cd = report.Row("cdrom/dialog", "CD boot: to its first dialog", "s", ("tern", "slof"),
+                    "7.2.22")
+    cd.add("slof", 30.0)
+    cd.add("slof", 32.0)
+    cd.fail_firmware("tern", "round 1: expected /Select a language/ within 300 s\ncommand: ...")
+    return [boot, disk, pci, make, walks, broken, cd]
 
 
 class RatioTest(unittest.TestCase):
@@ -96,6 +105,17 @@ class JsonTest(unittest.TestCase):
                          "failed: SLOF, round 1: expected /CPUS/ within 60 s")
         self.assertEqual(rows["hotplug-cpu"]["figures"][0]["values"], [400.0])
 
+    def test_a_firmware_that_failed_keeps_the_others_figures(self):
+        rows = {row["id"]: row for row in report.to_json(fake_rows(), META)["rows"]}
+        cd = rows["cdrom/dialog"]
+        self.assertEqual(cd["status"], "measured")
+        tern, slof = cd["figures"]
+        self.assertEqual((tern["failed"], tern["values"], tern["median"]),
+                         ("round 1: expected /Select a language/ within 300 s", [], None))
+        self.assertEqual((slof["failed"], slof["median"], slof["rounds"]), (None, 31.0, 2))
+        self.assertEqual(cd["ratios"], {"tern/SLOF": None})
+        self.assertIsNone(rows["boot-kernel"]["figures"][0]["failed"])
+
     def test_written_file_reads_back(self):
         with tempfile.TemporaryDirectory() as scratch:
             path = os.path.join(scratch, "results.json")
@@ -133,6 +153,25 @@ class MarkdownTest(unittest.TestCase):
         self.assertIn("| hot-add: CPU core | ms | failed: SLOF, round 1: expected /CPUS/ within "
                       "60 s |", self.text)
 
+    def test_a_firmware_that_failed(self):
+        self.assertEqual(self.lines["CD boot: to its first dialog"],
+                         "| CD boot: to its first dialog | s | failed | 31.00 (30.00–32.00) | n/a | "
+                         "— | n/a | tern failed: round 1: expected /Select a language/ within "
+                         "300 s |")
+        row = fake_rows()[0]
+        row.fail_firmware("vof", "round 3: QEMU exited")
+        line = report.to_markdown([row], META).splitlines()[-1]
+        self.assertIn("| 2.50 (2.00–5.00), then failed | 0.25 | 1.00 | VOF failed: round 3: QEMU "
+                      "exited |", line)
+
+    def test_chart_footer_names_what_is_not_charted(self):
+        from benchmarks import chart
+        self.assertEqual(chart.footer(fake_rows()),
+                         ["not yet: hot-add: PCI device",
+                          "not measured (BENCH_MAKE_TEST=1): make test wall time",
+                          "failed: hot-add: CPU core",
+                          "failed on tern: CD boot: to its first dialog"])
+
 
 class MeasureTableTest(unittest.TestCase):
     def test_ids_unique_and_rows_declared(self):
@@ -140,9 +179,9 @@ class MeasureTableTest(unittest.TestCase):
         ids = [bench.row_id(m, key) for m in bench.MEASURES for key, _, _ in m.rows]
         self.assertEqual(len(ids), len(set(ids)))
         names = [m.name for m in bench.MEASURES]
-        for expected in ("boot-kernel", "disk-virtio-blk", "disk-spapr-vscsi", "hotplug-cpu",
-                         "hotplug-pci", "hotplug-dimm", "bios-size", "rtas-resident", "walk",
-                         "make-test"):
+        for expected in ("boot-kernel", "disk-virtio-blk", "disk-spapr-vscsi", "cdrom",
+                         "hotplug-cpu", "hotplug-pci", "hotplug-dimm", "bios-size",
+                         "rtas-resident", "walk", "make-test"):
             self.assertIn(expected, names)
         self.assertTrue(all(m.rows for m in bench.MEASURES))
 
@@ -161,6 +200,55 @@ class MeasureTableTest(unittest.TestCase):
                 f.write(b"\0")  # the file no longer has the size its header claims
             with self.assertRaises(ValueError):
                 sizes.read_rtas_header(path)
+
+
+class KeepGoingTest(unittest.TestCase):
+    """tools/bench.py's rounds for a measure that keeps going: tern fails in round 1 and is not run
+    again; SLOF is measured in every round."""
+
+    class Context:
+        rounds = 3
+
+        def progress(self, text):
+            pass
+
+    def test_the_failed_firmware_is_left_out_and_the_others_measured(self):
+        import bench
+        calls = []
+
+        def measure(ctx, firmware):
+            calls.append(firmware)
+            if firmware == "tern":
+                raise AssertionError("expected /Select a language/ within 300 s\ncommand: qemu")
+            return {"grub": 5.0 + len(calls), "dialog": 30.0}
+
+        table = bench.Measure("cd", [("grub", "to GRUB", "s"), ("dialog", "to the dialog", "s")],
+                              measure, ("tern", "slof"), keep_going=True)
+        rows = [report.Row(bench.row_id(table, key), title, unit, table.firmwares)
+                for key, title, unit in table.rows]
+        with contextlib.redirect_stderr(io.StringIO()):
+            bench.run_measure(self.Context(), table, rows)
+        self.assertEqual(calls, ["tern", "slof", "slof", "slof"])
+        for row in rows:
+            self.assertTrue(row.measured)
+            self.assertEqual(row.failures, {"tern": "round 1: expected /Select a language/ "
+                                                    "within 300 s"})
+            self.assertEqual(len(row.values["slof"]), 3)
+            self.assertNotIn("tern", row.values)
+
+    def test_every_firmware_failed_fails_the_rows(self):
+        import bench
+
+        def measure(ctx, firmware):
+            raise AssertionError(f"{firmware} did not get there")
+
+        table = bench.Measure("cd", [("", "to the dialog", "s")], measure, ("tern", "slof"),
+                              keep_going=True)
+        rows = [report.Row("cd", "to the dialog", "s", table.firmwares)]
+        with contextlib.redirect_stderr(io.StringIO()):
+            bench.run_measure(self.Context(), table, rows)
+        self.assertEqual(rows[0].status, "failed: tern, round 1: tern did not get there")
+        self.assertEqual(rows[0].failures, {})
 
 
 class TimedCommandTest(unittest.TestCase):

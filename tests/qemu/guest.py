@@ -17,8 +17,11 @@ TIMEOUT = 120  # seconds for any one expected output (a Linux boot takes ~2 s, m
 class Guest:
     """A QEMU process whose console (and muxed monitor) is on our pipes."""
 
-    def __init__(self, qemu, args, machine="pseries", monitor_socket=False, qmp=False):
-        self.command = [qemu, "-M", machine, "-nographic", "-no-reboot", *args]
+    def __init__(self, qemu, args, machine="pseries", monitor_socket=False, qmp=False,
+                 no_reboot=True):
+        # no_reboot=False: a guest reset reboots the machine instead of ending QEMU.
+        self.command = [qemu, "-M", machine, "-nographic", *(["-no-reboot"] if no_reboot else []),
+                        *args]
         self.monitor_path = None
         self.qmp_path = None
         self.qmp_file = None
@@ -66,7 +69,8 @@ class Guest:
                 match = re.search(pattern, self.text()[start:], flags)
                 if match:
                     return match
-                break
+                self.fail(f"expected /{pattern}/; QEMU exited with {self.process.returncode} "
+                          f"after {time.monotonic() - self.started:.1f} s without it")
             time.sleep(0.05)
         self.fail(f"expected /{pattern}/ within {timeout} s")
 

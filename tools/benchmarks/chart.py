@@ -4,8 +4,8 @@ One line per measured row that has a ratio: a bar from 1 to tern/SLOF and one to
 ratio of the medians, printed beside it; left of 1 tern takes less time or space, right of it
 more), and a dot per round for that round's paired ratio. The x axis is logarithmic, so 0.5 and 2
 lie equally far from 1. Rows without a ratio (tern-only figures) are in results.md; rows not
-measured are named under the chart. matplotlib is Debian's python3-matplotlib (tools/deps.sh
-bench).
+measured, and firmwares that failed a row, are named under the chart. matplotlib is Debian's
+python3-matplotlib (tools/deps.sh bench).
 """
 import textwrap
 
@@ -28,6 +28,10 @@ def footer(rows):
             continue
         kind = "failed" if row.status.startswith("failed") else row.status
         groups.setdefault(kind, []).append(row.title)
+    for row in rows:
+        if row.measured and row.failures:
+            labels = " and ".join(report.LABELS[firmware] for firmware in row.failures)
+            groups.setdefault(f"failed on {labels}", []).append(row.title)
     return [f"{kind}: {', '.join(titles)}" for kind, titles in groups.items()]
 
 

@@ -2,8 +2,9 @@
 
 A row is one quantity (one unit) measured on some firmwares, one value per round each. Rows that
 were not measured carry a status instead ("not yet": no measure function exists; "not measured
-(...)": left out unless asked for; "failed: ..."). Nothing here runs QEMU: it is tested on made-up
-figures by tests/bench/report_test.py.
+(...)": left out unless asked for; "failed: ..."). A measured row can also name firmwares that
+failed it (`failures`, for measures that keep going without them): their cells say "failed".
+Nothing here runs QEMU: it is tested on made-up figures by tests/bench/report_test.py.
 """
 import json
 import statistics
@@ -27,16 +28,25 @@ class Row:
     values: dict = field(default_factory=dict)  # firmware -> [one value per round]
     status: str = MEASURED  # MEASURED, NOT_YET, "not measured (...)" or "failed: ..."
     notes: list = field(default_factory=list)
+    failures: dict = field(default_factory=dict)  # firmware -> why it failed (the others stand)
 
     def add(self, firmware, value):
         self.values.setdefault(firmware, []).append(float(value))
 
     def fail(self, message):
-        self.status = "failed: " + message.strip().splitlines()[0][:200]
+        self.status = "failed: " + first_line(message)
+
+    def fail_firmware(self, firmware, message):
+        """`firmware` failed this row; the other firmwares' figures stand."""
+        self.failures[firmware] = first_line(message)
 
     @property
     def measured(self):
         return self.status == MEASURED
+
+
+def first_line(message):
+    return message.strip().splitlines()[0][:200] if message.strip() else "(no message)"
 
 
 def summary(values):
@@ -78,7 +88,8 @@ def to_json(rows, meta):
             stats = summary(values)
             figures.append({"firmware": firmware, "unit": row.unit, "qemu": row.qemu,
                             "rounds": len(values), "values": values,
-                            **(stats or {"median": None, "min": None, "max": None})})
+                            **(stats or {"median": None, "min": None, "max": None}),
+                            "failed": row.failures.get(firmware)})
         ratios = {}
         for other in OTHERS:
             if other in row.firmwares:
@@ -133,13 +144,20 @@ def to_markdown(rows, meta):
             cells += [row.status] + ["—"] * (len(FIRMWARES) - 1 + len(OTHERS))
         else:
             for firmware in FIRMWARES:
-                cells.append(format_cell(row.values.get(firmware, []), row.unit)
-                             if firmware in row.firmwares else "n/a")
+                if firmware not in row.firmwares:
+                    cells.append("n/a")
+                elif firmware in row.failures:
+                    values = row.values.get(firmware, [])
+                    cells.append(f"{format_cell(values, row.unit)}, then failed" if values else
+                                 "failed")
+                else:
+                    cells.append(format_cell(row.values.get(firmware, []), row.unit))
             for other in OTHERS:
                 r = ratio(row, other) if other in row.firmwares else None
                 cells.append(f"{r['of_medians']:.2f}" if r else
                              ("n/a" if other not in row.firmwares else "—"))
-        cells.append("; ".join(row.notes))
+        cells.append("; ".join([*row.notes, *(f"{LABELS[firmware]} failed: {why}"
+                                              for firmware, why in row.failures.items())]))
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(lines) + "\n"
 
