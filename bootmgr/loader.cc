@@ -5,8 +5,8 @@
 #include "bootmgr/boot-order.h"
 #include "bootmgr/chrp-boot.h"
 #include "bootmgr/elf.h"
+#include "bootmgr/staging.h"
 #include "lib/console.h"
-#include "lib/cpu.h"
 #include "lib/fdt.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -60,13 +60,6 @@ struct ImageSource {
   const char* kind = "";
 };
 
-// The staging area of one load: claimed at `address` for `bytes`, and the same bytes for the CPU.
-struct Staging {
-  uint64_t address = 0;
-  uint64_t bytes = 0;
-  const uint8_t* host = nullptr;
-};
-
 // Reads the start of `source` into `staging`, more at each round (64 KiB, then 4 times as much,
 // up to staging.bytes), until PlanElfLoad accepts it or refuses it for a reason more bytes cannot
 // change. The device's blocks land from the start of the staging area; the image starts
@@ -74,8 +67,6 @@ struct Staging {
 // Says why when it fails.
 bool StageAndPlan(const LoaderEnv& env, const block::Device& disk, const ImageSource& source,
                   const Staging& staging, const char* path, LoadPlan& plan, uint64_t* have) {
-  const uint64_t limit = lib::Min<uint64_t>(env.rma_bytes, lib::GiB(2));
-  const AddressRange forbidden[] = {{0, env.firmware_end}, {staging.address, staging.bytes}};
   const uint64_t block_size = disk.block_size;
   const uint64_t skip = source.offset % block_size;
   uint64_t want = lib::Min<uint64_t>(64 * 1024, staging.bytes);
@@ -90,8 +81,7 @@ bool StageAndPlan(const LoaderEnv& env, const block::Device& disk, const ImageSo
     }
     filled = lib::Min(blocks_want * block_size, staging.bytes);
     *have = lib::Min(filled - skip, source.bytes);
-    auto planned =
-        PlanElfLoad(lib::Span<const uint8_t>(staging.host + skip, *have), limit, forbidden);
+    auto planned = PlanStaged(env, staging, lib::Span<const uint8_t>(staging.host + skip, *have));
     if (planned.is_ok()) {
       plan = planned.value();
       return true;
@@ -117,85 +107,28 @@ bool StageAndPlan(const LoaderEnv& env, const block::Device& disk, const ImageSo
   }
 }
 
-// Claims every segment of `plan` and copies it from `image`; on any failure, says why and releases
-// every segment it claimed, so nothing stays claimed.
-bool ClaimAndCopy(LoaderEnv& env, const LoadPlan& plan, lib::Span<const uint8_t> image,
-                  const char* path) {
-  uint32_t claimed = 0;
-  for (; claimed < plan.segment_count; ++claimed) {
-    const LoadSegment& s = plan.segments[claimed];
-    if (env.claims.Claim(s.paddr, s.memsz, 0).is_error()) break;
-  }
-  bool ok = claimed == plan.segment_count;
-  if (!ok) {
-    lib::Printf("tern: %s: cannot boot: segment %u at 0x%llx overlaps memory in use\n", path,
-                claimed, static_cast<unsigned long long>(plan.segments[claimed].paddr));
-  } else if (auto copied = LoadElfSegments(plan, image, env.memory); copied.is_error()) {
-    lib::Printf("tern: %s: cannot boot: %s\n", path, ElfErrorName(copied.error()));
-    ok = false;
-  }
-  if (!ok) {
-    for (uint32_t i = 0; i < claimed; ++i) {
-      (void)env.claims.Release(plan.segments[i].paddr, plan.segments[i].memsz);
-    }
-  }
-  return ok;
-}
-
 // Loads the ELF image of `source` on `disk` (at most kLoaderStagingBytes of it): reads it into
 // the staging area, plans, claims and copies its segments. The staging area is claimed for the
-// load and released on every path; a failure leaves nothing else claimed either (ClaimAndCopy),
+// load and released on every path; a failure leaves nothing else claimed either (CommitLoad),
 // and nothing can fail after the copy: the entry is the plan's.
 bool LoadImage(LoaderEnv& env, const block::Device& disk, const ImageSource& source,
                const char* path, LoadedClient& loaded) {
-  const of::AddressRange area = LoaderStaging(env.rma_bytes);
-  if (area.size == 0) {
-    lib::Printf("tern: %s: cannot boot: %llu MiB of real-mode memory is too little\n", path,
-                static_cast<unsigned long long>(env.rma_bytes >> 20));
-    return false;
-  }
   if (source.bytes == 0) {
     lib::Printf("tern: %s: cannot boot %s: it is empty\n", path, source.what);
     return false;
   }
+  const uint64_t skip = source.offset % disk.block_size;
   Staging staging;
-  staging.address = area.start;
-  staging.bytes = lib::Min<uint64_t>(
-      area.size, lib::AlignUp(source.offset % disk.block_size + source.bytes, disk.block_size));
-  if (env.claims.Claim(staging.address, staging.bytes, 0).is_error()) {
-    lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is in use\n", path,
-                static_cast<unsigned long long>(staging.address));
+  if (!OpenStaging(env, lib::AlignUp(skip + source.bytes, disk.block_size), path, staging)) {
     return false;
-  }
-  // The staging area through the accessor every client address goes through: in the firmware
-  // (host_base 0) the pointer is the real address the device writes to; host tests back guest RAM
-  // with an array, whose fake devices take host pointers.
-  auto mapped = env.memory.Map(staging.address, staging.bytes, false);
-  bool ok = mapped.is_ok();
-  if (!ok) {
-    lib::Printf("tern: %s: cannot boot: the staging area at 0x%llx is outside guest memory\n", path,
-                static_cast<unsigned long long>(staging.address));
   }
   LoadPlan plan;
   uint64_t have = 0;
-  if (ok) {
-    staging.host = mapped.value();
-    ok = StageAndPlan(env, disk, source, staging, path, plan, &have) &&
-         ClaimAndCopy(
-             env, plan,
-             lib::Span<const uint8_t>(staging.host + source.offset % disk.block_size, have), path);
-  }
-  (void)env.claims.Release(staging.address, staging.bytes);
-  if (!ok) return false;
-  for (uint32_t i = 0; i < plan.segment_count; ++i) {
-    lib::SyncInstructions(plan.segments[i].paddr, plan.segments[i].memsz);
-  }
-  loaded.entry = plan.enter_at;
-  loaded.mode32 = plan.enter_32bit;
-  lib::Printf("tern: booting %s %s: ELF%d %s-endian, %u segments, entry 0x%llx\n", path,
-              source.what, plan.is_64bit ? 64 : 32, plan.is_little_endian ? "little" : "big",
-              plan.segment_count, static_cast<unsigned long long>(loaded.entry));
-  return true;
+  const bool ok = StageAndPlan(env, disk, source, staging, path, plan, &have) &&
+                  CommitLoad(env, plan, lib::Span<const uint8_t>(staging.host + skip, have), path,
+                             source.what, loaded);
+  CloseStaging(env, staging);
+  return ok;
 }
 
 // The property `name` of /chosen as a string without its NUL; empty when absent.
