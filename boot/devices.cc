@@ -98,7 +98,9 @@ void PublishFound(of::Tree& tree) {
     lib::Printf("tern: %s %s%s%s: %s\n", entry.media == block::Media::kCdrom ? "cdrom" : "disk",
                 entry.path, entry.unit[0] != '\0' ? "/" : "", entry.unit, entry.description);
     bindings[device_count] = {node, of::PackageForType(entry.device_type), entry.device};
-    boot_devices[device_count] = {node, entry.block, entry.media};
+    const bootmgr::BootKind kind = entry.media == block::Media::kCdrom ? bootmgr::BootKind::kCdrom
+                                                                       : bootmgr::BootKind::kDisk;
+    boot_devices[device_count] = {node, entry.block, kind};
     ++device_count;
   }
   for (int i = 1; i < device_count; ++i) {

@@ -83,12 +83,12 @@ void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices
     if (added.is_error()) return;
     aliases = added.value();
   }
-  size_t disks = 0;
-  size_t cdroms = 0;
+  size_t counts[3] = {};  // disk, cdrom, net: as bootmgr::BootKind numbers them
+  static constexpr const char* kBases[3] = {"disk", "cdrom", "net"};
   for (const bootmgr::BootDevice& device : devices) {
-    const bool cdrom = device.media == block::Media::kCdrom;
-    const char* base = cdrom ? "cdrom" : "disk";
-    size_t& count = cdrom ? cdroms : disks;
+    const size_t kind = static_cast<size_t>(device.kind);
+    const char* base = kBases[kind];
+    size_t& count = counts[kind];
     char name[16];
     if (count == 0) {
       (void)lib::FormatToBuffer(name, sizeof(name), "%s", base);

@@ -34,7 +34,7 @@ of::Phandle PublishDevice(of::Tree& tree, const char* path, const char* unit,
                           const char* device_type);
 
 // /aliases disk, disk1, ... for the disks of `devices` in order, cdrom, cdrom1, ... for their
-// CD-ROMs: how GRUB (grub-core/disk/ieee1275/ofdisk.c) finds the disks when the model names an
+// CD-ROMs, net, net1, ... for their network cards: how GRUB (grub-core/disk/ieee1275/ofdisk.c) finds the disks when the model names an
 // IBM machine, and the names `disk:2` and `cdrom:,\file` style paths use.
 void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices);
 

@@ -28,9 +28,9 @@ of::Phandle DeviceOf(const of::Tree& tree, of::Phandle node, lib::Span<const Boo
   return 0;
 }
 
-void AddMedia(BootOrder& order, lib::Span<const BootDevice> devices, block::Media media) {
+void AddKind(BootOrder& order, lib::Span<const BootDevice> devices, BootKind kind) {
   for (const BootDevice& device : devices) {
-    if (device.media == media) Add(order, device.node);
+    if (device.kind == kind) Add(order, device.node);
   }
 }
 
@@ -61,10 +61,11 @@ BootOrder PlanBootOrder(const of::Tree& tree, lib::StringView boot_list,
   if (order.strict) return order;
   // QEMU's letters (a/b floppy, c disk, d cdrom, n network), read as SLOF's qemu-bootlist.fs
   // reads them.
-  if (boot_device.empty()) boot_device = lib::StringView("cd");
+  if (boot_device.empty()) boot_device = lib::StringView("cdn");
   for (size_t i = 0; i < boot_device.size(); ++i) {
-    if (boot_device[i] == 'c') AddMedia(order, devices, block::Media::kDisk);
-    if (boot_device[i] == 'd') AddMedia(order, devices, block::Media::kCdrom);
+    if (boot_device[i] == 'c') AddKind(order, devices, BootKind::kDisk);
+    if (boot_device[i] == 'd') AddKind(order, devices, BootKind::kCdrom);
+    if (boot_device[i] == 'n') AddKind(order, devices, BootKind::kNetwork);
   }
   return order;
 }

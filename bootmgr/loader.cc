@@ -202,7 +202,7 @@ bool LoadChrpFile(LoaderEnv& env, const block::Device& disk, const ChrpBoot& chr
 // attached as a disk has no PReP partition). One line says why when neither can be booted.
 bool TryDevice(LoaderEnv& env, const BootDevice& device, const char* path, LoadedClient& loaded) {
   const block::Device& disk = *device.device;
-  const bool cdrom = device.media == block::Media::kCdrom;
+  const bool cdrom = device.kind == BootKind::kCdrom;
   char prep_reason[96] = {};
   block::Partition prep;
   if (!cdrom && FindPrep(disk, path, prep, prep_reason, sizeof(prep_reason))) {

@@ -172,10 +172,12 @@ void Boot(const void* hv_tree) {
        node = fdt_next_node(tree.blob(), node, nullptr)) {
     auto type = lib::fdt::PropertyString(tree.blob(), node, "device_type");
     if (type.is_ok() && type.value() == lib::StringView("block")) {
-      // Every other one a CD-ROM, so that the letters of qemu,boot-device pick among both.
+      // Disks, CD-ROMs and network cards in turn, so that the letters of qemu,boot-device pick
+      // among all three.
+      static constexpr bootmgr::BootKind kKinds[3] = {
+          bootmgr::BootKind::kDisk, bootmgr::BootKind::kCdrom, bootmgr::BootKind::kNetwork};
       disks[disk_count] =
-          bootmgr::BootDevice{tree.PhandleAt(node), nullptr,
-                              disk_count % 2 == 0 ? block::Media::kDisk : block::Media::kCdrom};
+          bootmgr::BootDevice{tree.PhandleAt(node), nullptr, kKinds[disk_count % 3]};
       ++disk_count;
     }
   }

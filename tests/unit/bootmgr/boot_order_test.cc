@@ -21,7 +21,7 @@ class BootOrderTest : public ::testing::Test {
           "/pci@800000020000001/scsi@0", "/vdevice/v-scsi@71000003/disk@8000000000000000"}) {
       const of::Phandle node = tree().FindDevice(path);
       ASSERT_NE(node, 0u) << path;
-      disks_.push_back(bootmgr::BootDevice{node, nullptr, block::Media::kDisk});
+      disks_.push_back(bootmgr::BootDevice{node, nullptr, bootmgr::BootKind::kDisk});
     }
   }
   const of::Tree& tree() { return holder_.tree; }
@@ -90,7 +90,7 @@ TEST_F(BootOrderTest, BootDeviceLetters) {
 // order=dc: the CD-ROMs first); the boot list still comes first.
 TEST_F(BootOrderTest, CdromsByTheLetters) {
   const of::Phandle cd = disks_[1].node;  // /pci@800000020000000/scsi@3 taken for a CD-ROM
-  disks_[1].media = block::Media::kCdrom;
+  disks_[1].kind = bootmgr::BootKind::kCdrom;
   const std::string cdrom = "/pci@800000020000000/scsi@3";
   EXPECT_EQ(Plan("").back(), cdrom);
   EXPECT_EQ(Plan("", "d"), (std::vector<std::string>{cdrom}));
@@ -100,6 +100,22 @@ TEST_F(BootOrderTest, CdromsByTheLetters) {
   EXPECT_EQ(Plan("/pci@800000020000001/scsi@0", "d"),
             (std::vector<std::string>{"/pci@800000020000001/scsi@0", cdrom}));
   EXPECT_NE(cd, 0u);
+}
+
+// Network cards come last by default (disks, CD-ROMs, then NICs, as SLOF orders them); 'n' picks
+// them (-boot once=n), and the boot list (bootindex on a NIC) puts one first.
+TEST_F(BootOrderTest, NetworkCardsByTheLetters) {
+  disks_[1].kind = bootmgr::BootKind::kCdrom;
+  disks_[2].kind = bootmgr::BootKind::kNetwork;
+  const std::string cdrom = "/pci@800000020000000/scsi@3";
+  const std::string nic = "/pci@800000020000001/scsi@0";
+  EXPECT_EQ(Plan(""), (std::vector<std::string>{"/pci@800000020000000/scsi@2",
+                                                "/vdevice/v-scsi@71000003/disk@8000000000000000",
+                                                cdrom, nic}));
+  EXPECT_EQ(Plan("", "n"), (std::vector<std::string>{nic}));
+  EXPECT_EQ(Plan("", "nc").front(), nic);
+  EXPECT_EQ(Plan("", "nc").size(), 3u);
+  EXPECT_EQ(Plan(nic + " HALT"), (std::vector<std::string>{nic}));
 }
 
 }  // namespace

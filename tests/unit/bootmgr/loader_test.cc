@@ -165,7 +165,7 @@ class LoaderTest : public ::testing::Test {
   }
 
   // Devices of either media, in the nodes' order.
-  bool LoadMedia(std::vector<std::pair<const block::Device*, block::Media>> media) {
+  bool LoadMedia(std::vector<std::pair<const block::Device*, bootmgr::BootKind>> media) {
     std::vector<bootmgr::BootDevice> devices;
     for (size_t i = 0; i < media.size(); ++i) {
       devices.push_back({Node(static_cast<int>(i)), media[i].first, media[i].second});
@@ -427,7 +427,7 @@ TEST_F(LoaderTest, CdBootsTheFileItsBootInfoNames) {
   const auto elf = GrubCore();
   isotest::TestDisk cd(InstallIso(elf).image, 2048);
   const block::Device device = cd.Device();
-  ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}})) << console_.text;
+  ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}})) << console_.text;
   EXPECT_EQ(loaded_.entry, 0x200000u);
   EXPECT_TRUE(loaded_.mode32);
   EXPECT_STREQ(loaded_.file, "\\boot\\grub\\powerpc.elf");
@@ -454,7 +454,7 @@ TEST_F(LoaderTest, IsoImageAsADiskBootsItsVolume) {
   image[511] = 0xaa;
   isotest::TestDisk disk(image, 512);
   const block::Device device = disk.Device();
-  ASSERT_TRUE(LoadMedia({{&device, block::Media::kDisk}})) << console_.text;
+  ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kDisk}})) << console_.text;
   EXPECT_STREQ(loaded_.file, "\\boot\\grub\\powerpc.elf");
   EXPECT_FALSE(console_.Has("cannot boot")) << console_.text;
 }
@@ -464,7 +464,7 @@ TEST_F(LoaderTest, BlankDiskIsSkippedAndTheCdBoots) {
   FakeDisk blank({}, 65536);
   isotest::TestDisk cd(InstallIso(GrubCore()).image, 2048);
   const block::Device device = cd.Device();
-  ASSERT_TRUE(LoadMedia({{&blank.device, block::Media::kDisk}, {&device, block::Media::kCdrom}}))
+  ASSERT_TRUE(LoadMedia({{&blank.device, bootmgr::BootKind::kDisk}, {&device, bootmgr::BootKind::kCdrom}}))
       << console_.text;
   EXPECT_EQ(loaded_.device, Node(1));
   EXPECT_TRUE(
@@ -480,14 +480,14 @@ TEST_F(LoaderTest, MissingBootFileIsNamedAndTheNextDeviceBoots) {
       2048);
   const block::Device device = cd.Device();
   const auto before = Claimed();
-  EXPECT_FALSE(LoadMedia({{&device, block::Media::kCdrom}}));
+  EXPECT_FALSE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}}));
   EXPECT_TRUE(console_.Has(std::string("tern: ") + kCd +
                            ": cannot boot: \\boot\\grub\\tern-missing.elf (named by "
                            "\\ppc\\bootinfo.txt): file not found\n"))
       << console_.text;
   EXPECT_TRUE(SameClaims(Claimed(), before));
   FakeDisk good(PrepDisk(GrubCore()), 65536);
-  ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}, {&good.device, block::Media::kDisk}}));
+  ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}, {&good.device, bootmgr::BootKind::kDisk}}));
   EXPECT_EQ(loaded_.device, Node(1));
   EXPECT_STREQ(loaded_.file, "");
 }
@@ -528,7 +528,7 @@ TEST_F(LoaderTest, UnbootableMediaSayWhy) {
     const auto before = Claimed();
     isotest::TestDisk cd(c.image, 2048);
     const block::Device device = cd.Device();
-    EXPECT_FALSE(LoadMedia({{&device, block::Media::kCdrom}}));
+    EXPECT_FALSE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}}));
     EXPECT_TRUE(console_.Has(c.reason)) << console_.text;
     EXPECT_TRUE(SameClaims(Claimed(), before));
   }
@@ -550,7 +550,7 @@ TEST_F(LoaderTest, FileStartingMidBlockIsLoadedFromItsFirstByte) {
     std::fill(built.image.begin() + end, built.image.begin() + (end + 2047) / 2048 * 2048, 0xee);
     isotest::TestDisk cd(built.image, 2048);
     const block::Device device = cd.Device();
-    ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}})) << console_.text;
+    ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}})) << console_.text;
     EXPECT_EQ(std::memcmp(ram_ + 0x200000, elf.data() + 0x100, 0x6000), 0);
     EXPECT_EQ(std::memcmp(ram_ + 0x209000, elf.data() + 0x6100, 0x2400), 0);
     return;
@@ -565,7 +565,7 @@ TEST_F(LoaderTest, BootArgumentsComeFromTheBootCommand) {
           .image,
       2048);
   const block::Device device = cd.Device();
-  ASSERT_TRUE(LoadMedia({{&device, block::Media::kCdrom}})) << console_.text;
+  ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}})) << console_.text;
   EXPECT_STREQ(loaded_.arguments, "conf=x y");
 }
 
