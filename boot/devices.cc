@@ -98,8 +98,8 @@ void PublishFound(of::Tree& tree) {
     lib::Printf("tern: %s %s%s%s: %s\n", entry.media == block::Media::kCdrom ? "cdrom" : "disk",
                 entry.path, entry.unit[0] != '\0' ? "/" : "", entry.unit, entry.description);
     bindings[device_count] = {node, of::PackageForType(entry.device_type), entry.device};
-    const bootmgr::BootKind kind = entry.media == block::Media::kCdrom ? bootmgr::BootKind::kCdrom
-                                                                       : bootmgr::BootKind::kDisk;
+    const bootmgr::BootKind kind =
+        entry.media == block::Media::kCdrom ? bootmgr::BootKind::kCdrom : bootmgr::BootKind::kDisk;
     boot_devices[device_count] = {node, entry.block, kind};
     ++device_count;
   }

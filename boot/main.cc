@@ -258,7 +258,9 @@ lib::Arena& PlaceLiveTree(BootState& state, of::ClaimMap& claims, lib::Arena& hi
   // Kept clear too, for the search only: QEMU's copy, and where a disk's boot loader is staged.
   const bool copy_claimed = claims.Claim(state.fdt_address, state.fdt_size, 0).is_ok();
   const of::AddressRange staging =
-      state.info.has_kernel ? of::AddressRange{} : bootmgr::LoaderStaging(state.info.rma_bytes);
+      state.info.has_kernel
+          ? of::AddressRange{}
+          : bootmgr::LoaderStaging(state.info.rma_bytes, bootmgr::kNetworkStagingBytes);
   const bool staging_claimed =
       staging.size != 0 && claims.Claim(staging.start, staging.size, 0).is_ok();
   auto start = HighestFree(claims, Address(__arena_end), size, kTreeRoomAlign);
@@ -373,7 +375,12 @@ of::ClientConfig ClientSetup(const BootState& state, of::Tree& tree, lib::GuestM
                                   lib::GuestMemory& memory, of::ClientInterface& client,
                                   uint64_t client_entry) {
   bootmgr::LoadedClient loaded;
-  bootmgr::LoaderEnv loader{tree, claims, memory, state.info.rma_bytes, Address(__arena_end)};
+  bootmgr::LoaderEnv loader{tree,
+                            claims,
+                            memory,
+                            state.info.rma_bytes,
+                            Address(__arena_end),
+                            state.info.timebase_frequency};
   if (!bootmgr::LoadFromDevices(loader, BootDevices(), loaded)) {
     lib::Printf("tern: no kernel to boot (no -kernel) and no disk or CD tern could boot\n");
     lib::Printf("tern: powering off\n");

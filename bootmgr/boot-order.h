@@ -42,8 +42,8 @@ struct BootOrder {
 // `devices` (or a node below one of them, such as a partition of it), then, unless the list is
 // strict, `devices` themselves by the letters of `boot_device` in their order ('c' the disks, 'd'
 // the CD-ROMs, 'n' the network cards; others name nothing tern boots), or, when it names nothing,
-// the disks, the CD-ROMs, then the network cards; each kind in the order given. `boot_list` and `boot_device` are the property values
-// without their NUL (empty when absent).
+// the disks, the CD-ROMs, then the network cards; each kind in the order given. `boot_list` and
+// `boot_device` are the property values without their NUL (empty when absent).
 BootOrder PlanBootOrder(const of::Tree& tree, lib::StringView boot_list,
                         lib::StringView boot_device, lib::Span<const BootDevice> devices);
 

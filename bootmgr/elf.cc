@@ -166,6 +166,8 @@ Result<void, ElfError> CollectSegments(lib::Span<const uint8_t> image, const Fie
     segment.file_offset = fields.Address(at + layout.p_offset);
     segment.vaddr = fields.Address(at + layout.p_vaddr);
     segment.paddr = fields.Address(at + layout.p_paddr);
+    if (plan.load_offset > ~uint64_t{0} - segment.paddr) return Err(ElfError::kAddressOverflow);
+    segment.paddr += plan.load_offset;
     segment.filesz = fields.Address(at + layout.p_filesz);
     segment.memsz = fields.Address(at + layout.p_memsz);
     if (segment.memsz == 0 && segment.filesz == 0) continue;  // occupies nothing
@@ -243,8 +245,10 @@ Result<void, ElfError> PlanEntry(lib::Span<const uint8_t> image, LoadPlan& plan)
 }  // namespace
 
 Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t memory_limit,
-                                       lib::Span<const AddressRange> forbidden) {
+                                       lib::Span<const AddressRange> forbidden,
+                                       uint64_t load_offset) {
   LoadPlan plan;
+  plan.load_offset = load_offset;
   auto header = CheckHeader(image, plan);
   TERN_TRY(header);
   TERN_TRY(CollectSegments(image, header.value(), plan));

@@ -26,6 +26,12 @@
 //
 // ET_EXEC and ET_DYN are accepted (SLOF accepts both, citing ePAPR); an ET_DYN image is loaded at
 // its p_paddr like an ET_EXEC one, without relocation.
+//
+// A load offset moves every segment, and so the entry, by the same number of bytes: how a Linux
+// vmlinux (linked at real address 0, where the firmware is) is loaded 4 MiB up, as QEMU loads
+// -kernel (hw/ppc/spapr.c: KERNEL_LOAD_ADDR); the kernel runs from wherever it is put
+// (arch/powerpc/kernel/head_64.S, __start with CONFIG_RELOCATABLE). Nothing in the image is
+// patched.
 #pragma once
 
 #include "lib/guest-memory.h"
@@ -75,7 +81,7 @@ struct AddressRange {
 };
 
 struct LoadSegment {
-  uint64_t paddr = 0;        // where the segment is loaded (p_paddr)
+  uint64_t paddr = 0;        // where the segment is loaded (p_paddr + the load offset)
   uint64_t vaddr = 0;        // p_vaddr, for the caller's information
   uint64_t file_offset = 0;  // p_offset, inside the image
   uint64_t filesz = 0;       // bytes copied from the image
@@ -97,9 +103,10 @@ struct LoadPlan {
   bool enter_32bit = false;  // an ELFCLASS32 image runs with MSR[SF] = 0
   bool is_64bit = false;
   bool is_little_endian = false;
-  bool is_dynamic = false;  // ET_DYN
-  uint16_t machine = 0;     // kEmPpc or kEmPpc64
-  uint32_t flags = 0;       // e_flags
+  bool is_dynamic = false;   // ET_DYN
+  uint16_t machine = 0;      // kEmPpc or kEmPpc64
+  uint32_t flags = 0;        // e_flags
+  uint64_t load_offset = 0;  // added to every p_paddr (PlanElfLoad's argument)
   uint32_t segment_count = 0;
   LoadSegment segments[kMaxLoadSegments];  // in program-header order
 };
@@ -109,9 +116,11 @@ struct LoadPlan {
 // p_filesz), have p_filesz <= p_memsz, not wrap, end at or below `memory_limit` (the real-mode
 // memory the image may use), overlap neither another segment nor any of `forbidden` (the
 // firmware's memory, and the buffer holding `image`); the entry is computed as above (kEntry*,
-// kDescriptor*), its first instruction inside a segment's file bytes.
+// kDescriptor*), its first instruction inside a segment's file bytes. Every segment is placed at
+// p_paddr + `load_offset` (kAddressOverflow when that wraps).
 lib::Result<LoadPlan, ElfError> PlanElfLoad(lib::Span<const uint8_t> image, uint64_t memory_limit,
-                                            lib::Span<const AddressRange> forbidden);
+                                            lib::Span<const AddressRange> forbidden,
+                                            uint64_t load_offset = 0);
 
 // Copies each segment of `plan` from `image` (the one PlanElfLoad read) to its p_paddr in
 // `memory` and zeroes its memsz - filesz tail. kSegmentOutsideImage (or kFileSizeOverMemSize) if

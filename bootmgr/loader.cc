@@ -119,7 +119,8 @@ bool LoadImage(LoaderEnv& env, const block::Device& disk, const ImageSource& sou
   }
   const uint64_t skip = source.offset % disk.block_size;
   Staging staging;
-  if (!OpenStaging(env, lib::AlignUp(skip + source.bytes, disk.block_size), path, staging)) {
+  const uint64_t bytes = lib::AlignUp(skip + source.bytes, disk.block_size);
+  if (!OpenStaging(env, lib::Min(bytes, kLoaderStagingBytes), path, staging)) {
     return false;
   }
   LoadPlan plan;
@@ -230,10 +231,14 @@ bool TryDevice(LoaderEnv& env, const BootDevice& device, const char* path, Loade
 
 }  // namespace
 
-of::AddressRange LoaderStaging(uint64_t rma_bytes) {
+of::AddressRange LoaderStaging(uint64_t rma_bytes, uint64_t bytes) {
+  constexpr uint64_t kLowest = 24u << 20;
   const uint64_t limit = lib::Min<uint64_t>(rma_bytes, lib::GiB(2));
   if (limit < (64u << 20)) return of::AddressRange{};
-  return of::AddressRange{(limit - (40u << 20)) & ~uint64_t{0xffff}, kLoaderStagingBytes};
+  const uint64_t end = limit - (8u << 20);
+  const uint64_t start =
+      lib::Max(kLowest, (end - lib::Min(bytes, end - kLowest)) & ~uint64_t{0xffff});
+  return of::AddressRange{start, lib::Min(bytes, end - start)};
 }
 
 bool LoadFromDevices(LoaderEnv& env, lib::Span<const BootDevice> devices, LoadedClient& loaded) {

@@ -17,19 +17,25 @@
 
 namespace bootmgr {
 
-// Where the image of a boot partition is read before its segments are copied: below QEMU's FDT,
-// in the 40 MiB QEMU leaves to the firmware under min(RMA, 2 GiB) (hw/ppc/spapr.c: FW_OVERHEAD).
+// Where a boot image is read before its segments are copied: below QEMU's FDT, in the 40 MiB QEMU
+// leaves to the firmware under min(RMA, 2 GiB) (hw/ppc/spapr.c: FW_OVERHEAD) and, for a larger
+// image, below them. A disk's or a CD's image may use 32 MiB (as SLOF); a boot file from the
+// network 64 MiB, room for a Linux vmlinux (Debian 12's is 45 MiB).
 inline constexpr uint64_t kLoaderStagingBytes = 32u << 20;
-// That area for real-mode memory of `rma_bytes`: 64 KiB-aligned, 40 MiB below min(RMA, 2 GiB);
-// empty under 64 MiB, where no partition is booted. The live tree is kept out of it.
-of::AddressRange LoaderStaging(uint64_t rma_bytes);
+inline constexpr uint64_t kNetworkStagingBytes = 64u << 20;
+// The area for `bytes` with real-mode memory of `rma_bytes`: 64 KiB-aligned, ending 8 MiB below
+// min(RMA, 2 GiB), at most `bytes` long and starting at or above 24 MiB (clear of the firmware
+// and of a kernel loaded 4 MiB up); empty under 64 MiB, where no boot image is read. The live
+// tree is kept out of the largest one.
+of::AddressRange LoaderStaging(uint64_t rma_bytes, uint64_t bytes = kLoaderStagingBytes);
 
 struct LoaderEnv {
   const of::Tree& tree;
   of::ClaimMap& claims;
   lib::GuestMemory& memory;  // the client's: segments are copied through it
   uint64_t rma_bytes = 0;
-  uint64_t firmware_end = 0;  // segments may not overlap [0, firmware_end)
+  uint64_t firmware_end = 0;        // segments may not overlap [0, firmware_end)
+  uint64_t timebase_frequency = 0;  // the network's timeouts count it (lib/timeout.h)
 };
 
 inline constexpr size_t kBootFileMax = 256;

@@ -6,7 +6,7 @@
 namespace bootmgr {
 
 bool OpenStaging(LoaderEnv& env, uint64_t bytes, const char* path, Staging& staging) {
-  const of::AddressRange area = LoaderStaging(env.rma_bytes);
+  const of::AddressRange area = LoaderStaging(env.rma_bytes, bytes);
   if (area.size == 0) {
     lib::Printf("tern: %s: cannot boot: %llu MiB of real-mode memory is too little\n", path,
                 static_cast<unsigned long long>(env.rma_bytes >> 20));
@@ -40,7 +40,15 @@ lib::Result<LoadPlan, ElfError> PlanStaged(const LoaderEnv& env, const Staging& 
                                            lib::Span<const uint8_t> image) {
   const uint64_t limit = lib::Min<uint64_t>(env.rma_bytes, lib::GiB(2));
   const AddressRange forbidden[] = {{0, env.firmware_end}, {staging.address, staging.bytes}};
-  return PlanElfLoad(image, limit, forbidden);
+  auto plan = PlanElfLoad(image, limit, forbidden);
+  if (plan.is_ok() || plan.error() != ElfError::kForbiddenRange) return plan;
+  const AddressRange firmware[] = {{0, env.firmware_end}};
+  // Only the firmware's range, for deciding: over the staging area, moving would not help.
+  auto at_zero = PlanElfLoad(image, limit, firmware);
+  if (at_zero.is_ok() || at_zero.error() != ElfError::kForbiddenRange) return plan;
+  auto moved = PlanElfLoad(image, limit, forbidden, kKernelLoadOffset);
+  if (moved.is_ok() && !moved.value().is_64bit) return plan;
+  return moved;
 }
 
 bool CommitLoad(LoaderEnv& env, const LoadPlan& plan, lib::Span<const uint8_t> image,
@@ -72,6 +80,10 @@ bool CommitLoad(LoaderEnv& env, const LoadPlan& plan, lib::Span<const uint8_t> i
   lib::Printf("tern: booting %s %s: ELF%d %s-endian, %u segments, entry 0x%llx\n", path, what,
               plan.is_64bit ? 64 : 32, plan.is_little_endian ? "little" : "big", plan.segment_count,
               static_cast<unsigned long long>(loaded.entry));
+  if (plan.load_offset != 0) {
+    lib::Printf("tern: %s is linked where the firmware is: loaded 0x%llx bytes up\n", what,
+                static_cast<unsigned long long>(plan.load_offset));
+  }
   return true;
 }
 

@@ -21,13 +21,18 @@ struct Staging {
   uint8_t* host = nullptr;
 };
 
-// Claims and maps the first `bytes` (1..kLoaderStagingBytes) of LoaderStaging(env.rma_bytes);
-// says why not on the console, for the device at `path`.
+// Claims and maps LoaderStaging(env.rma_bytes, bytes) (which may be shorter than `bytes` in a
+// small RMA); says why not on the console, for the device at `path`.
 bool OpenStaging(LoaderEnv& env, uint64_t bytes, const char* path, Staging& staging);
 void CloseStaging(LoaderEnv& env, const Staging& staging);
 
+// Where a 64-bit image linked where the firmware is (a Linux vmlinux, at real address 0) is loaded
+// instead: QEMU's -kernel address (hw/ppc/spapr.c KERNEL_LOAD_ADDR).
+inline constexpr uint64_t kKernelLoadOffset = 0x400000;
+
 // PlanElfLoad of `image` (bytes inside the staging area) for what the client may use: below
-// min(RMA, 2 GiB), clear of the firmware and of the staging area itself.
+// min(RMA, 2 GiB), clear of the firmware and of the staging area itself. A 64-bit image that
+// would overlap the firmware is planned kKernelLoadOffset up instead (bootmgr/elf.h).
 lib::Result<LoadPlan, ElfError> PlanStaged(const LoaderEnv& env, const Staging& staging,
                                            lib::Span<const uint8_t> image);
 

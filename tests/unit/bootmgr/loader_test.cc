@@ -464,7 +464,8 @@ TEST_F(LoaderTest, BlankDiskIsSkippedAndTheCdBoots) {
   FakeDisk blank({}, 65536);
   isotest::TestDisk cd(InstallIso(GrubCore()).image, 2048);
   const block::Device device = cd.Device();
-  ASSERT_TRUE(LoadMedia({{&blank.device, bootmgr::BootKind::kDisk}, {&device, bootmgr::BootKind::kCdrom}}))
+  ASSERT_TRUE(
+      LoadMedia({{&blank.device, bootmgr::BootKind::kDisk}, {&device, bootmgr::BootKind::kCdrom}}))
       << console_.text;
   EXPECT_EQ(loaded_.device, Node(1));
   EXPECT_TRUE(
@@ -487,7 +488,8 @@ TEST_F(LoaderTest, MissingBootFileIsNamedAndTheNextDeviceBoots) {
       << console_.text;
   EXPECT_TRUE(SameClaims(Claimed(), before));
   FakeDisk good(PrepDisk(GrubCore()), 65536);
-  ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}, {&good.device, bootmgr::BootKind::kDisk}}));
+  ASSERT_TRUE(
+      LoadMedia({{&device, bootmgr::BootKind::kCdrom}, {&good.device, bootmgr::BootKind::kDisk}}));
   EXPECT_EQ(loaded_.device, Node(1));
   EXPECT_STREQ(loaded_.file, "");
 }
@@ -567,6 +569,29 @@ TEST_F(LoaderTest, BootArgumentsComeFromTheBootCommand) {
   const block::Device device = cd.Device();
   ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}})) << console_.text;
   EXPECT_STREQ(loaded_.arguments, "conf=x y");
+}
+
+// A 64-bit image linked at real address 0, where the firmware is (a Linux vmlinux): loaded 4 MiB
+// up, as QEMU loads -kernel, and entered there; a 32-bit one there is refused.
+TEST_F(LoaderTest, A64BitImageLinkedOverTheFirmwareIsLoadedFourMebibytesUp) {
+  const auto kernel = Elf(true, 0x100, {{0x1000, 0, 0x3000, 0x8000}}, 0x4000, 2);
+  FakeDisk disk(PrepDisk(kernel), 65536);
+  ASSERT_TRUE(Load({&disk})) << console_.text;
+  EXPECT_EQ(loaded_.entry, 0x400100u);
+  EXPECT_FALSE(loaded_.mode32);
+  EXPECT_EQ(std::memcmp(ram_ + 0x400000, kernel.data() + 0x1000, 0x3000), 0);
+  EXPECT_FALSE(claims_.IsFree(0x400000, 0x8000));
+  EXPECT_TRUE(
+      console_.Has("tern: partition 1 is linked where the firmware is: loaded 0x400000 "
+                   "bytes up\n"))
+      << console_.text;
+  console_.text.clear();
+  const auto before = Claimed();
+  FakeDisk small(PrepDisk(Elf(false, 0x100, {{0x1000, 0, 0x3000, 0x8000}}, 0x4000)), 65536);
+  EXPECT_FALSE(Load({&small}));
+  EXPECT_TRUE(console_.Has("cannot boot partition 1: ELF segment overlaps firmware memory"))
+      << console_.text;
+  EXPECT_TRUE(SameClaims(Claimed(), before));
 }
 
 }  // namespace
