@@ -388,7 +388,7 @@ of::ClientConfig ClientSetup(const BootState& state, of::Tree& tree, lib::GuestM
   }
   // The client learns what is free from /memory@0 available (GRUB's heap comes from there).
   (void)client.UpdateAvailable();
-  PublishBootPath(tree, loaded.device, loaded.file, loaded.arguments);
+  PublishBootPath(tree, loaded);
   // IEEE 1275 PowerPC binding: r3/r4 = 0 (no initrd), r5 = the client interface, r1 = a stack of
   // the firmware's (256 KiB) for a loader like GRUB that brings none.
   tern_enter_client(loaded.entry, 0, 0, client_entry, Address(__client_stack_top),

@@ -112,17 +112,25 @@ void PublishOptions(of::Tree& tree) {
   SetString(tree, options.value(), "screen-#rows", "24");
 }
 
-void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file, const char* arguments) {
-  if (arguments[0] != '\0') SetString(tree, tree.FindDevice("/chosen"), "bootargs", arguments);
+void PublishBootPath(of::Tree& tree, const bootmgr::LoadedClient& loaded) {
+  const of::Phandle chosen = tree.FindDevice("/chosen");
+  if (loaded.arguments[0] != '\0') SetString(tree, chosen, "bootargs", loaded.arguments);
+  if (!loaded.bootp_response.empty() &&
+      tree.SetProperty(chosen, "bootp-response", loaded.bootp_response.data(),
+                       static_cast<uint32_t>(loaded.bootp_response.size()))
+          .is_error()) {
+    lib::Printf("tern: no room in the device tree for /chosen/bootp-response\n");
+  }
   char path[256];
-  auto length = tree.Path(device, path, sizeof(path));
+  auto length = tree.Path(loaded.device, path, sizeof(path));
   if (length.is_error() || length.value() >= sizeof(path)) return;
-  char bootpath[512];
+  char bootpath[256 + bootmgr::kDeviceArgumentsMax];
   const size_t written =
-      file[0] == '\0' ? lib::FormatToBuffer(bootpath, sizeof(bootpath), "%s", path)
-                      : lib::FormatToBuffer(bootpath, sizeof(bootpath), "%s:,%s", path, file);
+      loaded.device_arguments[0] == '\0'
+          ? lib::FormatToBuffer(bootpath, sizeof(bootpath), "%s", path)
+          : lib::FormatToBuffer(bootpath, sizeof(bootpath), "%s:%s", path, loaded.device_arguments);
   if (written >= sizeof(bootpath)) return;
-  SetString(tree, tree.FindDevice("/chosen"), "bootpath", bootpath);
+  SetString(tree, chosen, "bootpath", bootpath);
 }
 
 }  // namespace boot

@@ -42,11 +42,13 @@ void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices
 // a boot loader on a vty console reads (GRUB's ofconsole takes its screen size from them).
 void PublishOptions(of::Tree& tree);
 
-// /chosen bootpath: the path of the device the boot loader came from, and ":,<file>" when it came
-// from a file there (the disk-label's syntax [IEEE 1275 PowerPC binding]: GRUB takes its prefix
-// from the file's folder, grub-core/kern/ieee1275/openfw.c grub_ieee1275_get_filename).
-// And /chosen bootargs: `arguments` when not empty (the boot command's arguments after the
-// file [IEEE 1275 7.6.2 "boot"]), left as QEMU set it otherwise.
-void PublishBootPath(of::Tree& tree, of::Phandle device, const char* file, const char* arguments);
+// /chosen for the boot loader `loaded`: bootpath, the path of the device it came from with the
+// device's arguments when there are any ("<path>:,\boot\grub\powerpc.elf" for a file of a disk
+// or a CD: GRUB takes its prefix from the file's folder, grub-core/kern/ieee1275/openfw.c
+// grub_ieee1275_get_filename; "<path>:<siaddr>,<file>,..." for a network card); bootargs when the
+// boot command gave arguments (IEEE 1275 7.6.2 "boot"), left as QEMU set it otherwise; and
+// bootp-response, the DHCP reply of a network boot, where GRUB's ofnet finds its configuration
+// (grub-core/net/drivers/ieee1275/ofnet.c).
+void PublishBootPath(of::Tree& tree, const bootmgr::LoadedClient& loaded);
 
 }  // namespace boot

@@ -184,7 +184,7 @@ bool LoadPrep(LoaderEnv& env, const block::Device& disk, const block::Partition&
   (void)lib::FormatToBuffer(what, sizeof(what), "partition %u", prep.number);
   const ImageSource source{prep.start_lba * disk.block_size,
                            prep.block_count * uint64_t{disk.block_size}, what, "PReP partition"};
-  loaded.file[0] = '\0';
+  loaded.device_arguments[0] = '\0';
   return LoadImage(env, disk, source, path, loaded);
 }
 
@@ -192,7 +192,8 @@ bool LoadChrpFile(LoaderEnv& env, const block::Device& disk, const ChrpBoot& chr
                   LoadedClient& loaded) {
   const ImageSource source{chrp.file.offset, chrp.file.size, chrp.script.path, "file"};
   if (!LoadImage(env, disk, source, path, loaded)) return false;
-  (void)lib::FormatToBuffer(loaded.file, sizeof(loaded.file), "%s", chrp.script.path);
+  (void)lib::FormatToBuffer(loaded.device_arguments, sizeof(loaded.device_arguments), ",%s",
+                            chrp.script.path);
   (void)lib::FormatToBuffer(loaded.arguments, sizeof(loaded.arguments), "%s",
                             chrp.script.arguments);
   return true;

@@ -39,16 +39,23 @@ struct LoaderEnv {
 };
 
 inline constexpr size_t kBootFileMax = 256;
+inline constexpr size_t kDeviceArgumentsMax = 512;
 
 struct LoadedClient {
   uint64_t entry = 0;  // a real address
   bool mode32 = false;
   of::Phandle device = 0;  // the node it was loaded from (/chosen bootpath)
-  // The file it was loaded from, as the disk-label names files ("\boot\grub\powerpc.elf"),
-  // or "" for a PReP partition: GRUB takes its prefix from bootpath's ",\file" part.
-  char file[kBootFileMax] = {};
+  // The device's arguments in /chosen/bootpath ("<device>:<arguments>"; "" for none): for a file
+  // of a disk or a CD the disk-label's ",\boot\grub\powerpc.elf" (GRUB takes its prefix from the
+  // file's folder); for a network card the TFTP booting extension's
+  // "siaddr,filename,ciaddr,giaddr,bootp-retries,tftp-retries,subnet-mask,blksize" (GRUB's ofnet
+  // reads the server and the addresses from them); none for a PReP partition.
+  char device_arguments[kDeviceArgumentsMax] = {};
   // The boot arguments bootinfo.txt's boot command gives after the file (/chosen/bootargs), or "".
   char arguments[kBootFileMax] = {};
+  // The DHCP or BOOTP reply a network boot was configured by (/chosen/bootp-response), else
+  // empty. It stays valid until the next network boot.
+  lib::Span<const uint8_t> bootp_response;
 };
 
 // Tries `devices` in QEMU's boot order and loads the first bootable one's boot image; prints one

@@ -430,7 +430,7 @@ TEST_F(LoaderTest, CdBootsTheFileItsBootInfoNames) {
   ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kCdrom}})) << console_.text;
   EXPECT_EQ(loaded_.entry, 0x200000u);
   EXPECT_TRUE(loaded_.mode32);
-  EXPECT_STREQ(loaded_.file, "\\boot\\grub\\powerpc.elf");
+  EXPECT_STREQ(loaded_.device_arguments, ",\\boot\\grub\\powerpc.elf");
   EXPECT_STREQ(loaded_.arguments, "");
   EXPECT_EQ(console_.text,
             std::string("tern: booting ") + kCd +
@@ -455,7 +455,7 @@ TEST_F(LoaderTest, IsoImageAsADiskBootsItsVolume) {
   isotest::TestDisk disk(image, 512);
   const block::Device device = disk.Device();
   ASSERT_TRUE(LoadMedia({{&device, bootmgr::BootKind::kDisk}})) << console_.text;
-  EXPECT_STREQ(loaded_.file, "\\boot\\grub\\powerpc.elf");
+  EXPECT_STREQ(loaded_.device_arguments, ",\\boot\\grub\\powerpc.elf");
   EXPECT_FALSE(console_.Has("cannot boot")) << console_.text;
 }
 
@@ -491,7 +491,7 @@ TEST_F(LoaderTest, MissingBootFileIsNamedAndTheNextDeviceBoots) {
   ASSERT_TRUE(
       LoadMedia({{&device, bootmgr::BootKind::kCdrom}, {&good.device, bootmgr::BootKind::kDisk}}));
   EXPECT_EQ(loaded_.device, Node(1));
-  EXPECT_STREQ(loaded_.file, "");
+  EXPECT_STREQ(loaded_.device_arguments, "");
 }
 
 // Each medium that cannot be booted gets its one-line reason.
