@@ -5,6 +5,7 @@
 #include "bootmgr/boot-order.h"
 #include "bootmgr/chrp-boot.h"
 #include "bootmgr/elf.h"
+#include "bootmgr/net-boot.h"
 #include "bootmgr/staging.h"
 #include "lib/console.h"
 #include "lib/fdt.h"
@@ -203,6 +204,10 @@ bool LoadChrpFile(LoaderEnv& env, const block::Device& disk, const ChrpBoot& chr
 // partition's image; a CD is looked at as install media first, a disk as a disk first (an ISO image
 // attached as a disk has no PReP partition). One line says why when neither can be booted.
 bool TryDevice(LoaderEnv& env, const BootDevice& device, const char* path, LoadedClient& loaded) {
+  if (device.kind == BootKind::kNetwork) {
+    return device.nic != nullptr && NetBoot(env, *device.nic, path, loaded);
+  }
+  if (device.device == nullptr) return false;
   const block::Device& disk = *device.device;
   const bool cdrom = device.kind == BootKind::kCdrom;
   char prep_reason[96] = {};
