@@ -6,6 +6,7 @@
 #include "lib/format.h"
 #include "lib/string.h"
 #include "lib/timeout.h"
+#include "net/boot-arguments.h"
 #include "net/stack.h"
 
 namespace bootmgr {
@@ -126,19 +127,6 @@ bool Fetch(const char* path, const net::DhcpLease& lease, const Staging& staging
 
 }  // namespace
 
-void FormatNetworkArguments(const net::DhcpLease& lease, lib::StringView file, uint16_t block_size,
-                            char* out, size_t size) {
-  char name[net::kTftpMaxFileName + 1];
-  const size_t length = lib::Min(file.size(), sizeof(name) - 1);
-  for (size_t i = 0; i < length; ++i) name[i] = file[i] == '/' ? '\\' : file[i];
-  name[length] = '\0';
-  const size_t written = lib::FormatToBuffer(
-      out, size, "%s,%s,%s,%s,%d,%d,%s,%u", Dotted(lease.boot_server).text, name,
-      Dotted(lease.address).text, Dotted(lease.router).text, kNetBootDhcpTries, net::kTftpTries,
-      Dotted(lease.netmask).text, block_size);
-  if (written >= size && size != 0) out[0] = '\0';
-}
-
 bool NetBoot(LoaderEnv& env, const net::Device& nic, const char* path, LoadedClient& loaded) {
   const net::Buffer tx{tx_frame, reinterpret_cast<uintptr_t>(tx_frame), sizeof(tx_frame)};
   auto started = stack.Start(nic, tx, rx_frame, env.timebase_frequency);
@@ -165,8 +153,18 @@ bool NetBoot(LoaderEnv& env, const net::Device& nic, const char* path, LoadedCli
   }
   CloseStaging(env, staging);
   if (!ok) return false;
-  FormatNetworkArguments(lease, lib::StringView(lease.boot_file), report.block_size,
-                         loaded.device_arguments, sizeof(loaded.device_arguments));
+  net::BootArguments arguments;
+  arguments.server = lease.boot_server;
+  lib::MemCopy(arguments.file, lease.boot_file, sizeof(arguments.file));
+  arguments.file[net::kBootFileNameMax] = '\0';
+  arguments.client = lease.address;
+  arguments.gateway = lease.router;
+  arguments.bootp_retries = kNetBootDhcpTries;
+  arguments.tftp_retries = net::kTftpTries;
+  arguments.netmask = lease.netmask;
+  arguments.block_size = report.block_size;
+  (void)net::FormatBootArguments(arguments, loaded.device_arguments,
+                                 sizeof(loaded.device_arguments));
   loaded.arguments[0] = '\0';
   loaded.bootp_response = lib::Span<const uint8_t>(dhcp_reply, lease.packet_length);
   return true;

@@ -24,13 +24,6 @@ namespace bootmgr {
 inline constexpr int kNetBootDhcpTries = 4;
 inline constexpr uint64_t kNetBootDhcpFirstTimeoutMs = 1000;
 
-// The TFTP booting extension's device arguments for a boot configured by `lease` that loaded
-// `file` with TFTP blocks of `block_size`: "siaddr,filename,ciaddr,giaddr,bootp-retries,
-// tftp-retries,subnet-mask,blksize", the file's '/' written as '\' (GRUB's
-// grub_ieee1275_get_filename takes the folder of its prefix from it). Empty when it does not fit.
-void FormatNetworkArguments(const net::DhcpLease& lease, lib::StringView file, uint16_t block_size,
-                            char* out, size_t size);
-
 // Boots the card `nic` at `path`: prints the address, the server, the file and what was received;
 // one line says why when it cannot. Nothing stays claimed for a card that failed.
 bool NetBoot(LoaderEnv& env, const net::Device& nic, const char* path, LoadedClient& loaded);

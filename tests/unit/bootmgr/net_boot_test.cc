@@ -215,18 +215,4 @@ TEST_F(NetBootTest, FailuresSayWhyLeaveNothingClaimedAndEndInBoundedTime) {
   }
 }
 
-TEST(NetworkArgumentsTest, FieldsInTheTftpBootingExtensionsOrder) {
-  net::DhcpLease lease;
-  lease.boot_server = net::Ipv4Address::Of(192, 168, 1, 2);
-  lease.address = net::Ipv4Address::Of(192, 168, 1, 50);
-  lease.router = net::Ipv4Address::Of(192, 168, 1, 1);
-  lease.netmask = net::Ipv4Address::Of(255, 255, 0, 0);
-  char out[128];
-  bootmgr::FormatNetworkArguments(lease, "pxe/core.elf", 1024, out, sizeof(out));
-  EXPECT_STREQ(out, "192.168.1.2,pxe\\core.elf,192.168.1.50,192.168.1.1,4,10,255.255.0.0,1024");
-  char small[16];
-  bootmgr::FormatNetworkArguments(lease, "pxe/core.elf", 1024, small, sizeof(small));
-  EXPECT_STREQ(small, "");
-}
-
 }  // namespace
