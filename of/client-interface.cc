@@ -6,6 +6,7 @@
 #include "lib/cell-block.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
+#include "lib/format.h"
 #include "lib/hv.h"
 #include "lib/string.h"
 #include "lib/timeout.h"
@@ -140,6 +141,12 @@ CiStatus PackageToPath(ClientInterface& client, CiCall& call) {
   return CiStatus::kSuccess;
 }
 
+// canon(device-specifier, buf, buflen) -> length [IEEE 1275 6.3.2.2]: the full path of the node
+// the specifier (a path or an alias) names, with the specifier's device arguments; -1 when it
+// names none. Like package-to-path it answers the full length without the NUL and writes what
+// fits (GRUB retries with a larger buffer: grub_ieee1275_canonicalise_devname).
+CiStatus Canon(ClientInterface& client, CiCall& call);
+
 CiStatus InstanceToPath(ClientInterface& client, CiCall& call) {
   const Phandle package = client.PackageOf(call.args[0]);
   call.rets[0] = package == 0 ? kError : WritePath(client, package, call.args[1], call.args[2]);
@@ -176,6 +183,33 @@ CiStatus Open(ClientInterface& client, CiCall& call) {
   const Phandle node = client.tree().FindDevice(specifier);
   if (node == 0) return CiStatus::kSuccess;
   call.rets[0] = client.Open(node, DeviceArguments(specifier));
+  return CiStatus::kSuccess;
+}
+
+CiStatus Canon(ClientInterface& client, CiCall& call) {
+  char specifier[kMaxNameLength];
+  call.rets[0] = kError;
+  auto length = ReadName(client, call.args[0], specifier);
+  if (length.is_error()) return CiStatus::kSuccess;
+  const lib::StringView text(specifier, length.value());
+  const Phandle node = client.tree().FindDevice(text);
+  if (node == 0) return CiStatus::kSuccess;
+  char path[kMaxNameLength * 2];
+  auto path_length = client.tree().Path(node, path, sizeof(path));
+  if (path_length.is_error() || path_length.value() >= sizeof(path)) return CiStatus::kSuccess;
+  const lib::StringView arguments = DeviceArguments(text);
+  const size_t full =
+      arguments.empty()
+          ? path_length.value()
+          : lib::FormatToBuffer(path + path_length.value(), sizeof(path) - path_length.value(),
+                                ":%.*s", static_cast<int>(arguments.size()), arguments.data()) +
+                path_length.value();
+  if (full >= sizeof(path)) return CiStatus::kSuccess;
+  const size_t copied = lib::Min<size_t>(full + 1, call.args[2]);
+  if (copied > 0 && client.memory().Write(call.args[1], path, copied).is_error()) {
+    return CiStatus::kSuccess;
+  }
+  call.rets[0] = static_cast<uint32_t>(full);
   return CiStatus::kSuccess;
 }
 
@@ -459,6 +493,7 @@ CiStatus Test(ClientInterface& client, CiCall& call) {
 
 constexpr CiService kServices[] = {
     {"finddevice", 1, 1, FindDevice},
+    {"canon", 3, 1, Canon},
     {"getprop", 4, 1, GetProp},
     {"getproplen", 2, 1, GetPropLen},
     {"nextprop", 3, 1, NextProp},

@@ -1621,6 +1621,29 @@ TEST_F(DiskClientTest, BlockMethods) {
   EXPECT_EQ(Bytes(first, 4), DiskBytes(0, 4));
 }
 
+// canon: an alias or a path to the node's full path, the arguments kept; the full length when
+// the buffer is short (GRUB asks again with a larger one).
+TEST_F(DiskClientTest, CanonGivesTheFullPathOfAnAliasOrAPath) {
+  auto canon = [&](const std::string& specifier, uint32_t size, std::string* out) {
+    const uint64_t buffer = Buffer(size);
+    const uint32_t length = Ret("canon", {Address(PutString(specifier)), Address(buffer), size});
+    if (out != nullptr && length != kError) *out = Bytes(buffer, std::min<uint32_t>(length, size));
+    return length;
+  };
+  std::string path;
+  EXPECT_EQ(canon("disk", 64, &path), 27u);
+  EXPECT_EQ(path, "/pci@800000020000000/scsi@2");
+  EXPECT_EQ(canon("disk:2,\\boot", 64, &path), 35u);
+  EXPECT_EQ(path, "/pci@800000020000000/scsi@2:2,\\boot");
+  EXPECT_EQ(canon("/pci@800000020000000/scsi@2", 64, &path), 27u);
+  const uint64_t small = Buffer(8);
+  EXPECT_EQ(Ret("canon", {Address(PutString("disk")), Address(small), 8}), 27u);
+  EXPECT_EQ(Bytes(small, 8), "/pci@800");
+  EXPECT_TRUE(Guarded(small, 8, 24));
+  EXPECT_EQ(canon("nodisk", 64, nullptr), kError);
+  EXPECT_EQ(canon("/pci@800000020000000/nothing", 64, nullptr), kError);
+}
+
 // A path that goes on after the disk's arguments names a node below the disk, which has none
 // (issue 26: it used to open the whole disk).
 TEST_F(DiskClientTest, ArgumentsFollowedByAPathNameNoDisk) {
