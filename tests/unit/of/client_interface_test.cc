@@ -31,6 +31,7 @@
 #include "tests/tree-check.h"
 #include "tests/unit/fs/fs-test-disk.h"
 #include "tests/unit/fs/iso-builder.h"
+#include "tests/unit/net/fake-network.h"
 
 namespace {
 
@@ -1915,4 +1916,100 @@ TEST_F(MediaClientTest, PositionsPastFourGibibytes) {
   EXPECT_EQ(
       Ret("seek", {dvd, static_cast<uint32_t>((end + 1) >> 32), static_cast<uint32_t>(end + 1)}),
       kError);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Network cards, as GRUB's ofnet uses them: raw frames through read and write; load by TFTP
+
+class NetworkClientTest : public ClientTest {
+ protected:
+  void SetUp() override {
+    ClientTest::SetUp();
+    tests::ResetClock();
+    // QEMU's default NIC on pseries (-nic user: spapr-vlan), in the corpus's tree.
+    const Phandle node = tree().FindDevice("/vdevice/l-lan@71000002");
+    ASSERT_NE(node, 0u);
+    binding_ = of::Binding{node, of::PackageForType("network"), &lan_.device};
+    ASSERT_NE(binding_.package, nullptr);
+    config_.bindings = lib::Span<const of::Binding>(&binding_, 1);
+    config_.timebase_frequency = tests::kFrequency;
+    client_ = std::make_unique<of::ClientInterface>(tree(), memory_, claims_, config_);
+    ASSERT_TRUE(client_->Prepare(vty_).is_ok());
+  }
+  void TearDown() override {
+    tests::SetTimebaseStep(0);
+    ClientTest::TearDown();
+  }
+  uint32_t OpenAsGrubDoes() {
+    return Open(
+        "/vdevice/l-lan@71000002:speed=auto,duplex=auto,1.1.1.1,dummy,1.1.1.1,1.1.1.1,5,5,1.1.1.1,"
+        "512");
+  }
+  uint32_t Load(uint32_t ihandle, uint64_t address) {
+    auto result = Call("call-method", {Address(PutString("load")), ihandle, Address(address)}, 2);
+    EXPECT_EQ(result.status, CiStatus::kSuccess);
+    return result.rets[0] != 0 ? kError : result.rets[1];
+  }
+
+  tests::FakeNetwork lan_;
+  of::Binding binding_;
+};
+
+TEST_F(NetworkClientTest, RawFramesGoOutAndComeBackAsGrubSendsThem) {
+  const uint32_t nic = OpenAsGrubDoes();
+  ASSERT_NE(nic, 0u);
+  // Nothing received yet: -2, and GRUB polls again.
+  const uint64_t buffer = Buffer(1536);
+  EXPECT_EQ(Ret("read", {nic, Address(buffer), 1536}), static_cast<uint32_t>(-2));
+  // An ARP request for the server, 42 bytes as GRUB builds it: sent padded to 60, answered.
+  tests::Bytes request = tests::ArpFrame(1, tests::kClientMac, tests::kClientIp, net::MacAddress{},
+                                         tests::kServerIp, net::MacAddress::Broadcast());
+  ASSERT_GE(request.size(), 42u);
+  request.resize(42);  // the builder pads; GRUB does not
+  const uint64_t frame = PutBytes(std::string(request.begin(), request.end()));
+  EXPECT_EQ(Ret("write", {nic, Address(frame), 42}), 42u);
+  ASSERT_EQ(lan_.sent.size(), 1u);
+  EXPECT_EQ(lan_.sent[0].bytes.size(), 60u);
+  EXPECT_EQ(tests::Bytes(lan_.sent[0].bytes.begin(), lan_.sent[0].bytes.begin() + 42), request);
+  EXPECT_TRUE(lan_.violations.empty());
+  uint32_t got = static_cast<uint32_t>(-2);
+  for (int i = 0; i < 100 && got == static_cast<uint32_t>(-2); ++i) {
+    got = Ret("read", {nic, Address(buffer), 1536});
+  }
+  ASSERT_GE(got, 42u);
+  ASSERT_NE(got, kError);
+  EXPECT_EQ(Bytes(buffer + 12, 2), std::string("\x08\x06", 2));  // an ARP frame
+  EXPECT_EQ(Host(buffer)[21], 2);                                // a reply
+  EXPECT_EQ(std::memcmp(Host(buffer) + 22, tests::kServerMac.bytes, 6), 0);
+  // Frames the card cannot carry, and buffers outside client memory: -1.
+  EXPECT_EQ(Ret("write", {nic, Address(frame), 13}), kError);
+  EXPECT_EQ(Ret("write", {nic, Address(frame), 1515}), kError);
+  EXPECT_EQ(Ret("write", {nic, static_cast<uint32_t>(kRamSize), 60}), kError);
+  EXPECT_EQ(lan_.sent.size(), 1u);
+}
+
+TEST_F(NetworkClientTest, LoadFetchesTheBootFileByDhcpAndTftp) {
+  std::vector<uint8_t> file(100000);
+  for (size_t i = 0; i < file.size(); ++i) file[i] = static_cast<uint8_t>(i * 7 + i / 1000);
+  lan_.dhcp.boot_file = "yaboot";
+  lan_.tftp.files["yaboot"] = file;
+  const uint32_t nic = Open("/vdevice/l-lan@71000002");
+  ASSERT_NE(nic, 0u);
+  const uint64_t address = Buffer(file.size());
+  EXPECT_EQ(Load(nic, address), file.size());
+  EXPECT_EQ(Bytes(address, file.size()), std::string(file.begin(), file.end()));
+  EXPECT_TRUE(Guarded(address, file.size(), file.size() + 16));
+  EXPECT_EQ(lan_.dhcp.discovers, 1);
+  // The open's arguments name the server, the file and the addresses: no DHCP.
+  lan_.tftp.files["other.elf"] = std::vector<uint8_t>(3000, 0x5a);
+  const uint32_t fixed =
+      Open("/vdevice/l-lan@71000002:10.0.2.2,other.elf,10.0.2.15,10.0.2.2,5,5,255.255.255.0");
+  ASSERT_NE(fixed, 0u);
+  const uint64_t second = Buffer(3000);
+  EXPECT_EQ(Load(fixed, second), 3000u);
+  EXPECT_EQ(Bytes(second, 3000), std::string(3000, '\x5a'));
+  EXPECT_EQ(lan_.dhcp.discovers, 1);
+  // A file the server does not have: the method fails.
+  const uint32_t missing = Open("/vdevice/l-lan@71000002:10.0.2.2,nothing,10.0.2.15,,,,255.0.0.0");
+  EXPECT_EQ(Load(missing, second), kError);
 }
