@@ -1,6 +1,7 @@
 #include "boot/os-tree.h"
 
 #include "dev/pci-bridge.h"
+#include "lib/be.h"
 #include "lib/console.h"
 #include "lib/format.h"
 #include "lib/string.h"
@@ -74,6 +75,17 @@ of::Phandle PublishDevice(of::Tree& tree, const char* path, const char* unit,
     return 0;
   }
   return node;
+}
+
+void PublishNetworkProperties(of::Tree& tree, of::Phandle node, const net::Device& nic) {
+  const lib::Be32 max_frame(nic.max_frame);
+  const lib::Be32 address_bits(48);
+  const bool ok = tree.SetProperty(node, "mac-address", nic.mac.bytes, 6).is_ok() &&
+                  tree.SetProperty(node, "max-frame-size", &max_frame, 4).is_ok() &&
+                  tree.SetProperty(node, "address-bits", &address_bits, 4).is_ok() &&
+                  (tree.GetProperty(node, "local-mac-address").is_ok() ||
+                   tree.SetProperty(node, "local-mac-address", nic.mac.bytes, 6).is_ok());
+  if (!ok) lib::Printf("tern: no room in the device tree for a network card's properties\n");
 }
 
 void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices) {

@@ -11,6 +11,7 @@
 #include "dev/pci.h"
 #include "lib/span.h"
 #include "lib/types.h"
+#include "net/device.h"
 #include "of/tree.h"
 
 namespace boot {
@@ -33,9 +34,15 @@ BridgeCount CompletePciBridges(of::Tree& tree, const dev::PciConfigAccess& acces
 of::Phandle PublishDevice(of::Tree& tree, const char* path, const char* unit,
                           const char* device_type);
 
+// The properties of a network card's node a client reads [IEEE 1275 PowerPC binding, "network"]:
+// mac-address (the address in use), local-mac-address (kept when QEMU gave one: spapr-vlan's),
+// max-frame-size (GRUB sizes its buffers by it) and address-bits (48).
+void PublishNetworkProperties(of::Tree& tree, of::Phandle node, const net::Device& nic);
+
 // /aliases disk, disk1, ... for the disks of `devices` in order, cdrom, cdrom1, ... for their
-// CD-ROMs, net, net1, ... for their network cards: how GRUB (grub-core/disk/ieee1275/ofdisk.c) finds the disks when the model names an
-// IBM machine, and the names `disk:2` and `cdrom:,\file` style paths use.
+// CD-ROMs, net, net1, ... for their network cards: how GRUB (grub-core/disk/ieee1275/ofdisk.c)
+// finds the disks when the model names an IBM machine, and the names `disk:2` and `cdrom:,\file`
+// style paths use.
 void PublishAliases(of::Tree& tree, lib::Span<const bootmgr::BootDevice> devices);
 
 // /options, the node of the firmware's configuration variables [IEEE 1275 7.4.4], with the two
