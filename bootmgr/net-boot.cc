@@ -134,6 +134,9 @@ bool NetBoot(LoaderEnv& env, const net::Device& nic, const char* path, LoadedCli
     lib::Printf("tern: %s: cannot boot: %s\n", path, net::StackErrorName(started.error()));
     return false;
   }
+  const uint8_t* mac = nic.mac.bytes;
+  lib::Printf("tern: %s: asking DHCP for an address (MAC %02x:%02x:%02x:%02x:%02x:%02x)\n", path,
+              mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
   net::DhcpLease lease;
   if (!Configure(path, lease)) return false;
   Staging staging;
