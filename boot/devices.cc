@@ -39,11 +39,18 @@ constinit char boot_list[1024];
 // The memory the drivers reach: all of guest RAM, firmware included (kept for as long as the
 // drivers run).
 constinit lib::GuestMemory firmware_memory;
-// Memory the drivers' devices DMA to: rings, CRQ and IU pages, SCSI data-in buffers. Firmware
-// memory, at real addresses; the client's GuestMemory refuses writes to it.
-alignas(4096) constinit uint8_t dma_memory[160 * 1024];
+// Memory the drivers' devices DMA to: rings, CRQ and IU pages, SCSI data-in buffers, NIC
+// receive and transmit buffers. Firmware memory, at real addresses; the client's GuestMemory
+// refuses writes to it.
+alignas(4096) constinit uint8_t dma_memory[256 * 1024];
 
 bool AddFound(void*, const dev::FoundDevice& device) {
+  if (device.net != nullptr) {
+    // A NIC: listed and left running (its driver resets it with the others before the OS runs);
+    // neither published in the tree nor bound to a package here, and never a boot device.
+    lib::Printf("tern: net %s: %s\n", device.path, device.description);
+    return true;
+  }
   if (found_count == kMaxDevices) {
     lib::Printf("tern: more than %d disks and CD-ROMs: %s/%s is not used\n", kMaxDevices,
                 device.path, device.unit);
