@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,13 @@
 #include "tests/unit/dev/fake-llan.h"
 
 namespace {
+
+// The error of `result`, or nothing: a test that gets a value fails instead of panicking.
+template <class T, class E>
+std::optional<E> ErrorOf(const lib::Result<T, E>& result) {
+  if (result.is_ok()) return std::nullopt;
+  return result.error();
+}
 
 using dev::SpaprVlanError;
 using net::DeviceError;
@@ -119,8 +127,8 @@ class SpaprVlanTest : public ::testing::Test {
     EXPECT_TRUE(host.tces.empty());
     EXPECT_EQ(driver->mapped_tces(), 0);
     uint8_t buffer[64];
-    EXPECT_EQ(nic().Receive(buffer, sizeof(buffer)).error(), DeviceError::kNotReady);
-    EXPECT_EQ(Send(Frame(60, 0)).error(), DeviceError::kNotReady);
+    EXPECT_EQ(ErrorOf(nic().Receive(buffer, sizeof(buffer))), DeviceError::kNotReady);
+    EXPECT_EQ(ErrorOf(Send(Frame(60, 0))), DeviceError::kNotReady);
   }
 
   FakeHypervisor& hv = FreshHypervisor();
@@ -147,7 +155,7 @@ TEST_F(SpaprVlanTest, ParsesTheNode) {
             (net::MacAddress{{0x02, 0x11, 0x22, 0x33, 0x44, 0x55}}));
   for (const std::vector<uint8_t>& bad :
        {Tree({1, 2, 3, 4, 5}), Tree({}), Tree({kMac, kMac + 6}, 4)}) {
-    EXPECT_EQ(dev::ParseSpaprVlanNode(bad.data(), LanNode(bad)).error(), SpaprVlanError::kBadNode);
+    EXPECT_EQ(ErrorOf(dev::ParseSpaprVlanNode(bad.data(), LanNode(bad))), SpaprVlanError::kBadNode);
   }
 }
 
@@ -180,26 +188,26 @@ TEST_F(SpaprVlanTest, BringsTheLanUpThroughItsWindow) {
 TEST_F(SpaprVlanTest, RefusesWhatItCannotUseBeforeTouchingTheHost) {
   dev::SpaprVlanNode group = node;
   group.mac.bytes[0] = 0x01;
-  EXPECT_EQ(driver->Start(group, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz).error(),
+  EXPECT_EQ(ErrorOf(driver->Start(group, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz)),
             SpaprVlanError::kBadMac);
   dev::SpaprVlanNode zero = node;
   zero.mac = net::MacAddress{};
-  EXPECT_EQ(driver->Start(zero, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz).error(),
+  EXPECT_EQ(ErrorOf(driver->Start(zero, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz)),
             SpaprVlanError::kBadMac);
   dev::SpaprVlanNode small = node;
   small.vio.window_size = 0x4000;
-  EXPECT_EQ(driver->Start(small, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz).error(),
+  EXPECT_EQ(ErrorOf(driver->Start(small, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz)),
             SpaprVlanError::kWindowTooSmall);
   dev::SpaprVlanNode high = node;
   high.vio.window_base = uint64_t{1} << 32;  // descriptors carry 32-bit bus addresses
-  EXPECT_EQ(driver->Start(high, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz).error(),
+  EXPECT_EQ(ErrorOf(driver->Start(high, memory, kWork, dev::kSpaprVlanWorkBytes, kTimebaseHz)),
             SpaprVlanError::kWindowTooSmall);
-  EXPECT_EQ(driver->Start(node, memory, kWork + 8, dev::kSpaprVlanWorkBytes, kTimebaseHz).error(),
+  EXPECT_EQ(ErrorOf(driver->Start(node, memory, kWork + 8, dev::kSpaprVlanWorkBytes, kTimebaseHz)),
             SpaprVlanError::kBadWorkMemory);
-  EXPECT_EQ(
-      driver->Start(node, memory, ram.size() - 4096, dev::kSpaprVlanWorkBytes, kTimebaseHz).error(),
-      SpaprVlanError::kBadWorkMemory);
-  EXPECT_EQ(driver->Start(node, memory, kWork, dev::kSpaprVlanWorkBytes, 0).error(),
+  EXPECT_EQ(ErrorOf(driver->Start(node, memory, ram.size() - 4096, dev::kSpaprVlanWorkBytes,
+                                  kTimebaseHz)),
+            SpaprVlanError::kBadWorkMemory);
+  EXPECT_EQ(ErrorOf(driver->Start(node, memory, kWork, dev::kSpaprVlanWorkBytes, 0)),
             SpaprVlanError::kBadArgument);
   EXPECT_EQ(host.register_calls, 0);
   EXPECT_TRUE(host.tces.empty());
@@ -224,7 +232,7 @@ TEST_F(SpaprVlanTest, ARegistrationRefusedLeavesNothingMapped) {
   hv.overrides[lib::hv::H_REGISTER_LOGICAL_LAN] = [](const FakeHypervisor::Call&) {
     return lib::hv::HcallReturn{lib::hv::HcallStatus::kParameter, {}};
   };
-  EXPECT_EQ(Start().error(), SpaprVlanError::kRegister);
+  EXPECT_EQ(ErrorOf(Start()), SpaprVlanError::kRegister);
   EXPECT_TRUE(host.tces.empty());
   EXPECT_EQ(driver->state(), dev::DriverState::kStopped);
   EXPECT_NE(console.find("H_REGISTER_LOGICAL_LAN: H_PARAMETER"), std::string::npos) << console;
@@ -239,11 +247,11 @@ TEST_F(SpaprVlanTest, SendsAFrameTheHostCopies) {
   ASSERT_EQ(host.sent.size(), 2u);
   EXPECT_EQ(host.sent[0], frame);
   EXPECT_EQ(host.sent[1], longest);
-  EXPECT_EQ(Send(Frame(13, 0)).error(), DeviceError::kBadFrame);
-  EXPECT_EQ(Send(Frame(net::kEthernetFrameSize + 1, 0)).error(), DeviceError::kBadFrame);
+  EXPECT_EQ(ErrorOf(Send(Frame(13, 0))), DeviceError::kBadFrame);
+  EXPECT_EQ(ErrorOf(Send(Frame(net::kEthernetFrameSize + 1, 0))), DeviceError::kBadFrame);
   // Past the contract's own check: the driver's.
-  EXPECT_EQ(nic().send(nic().driver, net::Frame{nullptr, 0, 60}).error(), DeviceError::kBadBuffer);
-  EXPECT_EQ(nic().send(nic().driver, net::Frame{frame.data(), 0, 9000}).error(),
+  EXPECT_EQ(ErrorOf(nic().send(nic().driver, net::Frame{nullptr, 0, 60})), DeviceError::kBadBuffer);
+  EXPECT_EQ(ErrorOf(nic().send(nic().driver, net::Frame{frame.data(), 0, 9000})),
             DeviceError::kBadFrame);
   EXPECT_EQ(host.send_calls, 2);
 }
@@ -254,9 +262,9 @@ TEST_F(SpaprVlanTest, SendFailuresAreTheContractsErrors) {
   EXPECT_TRUE(Send(Frame(60, 1)).is_ok());
   EXPECT_EQ(host.send_calls, 4);
   host.send_status = lib::hv::HcallStatus::kDropped;  // lost, as on a wire
-  EXPECT_EQ(Send(Frame(60, 2)).error(), DeviceError::kBusy);
+  EXPECT_EQ(ErrorOf(Send(Frame(60, 2))), DeviceError::kBusy);
   host.send_status = lib::hv::HcallStatus::kHardware;
-  EXPECT_EQ(Send(Frame(60, 3)).error(), DeviceError::kDevice);
+  EXPECT_EQ(ErrorOf(Send(Frame(60, 3))), DeviceError::kDevice);
   EXPECT_NE(console.find("H_SEND_LOGICAL_LAN: H_HARDWARE"), std::string::npos) << console;
   EXPECT_TRUE(driver->running());  // the hypervisor holds no frame: nothing to stop
 }
@@ -267,13 +275,13 @@ TEST_F(SpaprVlanTest, ASendBusyForEverTimesOut) {
   host.send_always_busy = true;
   host.ticks_per_busy = kTimebaseHz / 100;  // 10 ms an answer
   const int before = host.send_calls;
-  EXPECT_EQ(Send(Frame(60, 1)).error(), DeviceError::kTimeout);
+  EXPECT_EQ(ErrorOf(Send(Frame(60, 1))), DeviceError::kTimeout);
   const int calls = host.send_calls - before;
   EXPECT_GE(calls, 100);
   EXPECT_LE(calls, 102);
   // And with a time base that stands still, a bounded number of tries.
   host.ticks_per_busy = 0;
-  EXPECT_EQ(Send(Frame(60, 2)).error(), DeviceError::kTimeout);
+  EXPECT_EQ(ErrorOf(Send(Frame(60, 2))), DeviceError::kTimeout);
 }
 
 TEST_F(SpaprVlanTest, ReceivesFramesInOrder) {
@@ -365,7 +373,7 @@ TEST_F(SpaprVlanTest, AHostileCorrelatorStopsTheNic) {
     ASSERT_TRUE(host.Deliver(Frame(60, 1)));
     host.tamper = nullptr;
     uint8_t buffer[2048];
-    EXPECT_EQ(nic().Receive(buffer, sizeof(buffer)).error(), DeviceError::kBadResponse);
+    EXPECT_EQ(ErrorOf(nic().Receive(buffer, sizeof(buffer))), DeviceError::kBadResponse);
     ExpectStopped();
   }
   EXPECT_NE(console.find("tern: /vdevice/l-lan@71000002: receive queue entry with a correlator "
@@ -393,7 +401,7 @@ TEST_F(SpaprVlanTest, ABufferTheHostDoesNotHoldStopsTheNic) {
   EXPECT_EQ(Receive(), Frame(60, 2));
   host.WriteEntry({0xc0, 8, 60, returned});
   uint8_t buffer[2048];
-  EXPECT_EQ(nic().Receive(buffer, sizeof(buffer)).error(), DeviceError::kBadResponse);
+  EXPECT_EQ(ErrorOf(nic().Receive(buffer, sizeof(buffer))), DeviceError::kBadResponse);
   ExpectStopped();
 }
 
@@ -409,7 +417,7 @@ TEST_F(SpaprVlanTest, AFrameOutsideItsBufferStopsTheNic) {
     ASSERT_TRUE(host.Deliver(Frame(60, 1)));
     host.tamper = nullptr;
     uint8_t buffer[4096];
-    EXPECT_EQ(nic().Receive(buffer, sizeof(buffer)).error(), DeviceError::kBadResponse)
+    EXPECT_EQ(ErrorOf(nic().Receive(buffer, sizeof(buffer))), DeviceError::kBadResponse)
         << offset << " " << length;
     ExpectStopped();
   }
@@ -460,7 +468,7 @@ TEST_F(SpaprVlanTest, AFreeBusyForEverIsBoundedAndThePagesStillGo) {
   ASSERT_TRUE(Start().is_ok());
   host.free_always_busy = true;
   host.ticks_per_busy = kTimebaseHz / 10;
-  EXPECT_EQ(driver->ResetForOs().error(), SpaprVlanError::kFree);
+  EXPECT_EQ(ErrorOf(driver->ResetForOs()), SpaprVlanError::kFree);
   EXPECT_LE(host.free_calls, 52);
   EXPECT_TRUE(host.tces.empty());  // the host's DMA now fails instead of landing
   EXPECT_EQ(driver->state(), dev::DriverState::kStopped);
@@ -519,7 +527,7 @@ TEST_F(SpaprVlanProbeTest, TheTableStartsTheNicAndQuiesceFreesIt) {
   EXPECT_FALSE(host.open);
   EXPECT_TRUE(host.tces.empty());
   uint8_t buffer[64];
-  EXPECT_EQ(reported[0].net->Receive(buffer, sizeof(buffer)).error(), DeviceError::kNotReady);
+  EXPECT_EQ(ErrorOf(reported[0].net->Receive(buffer, sizeof(buffer))), DeviceError::kNotReady);
 }
 
 TEST_F(SpaprVlanProbeTest, ANicTheCallerRefusesIsFreedAndGivesItsMemoryBack) {
