@@ -67,6 +67,14 @@ struct ProbeSink {
   void* context = nullptr;
 };
 
+struct ProbeEnv;
+
+// Reports NIC `device` at node `path` to `env`'s sink: device_type "network", the description
+// "<driver>, MAC 52:54:00:12:34:56" written into `description` (which must outlive the report).
+// False when the sink has no room for it.
+bool ReportNetworkDevice(ProbeEnv& env, const char* path, const net::Device& device,
+                         const char* driver, lib::Span<char> description);
+
 // Memory the devices can DMA to (rings, queues, command buffers), handed out to a driver instance
 // as it starts a device, in stack order: a probe that fails gives back what it took (Release, the
 // last taken first), so devices that cannot be used cost no memory.

@@ -3,7 +3,6 @@
 #include "lib/be.h"
 #include "lib/console.h"
 #include "lib/fdt.h"
-#include "lib/format.h"
 #include "lib/hv.h"
 #include "lib/string.h"
 #include "lib/timeout.h"
@@ -344,16 +343,8 @@ lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
           .is_error()) {
     return lib::Err(ProbeError::kRefused);  // Start said why
   }
-  const uint8_t* mac = driver.device().mac.bytes;
-  (void)lib::FormatToBuffer(instance->description, sizeof(instance->description),
-                            "spapr-vlan, MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-                            mac[3], mac[4], mac[5]);
-  FoundDevice found;
-  found.path = target.path;
-  found.device_type = "network";
-  found.net = &driver.device();
-  found.description = instance->description;
-  if (!env.sink.add(env.sink.context, found)) {
+  if (!ReportNetworkDevice(env, target.path, driver.device(), "spapr-vlan",
+                           instance->description)) {
     (void)driver.ResetForOs();
     return lib::Err(ProbeError::kRefused);  // the sink said why
   }

@@ -1,7 +1,6 @@
 #include "dev/virtio-net.h"
 
 #include "lib/console.h"
-#include "lib/format.h"
 #include "lib/string.h"
 #include "lib/timeout.h"
 
@@ -205,16 +204,8 @@ lib::Result<void, ProbeError> Probe(ProbeEnv& env, const ProbeTarget& target) {
           .is_error()) {
     return lib::Err(ProbeError::kRefused);  // Start said why
   }
-  const uint8_t* mac = driver.device().mac.bytes;
-  (void)lib::FormatToBuffer(instance->description, sizeof(instance->description),
-                            "virtio-net, MAC %02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-                            mac[3], mac[4], mac[5]);
-  FoundDevice found;
-  found.path = target.path;
-  found.device_type = "network";
-  found.net = &driver.device();
-  found.description = instance->description;
-  if (!env.sink.add(env.sink.context, found)) {
+  if (!ReportNetworkDevice(env, target.path, driver.device(), "virtio-net",
+                           instance->description)) {
     (void)driver.ResetForOs();
     return lib::Err(ProbeError::kRefused);  // the sink said why
   }
