@@ -24,6 +24,7 @@ struct Found {
   const void* device = nullptr;
   const block::Device* block = nullptr;
   block::Media media = block::Media::kDisk;
+  const net::Device* nic = nullptr;  // a network card (block null)
   const char* description = nullptr;
 };
 
@@ -39,25 +40,41 @@ constinit char boot_list[1024];
 // The memory the drivers reach: all of guest RAM, firmware included (kept for as long as the
 // drivers run).
 constinit lib::GuestMemory firmware_memory;
-// Memory the drivers' devices DMA to: rings, CRQ and IU pages, SCSI data-in buffers. Firmware
-// memory, at real addresses; the client's GuestMemory refuses writes to it.
-alignas(4096) constinit uint8_t dma_memory[160 * 1024];
+// Memory the drivers' devices DMA to: rings, CRQ and IU pages, SCSI data-in buffers, NIC
+// receive and transmit buffers. Firmware memory, at real addresses; the client's GuestMemory
+// refuses writes to it.
+alignas(4096) constinit uint8_t dma_memory[256 * 1024];
 
 bool AddFound(void*, const dev::FoundDevice& device) {
   if (found_count == kMaxDevices) {
-    lib::Printf("tern: more than %d disks and CD-ROMs: %s/%s is not used\n", kMaxDevices,
-                device.path, device.unit);
+    lib::Printf("tern: more than %d disks, CD-ROMs and network cards: %s/%s is not used\n",
+                kMaxDevices, device.path, device.unit);
     return false;
   }
   Found& entry = found[found_count++];
   (void)lib::FormatToBuffer(entry.path, sizeof(entry.path), "%s", device.path);
   (void)lib::FormatToBuffer(entry.unit, sizeof(entry.unit), "%s", device.unit);
   entry.device_type = device.device_type;
-  entry.device = device.block;
+  entry.device = device.net != nullptr ? static_cast<const void*>(device.net) : device.block;
   entry.block = device.block;
   entry.media = device.media;
+  entry.nic = device.net;
   entry.description = device.description;
   return true;
+}
+
+const char* KindName(bootmgr::BootKind kind) {
+  switch (kind) {
+    case bootmgr::BootKind::kDisk: return "disk";
+    case bootmgr::BootKind::kCdrom: return "cdrom";
+    case bootmgr::BootKind::kNetwork: return "net";
+  }
+  return "device";
+}
+
+bootmgr::BootKind KindOf(const Found& entry) {
+  if (entry.nic != nullptr) return bootmgr::BootKind::kNetwork;
+  return entry.media == block::Media::kCdrom ? bootmgr::BootKind::kCdrom : bootmgr::BootKind::kDisk;
 }
 
 // Whether QEMU's boot list names `path` or a node below it ("<path>", "<path>/...",
@@ -95,12 +112,12 @@ void PublishFound(of::Tree& tree) {
     const Found& entry = found[i];
     const of::Phandle node = PublishDevice(tree, entry.path, entry.unit, entry.device_type);
     if (node == 0) continue;
-    lib::Printf("tern: %s %s%s%s: %s\n", entry.media == block::Media::kCdrom ? "cdrom" : "disk",
-                entry.path, entry.unit[0] != '\0' ? "/" : "", entry.unit, entry.description);
+    const bootmgr::BootKind kind = KindOf(entry);
+    lib::Printf("tern: %s %s%s%s: %s\n", KindName(kind), entry.path,
+                entry.unit[0] != '\0' ? "/" : "", entry.unit, entry.description);
+    if (entry.nic != nullptr) PublishNetworkProperties(tree, node, *entry.nic);
     bindings[device_count] = {node, of::PackageForType(entry.device_type), entry.device};
-    const bootmgr::BootKind kind =
-        entry.media == block::Media::kCdrom ? bootmgr::BootKind::kCdrom : bootmgr::BootKind::kDisk;
-    boot_devices[device_count] = {node, entry.block, kind};
+    boot_devices[device_count] = {node, entry.block, kind, entry.nic};
     ++device_count;
   }
   for (int i = 1; i < device_count; ++i) {

@@ -17,6 +17,7 @@
 #include "lib/section-table.h"
 #include "lib/span.h"
 #include "lib/types.h"
+#include "net/device.h"
 
 namespace dev {
 
@@ -45,15 +46,17 @@ struct ProbeTarget {
   const char* path;  // the target's node path ("" for a PCI function QEMU gave no node)
 };
 
-// One device a driver started: a block device (a disk or a CD-ROM) at the target's node, or at
-// a child node `unit` of it ("disk@8000000000000000" for a SCSI LUN), with a line for the
-// console ("virtio-blk, 184320 blocks of 512 bytes (90 MiB)").
+// One device a driver started, with a line for the console: a block device (a disk or a CD-ROM)
+// at the target's node, or at a child node `unit` of it ("disk@8000000000000000" for a SCSI LUN)
+// ("virtio-blk, 184320 blocks of 512 bytes (90 MiB)"); or a network device at the target's node
+// (`net` set, `block` null, device_type "network": "spapr-vlan, MAC 52:54:00:12:34:56").
 struct FoundDevice {
   const char* path = "";  // the target's node
   const char* unit = "";  // "" : the target's node itself
   const char* device_type = "block";
   const block::Device* block = nullptr;
   block::Media media = block::Media::kDisk;
+  const net::Device* net = nullptr;
   const char* description = "";
 };
 
@@ -63,6 +66,14 @@ struct ProbeSink {
   bool (*add)(void* context, const FoundDevice& found) = nullptr;
   void* context = nullptr;
 };
+
+struct ProbeEnv;
+
+// Reports NIC `device` at node `path` to `env`'s sink: device_type "network", the description
+// "<driver>, MAC 52:54:00:12:34:56" written into `description` (which must outlive the report).
+// False when the sink has no room for it.
+bool ReportNetworkDevice(ProbeEnv& env, const char* path, const net::Device& device,
+                         const char* driver, lib::Span<char> description);
 
 // Memory the devices can DMA to (rings, queues, command buffers), handed out to a driver instance
 // as it starts a device, in stack order: a probe that fails gives back what it took (Release, the

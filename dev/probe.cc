@@ -4,6 +4,7 @@
 
 #include "lib/console.h"
 #include "lib/fdt.h"
+#include "lib/format.h"
 
 // The bounds of the linker section TERN_DRIVER fills: linker/tern.ld defines them in the image; on
 // the host the linker does for any section named like a C identifier. Weak: a program that links
@@ -36,6 +37,20 @@ const Driver* MatchNode(lib::Span<const Driver> drivers, const void* fdt, int no
     }
   }
   return nullptr;
+}
+
+bool ReportNetworkDevice(ProbeEnv& env, const char* path, const net::Device& device,
+                         const char* driver, lib::Span<char> description) {
+  const uint8_t* mac = device.mac.bytes;
+  (void)lib::FormatToBuffer(description.data(), description.size(),
+                            "%s, MAC %02x:%02x:%02x:%02x:%02x:%02x", driver, mac[0], mac[1], mac[2],
+                            mac[3], mac[4], mac[5]);
+  FoundDevice found;
+  found.path = path;
+  found.device_type = "network";
+  found.net = &device;
+  found.description = description.data();
+  return env.sink.add(env.sink.context, found);
 }
 
 namespace {

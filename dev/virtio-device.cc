@@ -41,25 +41,53 @@ lib::Result<uint64_t, VirtioError> VirtioDevice::Negotiate(uint64_t optional) {
   return accepted;
 }
 
+namespace {
+
+// `read` between two reads of config_generation, until the two agree [virtio 1.1 §4.1.4.3.1].
+template <class Read>
+lib::Result<void, VirtioError> Consistently(const VirtioPciTransport& transport, Read read) {
+  for (int attempt = 0; attempt < kVirtioConfigAttempts; ++attempt) {
+    auto before = VirtioConfigGeneration(transport);
+    if (before.is_error()) return lib::Err(before.error());
+    TERN_TRY(read());
+    auto after = VirtioConfigGeneration(transport);
+    if (after.is_error()) return lib::Err(after.error());
+    if (before.value() == after.value()) return lib::Ok<VirtioError>();
+  }
+  return lib::Err(VirtioError::kBadDeviceConfig);
+}
+
+}  // namespace
+
 lib::Result<void, VirtioError> VirtioDevice::ReadConfig(uint32_t needed,
                                                         lib::Span<const uint32_t> offsets,
                                                         lib::Span<uint32_t> values) {
   if (transport_.device.length < needed || values.size() < offsets.size()) {
     return lib::Err(VirtioError::kBadDeviceConfig);
   }
-  for (int attempt = 0; attempt < kVirtioConfigAttempts; ++attempt) {
-    auto before = VirtioConfigGeneration(transport_);
-    if (before.is_error()) return lib::Err(before.error());
+  return Consistently(transport_, [&]() -> lib::Result<void, VirtioError> {
     for (size_t i = 0; i < offsets.size(); ++i) {
       auto value = VirtioReadDeviceConfig32(transport_, offsets[i]);
       if (value.is_error()) return lib::Err(value.error());
       values[i] = value.value();
     }
-    auto after = VirtioConfigGeneration(transport_);
-    if (after.is_error()) return lib::Err(after.error());
-    if (before.value() == after.value()) return lib::Ok<VirtioError>();
+    return lib::Ok<VirtioError>();
+  });
+}
+
+lib::Result<void, VirtioError> VirtioDevice::ReadConfigBytes(uint32_t offset,
+                                                             lib::Span<uint8_t> bytes) {
+  if (!lib::RangeInside(offset, bytes.size(), 0, transport_.device.length)) {
+    return lib::Err(VirtioError::kBadDeviceConfig);
   }
-  return lib::Err(VirtioError::kBadDeviceConfig);
+  return Consistently(transport_, [&]() -> lib::Result<void, VirtioError> {
+    for (size_t i = 0; i < bytes.size(); ++i) {
+      auto value = VirtioReadDeviceConfig8(transport_, offset + static_cast<uint32_t>(i));
+      if (value.is_error()) return lib::Err(value.error());
+      bytes[i] = value.value();
+    }
+    return lib::Ok<VirtioError>();
+  });
 }
 
 lib::Result<void, VirtioError> VirtioDevice::StartQueue(SplitQueue& queue, uint16_t index,

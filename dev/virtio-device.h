@@ -40,6 +40,10 @@ class VirtioDevice {
   // still.
   lib::Result<void, VirtioError> ReadConfig(uint32_t needed, lib::Span<const uint32_t> offsets,
                                             lib::Span<uint32_t> values);
+  // The device-configuration bytes [offset, offset + bytes.size()), one at a time (fields that
+  // are not 32-bit aligned, as virtio-net's MAC address), as one consistent snapshot.
+  // kBadDeviceConfig when the structure does not hold them or never holds still.
+  lib::Result<void, VirtioError> ReadConfigBytes(uint32_t offset, lib::Span<uint8_t> bytes);
   // Queue `index` in [address, address + bytes) of `memory` (SplitQueue::Start).
   lib::Result<void, VirtioError> StartQueue(SplitQueue& queue, uint16_t index,
                                             lib::GuestMemory& memory, uint64_t address,

@@ -12,6 +12,8 @@ const char* VirtioErrorName(VirtioError error) {
   switch (error) {
     case VirtioError::kNotVirtioBlk: return "not a virtio block device";
     case VirtioError::kNotVirtioScsi: return "not a virtio SCSI host";
+    case VirtioError::kNotVirtioNet: return "not a virtio network device";
+    case VirtioError::kNoMac: return "device does not offer VIRTIO_NET_F_MAC";
     case VirtioError::kConfigSpace: return "PCI config-space access failed";
     case VirtioError::kNoModernInterface: return "no usable virtio 1.0 PCI capabilities";
     case VirtioError::kBadCapability: return "malformed PCI capability list";
@@ -215,6 +217,14 @@ lib::Result<uint32_t, VirtioError> VirtioReadDeviceConfig32(const VirtioPciTrans
   return Read32(transport.device.address + offset);
 }
 
+lib::Result<uint8_t, VirtioError> VirtioReadDeviceConfig8(const VirtioPciTransport& transport,
+                                                          uint32_t offset) {
+  if (!lib::RangeInside(offset, 1, 0, transport.device.length)) {
+    return lib::Err(VirtioError::kBadDeviceConfig);
+  }
+  return Read8(transport.device.address + offset);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The split virtqueue.
 
@@ -274,6 +284,7 @@ lib::Result<void, VirtioError> SplitQueue::Start(const VirtioPciTransport& trans
   size_ = size;
   next_available_ = 0;
   last_used_ = 0;
+  for (uint32_t& length : lengths_) length = 0;
 
   TERN_TRY(Write16(common + kVirtioCommonQueueSize, size));
   TERN_TRY(Write64(common + kVirtioCommonQueueDesc, address));
@@ -324,6 +335,54 @@ lib::Result<uint32_t, VirtioError> SplitQueue::Run(const VirtqBuffer* chain, uin
     return lib::Err(VirtioError::kBadUsedEntry);
   }
   return element.len.value();
+}
+
+lib::Result<void, VirtioError> SplitQueue::Offer(uint16_t id, uint64_t address, uint32_t length) {
+  if (size_ == 0 || id >= size_ || length == 0 || lengths_[id] != 0) {
+    return lib::Err(VirtioError::kBadArgument);
+  }
+  const VirtqDesc descriptor{lib::Le64(address), lib::Le32(length), lib::Le16(kDescWrite),
+                             lib::Le16(0)};
+  lib::StoreWire(descriptors_ + sizeof(VirtqDesc) * id, descriptor);
+  lengths_[id] = length;
+  lib::StoreLe16(available_ + 4 + 2 * (next_available_ % size_), id);
+  ++next_available_;
+  return lib::Ok<VirtioError>();
+}
+
+lib::Result<void, VirtioError> SplitQueue::Notify() {
+  if (size_ == 0) return lib::Err(VirtioError::kBadArgument);
+  // The descriptors and ring entries before the index that hands them over, and all of it before
+  // the device is told [virtio 1.1 §2.6.13].
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  StoreIndex(available_ + 2, next_available_);
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+  return Write16(notify_address_, index_);
+}
+
+uint16_t SplitQueue::outstanding() const {
+  uint16_t count = 0;
+  for (uint16_t id = 0; id < size_; ++id) count += lengths_[id] != 0 ? 1 : 0;
+  return count;
+}
+
+lib::Result<bool, VirtioError> SplitQueue::TakeUsed(Used& used) {
+  if (size_ == 0) return lib::Err(VirtioError::kBadArgument);
+  const uint16_t used_index = LoadIndex(used_ + 2);
+  if (used_index == last_used_) return false;
+  if (static_cast<uint16_t>(used_index - last_used_) > outstanding()) {
+    return lib::Err(VirtioError::kBadUsedEntry);
+  }
+  const auto element =
+      lib::LoadWire<VirtqUsedElem>(used_ + 4 + sizeof(VirtqUsedElem) * (last_used_ % size_));
+  ++last_used_;
+  const uint32_t id = element.id.value();
+  if (id >= size_ || lengths_[id] == 0 || element.len.value() > lengths_[id]) {
+    return lib::Err(VirtioError::kBadUsedEntry);
+  }
+  lengths_[id] = 0;
+  used = Used{static_cast<uint16_t>(id), element.len.value()};
+  return true;
 }
 
 }  // namespace dev

@@ -23,6 +23,8 @@ namespace dev {
 enum class VirtioError {
   kNotVirtioBlk,       // not a virtio block device (vendor 0x1af4, device 0x1001 or 0x1042)
   kNotVirtioScsi,      // not a virtio SCSI host (vendor 0x1af4, device 0x1004 or 0x1048)
+  kNotVirtioNet,       // not a virtio network device (vendor 0x1af4, device 0x1000 or 0x1041)
+  kNoMac,              // a network device that does not offer VIRTIO_NET_F_MAC
   kConfigSpace,        // a PCI config-space access failed
   kNoModernInterface,  // no usable common or notification structure (a legacy-only device)
   kBadCapability,      // the capability list is malformed (a loop, a pointer out of range)
@@ -114,9 +116,11 @@ lib::Result<uint64_t, VirtioError> VirtioDeviceFeatures(const VirtioPciTransport
 lib::Result<void, VirtioError> VirtioSetDriverFeatures(const VirtioPciTransport& transport,
                                                        uint64_t features);
 lib::Result<uint8_t, VirtioError> VirtioConfigGeneration(const VirtioPciTransport& transport);
-// A 32-bit field of the device-specific structure, checked against its length.
+// A 32-bit field, or one byte, of the device-specific structure, checked against its length.
 lib::Result<uint32_t, VirtioError> VirtioReadDeviceConfig32(const VirtioPciTransport& transport,
                                                             uint32_t offset);
+lib::Result<uint8_t, VirtioError> VirtioReadDeviceConfig8(const VirtioPciTransport& transport,
+                                                          uint32_t offset);
 
 // The split virtqueue's wire structures [virtio 1.1 §2.6.5, §2.6.8]: a descriptor, and an entry
 // of the used ring. The available and used rings start with le16 flags and le16 idx.
@@ -140,8 +144,12 @@ struct VirtqBuffer {
   bool device_writes = false;
 };
 
-// One split virtqueue [virtio 1.1 §2.6] in caller memory, used for one request at a time: a
-// chain always starts at descriptor 0, and exactly one used entry is expected per request.
+// One split virtqueue [virtio 1.1 §2.6] in caller memory, used in one of two ways:
+// - one request at a time (Run): a chain always starts at descriptor 0, and exactly one used
+//   entry is expected per request;
+// - as a pool of single device-writable buffers (Offer, Notify, TakeUsed; a receive queue):
+//   descriptor `id` is buffer `id`, the device returns them in any order, and each used entry is
+//   checked against the buffers it holds.
 class SplitQueue {
  public:
   static constexpr uint16_t kMaxSize = 16;
@@ -166,6 +174,24 @@ class SplitQueue {
   lib::Result<uint32_t, VirtioError> Run(const VirtqBuffer* chain, uint16_t count,
                                          uint64_t timeout_ticks);
 
+  // A buffer's return [virtio 1.1 §2.6.8]: its descriptor and the bytes the device wrote.
+  struct Used {
+    uint16_t id = 0;
+    uint32_t length = 0;
+  };
+  // Buffer `id` (< size()) of `length` bytes at `address` into the available ring, for the
+  // device to write; it learns of it at the next Notify. kBadArgument for an id out of range or
+  // a buffer the device holds already.
+  lib::Result<void, VirtioError> Offer(uint16_t id, uint64_t address, uint32_t length);
+  // Tells the device about the buffers offered since the last Notify.
+  lib::Result<void, VirtioError> Notify();
+  // The next buffer the device returned, if any (never waits). kBadUsedEntry when the used index
+  // moved past more buffers than the device holds, or the entry names a buffer it does not hold,
+  // or a length over the buffer's.
+  lib::Result<bool, VirtioError> TakeUsed(Used& used);
+  // Buffers the device holds (offered, not yet returned).
+  uint16_t outstanding() const;
+
   uint16_t size() const { return size_; }
 
  private:
@@ -175,8 +201,9 @@ class SplitQueue {
   uint64_t notify_address_ = 0;
   uint16_t index_ = 0;
   uint16_t size_ = 0;
-  uint16_t next_available_ = 0;  // avail->idx as last published
-  uint16_t last_used_ = 0;       // used->idx as last consumed
+  uint16_t next_available_ = 0;      // avail->idx as last published
+  uint16_t last_used_ = 0;           // used->idx as last consumed
+  uint32_t lengths_[kMaxSize] = {};  // pool use: each buffer's length, 0 when the driver has it
 };
 
 }  // namespace dev

@@ -1,13 +1,10 @@
 #include "dev/vscsi.h"
 
-#include <libfdt.h>
-
 #include "dev/scsi.h"
 
 #include "lib/be.h"
 #include "lib/console.h"
 #include "lib/cpu.h"
-#include "lib/fdt.h"
 #include "lib/format.h"
 #include "lib/string.h"
 #include "lib/timeout.h"
@@ -141,41 +138,9 @@ const char* VscsiErrorName(VscsiError error) {
 }
 
 lib::Result<VscsiNode, VscsiError> ParseVscsiNode(const void* fdt, int node) {
-  VscsiNode parsed;
-  auto reg = lib::fdt::PropertyU32(fdt, node, "reg");
-  if (reg.is_error()) return lib::Err(VscsiError::kBadNode);
-  parsed.unit_address = reg.value();
-  uint32_t address_cells = 2;
-  uint32_t size_cells = 2;
-  if (lib::fdt::HasProperty(fdt, node, "ibm,#dma-address-cells")) {
-    auto cells = lib::fdt::PropertyU32(fdt, node, "ibm,#dma-address-cells");
-    if (cells.is_error()) return lib::Err(VscsiError::kBadNode);
-    address_cells = cells.value();
-  }
-  if (lib::fdt::HasProperty(fdt, node, "ibm,#dma-size-cells")) {
-    auto cells = lib::fdt::PropertyU32(fdt, node, "ibm,#dma-size-cells");
-    if (cells.is_error()) return lib::Err(VscsiError::kBadNode);
-    size_cells = cells.value();
-  }
-  if (address_cells < 1 || address_cells > 2 || size_cells < 1 || size_cells > 2) {
-    return lib::Err(VscsiError::kBadNode);
-  }
-  auto window = lib::fdt::Property(fdt, node, "ibm,my-dma-window");
-  if (window.is_error() || window.value().size() != 4 * (1 + address_cells + size_cells)) {
-    return lib::Err(VscsiError::kBadNode);
-  }
-  const uint8_t* cells = window.value().data();
-  parsed.liobn = lib::LoadBe32(cells);
-  parsed.window_base = lib::fdt::ReadCells(cells + 4, address_cells);
-  parsed.window_size = lib::fdt::ReadCells(cells + 4 + 4 * address_cells, size_cells);
-  if (parsed.window_size == 0 || parsed.window_base % kPage != 0 ||
-      parsed.window_base + parsed.window_size < parsed.window_base) {
-    return lib::Err(VscsiError::kBadNode);
-  }
-  if (fdt_get_path(fdt, node, parsed.path, sizeof(parsed.path)) != 0) {
-    return lib::Err(VscsiError::kBadNode);
-  }
-  return parsed;
+  auto parsed = ParseVioNode(fdt, node);
+  if (parsed.is_error()) return lib::Err(VscsiError::kBadNode);
+  return parsed.value();
 }
 
 uint64_t VscsiSrpLun(uint32_t target, uint32_t lun) {

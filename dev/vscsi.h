@@ -27,6 +27,7 @@
 #include "block/device.h"
 #include "dev/driver.h"
 #include "dev/scsi-transport.h"
+#include "dev/vio.h"
 #include "lib/guest-memory.h"
 #include "lib/hv.h"
 #include "lib/result.h"
@@ -52,18 +53,9 @@ enum class VscsiError {
 
 const char* VscsiErrorName(VscsiError error);
 
-inline constexpr size_t kVscsiPathMax = 64;
+using VscsiNode = VioNode;
 
-struct VscsiNode {
-  uint32_t unit_address = 0;  // reg: the unit the CRQ hcalls name
-  uint32_t liobn = 0;         // the TCE table H_PUT_TCE names
-  uint64_t window_base = 0;   // I/O bus addresses [window_base, window_base + window_size)
-  uint64_t window_size = 0;
-  char path[kVscsiPathMax] = {};  // "/vdevice/v-scsi@71000003"
-};
-
-// Reads node `node` of `fdt`: reg (one cell), ibm,my-dma-window (LIOBN, then the base and the
-// size in ibm,#dma-address-cells / ibm,#dma-size-cells cells, 2 each when absent; 1 or 2).
+// The node (ParseVioNode); kBadNode when it is malformed.
 lib::Result<VscsiNode, VscsiError> ParseVscsiNode(const void* fdt, int node);
 
 // The SRP LUN QEMU decodes as channel 0, `target`, `lun` (hw/scsi/spapr_vscsi.c:

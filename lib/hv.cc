@@ -16,6 +16,7 @@ const char* HcallStatusName(HcallStatus status) {
     case HcallStatus::kParameter: return "H_PARAMETER";
     case HcallStatus::kBadMode: return "H_BAD_MODE";
     case HcallStatus::kNotFound: return "H_NOT_FOUND";
+    case HcallStatus::kDropped: return "H_DROPPED";
     case HcallStatus::kResource: return "H_RESOURCE";
     case HcallStatus::kState: return "H_STATE";
     case HcallStatus::kMultiThreadsActive: return "H_MULTI_THREADS_ACTIVE";
@@ -117,6 +118,33 @@ Result<void, HcallStatus> FreeCrq(uint64_t unit) {
 
 Result<void, HcallStatus> SendCrq(uint64_t unit, uint64_t high, uint64_t low) {
   return StatusOnly(Hcall(H_SEND_CRQ, {unit, high, low}));
+}
+
+bool IsBusy(HcallStatus status) {
+  const auto value = static_cast<int64_t>(status);
+  return status == HcallStatus::kBusy || (value >= 9900 && value <= 9905);
+}
+
+Result<void, HcallStatus> RegisterLogicalLan(uint64_t unit, uint64_t buffer_list,
+                                             uint64_t receive_queue, uint64_t filter_list,
+                                             uint64_t mac) {
+  return StatusOnly(
+      Hcall(H_REGISTER_LOGICAL_LAN, {unit, buffer_list, receive_queue, filter_list, mac}));
+}
+
+Result<void, HcallStatus> FreeLogicalLan(uint64_t unit) {
+  return StatusOnly(Hcall(H_FREE_LOGICAL_LAN, {unit}));
+}
+
+Result<void, HcallStatus> AddLogicalLanBuffer(uint64_t unit, uint64_t descriptor) {
+  return StatusOnly(Hcall(H_ADD_LOGICAL_LAN_BUFFER, {unit, descriptor}));
+}
+
+// r4 the unit, r5..r10 the descriptors, r11 the continuation token (0: a new frame).
+Result<void, HcallStatus> SendLogicalLan(
+    uint64_t unit, const uint64_t (&descriptors)[kLogicalLanSendDescriptors]) {
+  return StatusOnly(Hcall(H_SEND_LOGICAL_LAN, {unit, descriptors[0], descriptors[1], descriptors[2],
+                                               descriptors[3], descriptors[4], descriptors[5], 0}));
 }
 
 }  // namespace lib::hv

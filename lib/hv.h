@@ -21,6 +21,10 @@ inline constexpr uint64_t H_CEDE = 0xe0;
 inline constexpr uint64_t H_REG_CRQ = 0xfc;
 inline constexpr uint64_t H_FREE_CRQ = 0x100;
 inline constexpr uint64_t H_SEND_CRQ = 0x108;
+inline constexpr uint64_t H_REGISTER_LOGICAL_LAN = 0x114;
+inline constexpr uint64_t H_FREE_LOGICAL_LAN = 0x118;
+inline constexpr uint64_t H_ADD_LOGICAL_LAN_BUFFER = 0x11c;
+inline constexpr uint64_t H_SEND_LOGICAL_LAN = 0x120;
 inline constexpr uint64_t KVMPPC_H_RTAS = 0xf000;
 inline constexpr uint64_t KVMPPC_H_CAS = 0xf002;
 inline constexpr uint64_t KVMPPC_H_UPDATE_DT = 0xf003;
@@ -38,6 +42,7 @@ enum class HcallStatus : int64_t {
   kParameter = -4,
   kBadMode = -5,
   kNotFound = -9,
+  kDropped = -12,   // H_DROPPED: H_SEND_LOGICAL_LAN's frame was not delivered
   kResource = -16,  // H_RESOURCE: e.g. H_REG_CRQ on a unit that already has a queue
   kState = -75,     // H_STATE: the resource is not in a state for this request
   kMultiThreadsActive = -9005,
@@ -117,5 +122,27 @@ Result<void, HcallStatus> PutTce(uint64_t liobn, uint64_t ioba, uint64_t tce);
 Result<void, HcallStatus> RegisterCrq(uint64_t unit, uint64_t queue, uint64_t size);
 Result<void, HcallStatus> FreeCrq(uint64_t unit);
 Result<void, HcallStatus> SendCrq(uint64_t unit, uint64_t high, uint64_t low);
+
+// H_BUSY, or one of the "long busy" answers (9900..9905: retry after 10^(n-9900) ms) [LoPAPR
+// 14.5.3]: the same call may succeed later.
+bool IsBusy(HcallStatus status);
+
+// The logical LAN of a VIO device (spapr-vlan) [LoPAPR, "Interpartition Logical LAN (ILLAN)
+// Option"] (QEMU hw/net/spapr_llan.c: h_register_logical_lan, h_free_logical_lan,
+// h_add_logical_lan_buffer, h_send_logical_lan). Addresses are I/O bus addresses in the unit's DMA
+// window; a buffer descriptor is bit 0 valid, bits 8..31 a length, bits 32..63 an address.
+// RegisterLogicalLan gives unit `unit` its buffer list page, its receive queue (a descriptor) and
+// its filter list page, with the MAC address in the low 48 bits of `mac`; H_RESOURCE: the unit has
+// them already. FreeLogicalLan takes them away. AddLogicalLanBuffer hands it one receive buffer
+// (a descriptor). SendLogicalLan sends one frame gathered from up to six descriptors (the first
+// invalid one ends the list); H_DROPPED: the frame was not delivered.
+inline constexpr int kLogicalLanSendDescriptors = 6;
+Result<void, HcallStatus> RegisterLogicalLan(uint64_t unit, uint64_t buffer_list,
+                                             uint64_t receive_queue, uint64_t filter_list,
+                                             uint64_t mac);
+Result<void, HcallStatus> FreeLogicalLan(uint64_t unit);
+Result<void, HcallStatus> AddLogicalLanBuffer(uint64_t unit, uint64_t descriptor);
+Result<void, HcallStatus> SendLogicalLan(uint64_t unit,
+                                         const uint64_t (&descriptors)[kLogicalLanSendDescriptors]);
 
 }  // namespace lib::hv

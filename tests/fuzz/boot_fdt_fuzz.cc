@@ -17,6 +17,7 @@
 #include "bootmgr/boot-order.h"
 #include "dev/pci.h"
 #include "dev/probe.h"
+#include "dev/spapr-vlan.h"
 #include "dev/vscsi.h"
 #include "drc/registry.h"
 #include "lib/arena.h"
@@ -152,7 +153,8 @@ void Boot(const void* hv_tree) {
   (void)boot::CheckPayload(info.value(), layout);
 
   // The device scan's reading of the tree (boot/devices.cc StartDevices, dev/probe.cc): the
-  // PHBs, and the /vdevice nodes a driver matches, parsed as the v-scsi driver does.
+  // PHBs, and the /vdevice nodes a driver matches, parsed as the v-scsi and spapr-vlan drivers
+  // do.
   if (dev::FindRtasPciConfig(tree.blob()).is_ok()) {
     static dev::PciBus bus;
     dev::ScanPhbs(tree.blob(), EmptyBus(), bus);
@@ -163,6 +165,7 @@ void Boot(const void* hv_tree) {
     fdt_for_each_subnode(child, tree.blob(), vdevice) {
       if (dev::MatchNode(dev::Drivers(), tree.blob(), child) != nullptr) {
         (void)dev::ParseVscsiNode(tree.blob(), child);
+        (void)dev::ParseSpaprVlanNode(tree.blob(), child);
       }
     }
   }

@@ -63,6 +63,23 @@ def scenario_no_console(opts):
     print(f"powered off without a console after {seconds:.2f} s")
 
 
+def scenario_nics(opts):
+    args = ["-nic", "user,model=spapr-vlan,mac=52:54:00:12:34:56",
+            "-netdev", "user,id=n1", "-netdev", "user,id=n2",
+            "-device", "virtio-net-pci,netdev=n1,mac=52:54:00:ab:cd:ef,romfile=",
+            "-device", "virtio-net-pci,netdev=n2,mac=52:54:00:ab:cd:f0,disable-legacy=on,romfile="]
+    guest, _ = boot_and_power_off(opts.qemu, opts.image, args)
+    text = guest.text()
+    for line in (r"tern: net /vdevice/l-lan@[0-9a-f]+: spapr-vlan, MAC 52:54:00:12:34:56\n",
+                 r"tern: net /pci@800000020000000/ethernet@[0-9a-f]+: virtio-net, "
+                 r"MAC 52:54:00:ab:cd:ef\n",
+                 r"tern: net /pci@800000020000000/ethernet@[0-9a-f]+: virtio-net, "
+                 r"MAC 52:54:00:ab:cd:f0\n"):
+        expect(re.search(line, text) is not None, f"no line matching {line!r}", guest)
+    expect(re.search(r"(virtio-net|l-lan).*not used", text) is None and "PANIC" not in text,
+           "a NIC was refused", guest)
+
+
 def register(guest, name):
     match = guest.wait_for(rf"\b{name} +([0-9a-f]{{16}})")
     return int(match.group(1), 16)
@@ -297,6 +314,9 @@ SCENARIOS = {
     "numa": ("two NUMA nodes of 1 GiB: two memory ranges, RMA 1024 MiB", scenario_numa),
     "no-console": ("no vty at all (-nodefaults): tern still powers the machine off",
                    scenario_no_console),
+    "nics": ("-nic user (spapr-vlan) and two virtio-net-pci, transitional and modern-only: each "
+             "started and listed with its MAC (`tern: net <path>: <driver>, MAC ...`), then the "
+             "power-off without a kernel", scenario_nics),
     "trap-handoff": ("-kernel trap.elf -initrd F: tern enters the payload with r3/r4 = the initrd "
                      "and r5 = the client-interface entry, the payload traps, tern reports the "
                      "program interrupt with its registers and powers the machine off: QEMU exits "

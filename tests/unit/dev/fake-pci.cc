@@ -147,10 +147,16 @@ FakeVirtioDevice::FakeVirtioDevice(lib::GuestMemory& ram, uint16_t device_id, ui
                                    uint32_t class_code, uint8_t revision, bool io_bar,
                                    uint16_t queue_count, uint16_t served_queue)
     : FakeFunction(0x1af4, device_id, class_code, revision),
-      notify_off(served_queue),
+      notify_off(queues_[served_queue].notify_off),
+      queue_size(queues_[served_queue].size),
+      queue_enabled(queues_[served_queue].enabled),
+      queue_desc(queues_[served_queue].desc),
+      queue_driver(queues_[served_queue].driver),
+      queue_device(queues_[served_queue].device),
       ram_(ram),
       queue_count_(queue_count),
       served_queue_(served_queue) {
+  notify_off = served_queue;
   StoreLe(&config[0x2c], 2, 0x1af4);        // subsystem vendor
   StoreLe(&config[0x2e], 2, subsystem_id);  // subsystem: the virtio device ID when transitional
   config[0x3d] = 1;                         // INTA
@@ -176,6 +182,20 @@ uint8_t* FakeVirtioDevice::Ram(uint64_t address, uint64_t size) {
   return mapped.value();
 }
 
+void FakeVirtioDevice::ServeQueue(uint16_t index) {
+  queues_[index].notify_off = index;
+}
+
+bool FakeVirtioDevice::QueueEnabled(uint16_t index) const {
+  auto queue = queues_.find(index);
+  return queue != queues_.end() && queue->second.enabled;
+}
+
+FakeVirtioDevice::Queue* FakeVirtioDevice::Selected() {
+  auto queue = queues_.find(queue_select_);
+  return queue != queues_.end() ? &queue->second : nullptr;
+}
+
 void FakeVirtioDevice::Reset() {
   ++resets;
   if (!reset_sticks) status = 0;
@@ -183,11 +203,7 @@ void FakeVirtioDevice::Reset() {
   device_feature_select_ = 0;
   driver_feature_select_ = 0;
   queue_select_ = 0;
-  queue_size = 0;
-  queue_enabled = false;
-  queue_desc = queue_driver = queue_device = 0;
-  last_available_ = 0;
-  used_index_ = 0;
+  for (auto& [index, queue] : queues_) queue = Queue{.notify_off = queue.notify_off};
 }
 
 uint64_t FakeVirtioDevice::MmioRead(int bar, uint64_t offset, uint32_t size) {
@@ -216,11 +232,13 @@ void FakeVirtioDevice::MmioWrite(int bar, uint64_t offset, uint32_t size, uint64
   if (offset < kIsr) return CommonWrite(offset - kCommon, size, value);
   if (offset >= kNotify) {
     // virtio 1.1 §4.1.4.4: at queue_notify_off * multiplier, the queue's index.
-    if (size != 2 || value != served_queue_ || offset != kNotify + notify_off * kNotifyMultiplier) {
+    auto queue = queues_.find(static_cast<uint16_t>(value));
+    if (size != 2 || queue == queues_.end() ||
+        offset != kNotify + queue->second.notify_off * kNotifyMultiplier) {
       violations.push_back(Describe("notify write", offset, size));
       return;
     }
-    if ((status & 0x4) == 0 || !queue_enabled) {
+    if ((status & 0x4) == 0 || !queue->second.enabled) {
       violations.push_back("notify before DRIVER_OK or before the queue is enabled");
       return;
     }
@@ -228,13 +246,14 @@ void FakeVirtioDevice::MmioWrite(int bar, uint64_t offset, uint32_t size, uint64
       violations.push_back("notify without bus mastering: the device cannot DMA");
       return;
     }
-    Process();
+    Process(queue->first);
     return;
   }
   violations.push_back(Describe("write to a read-only structure", offset, size));
 }
 
 uint64_t FakeVirtioDevice::CommonRead(uint64_t offset, uint32_t size) {
+  const Queue* queue = Selected();
   auto field = [&](uint32_t width) {
     if (size != width) violations.push_back(Describe("common cfg read", offset, size));
   };
@@ -267,17 +286,17 @@ uint64_t FakeVirtioDevice::CommonRead(uint64_t offset, uint32_t size) {
     case 0x16: field(2); return queue_select_;
     case 0x18:
       field(2);
-      if (queue_select_ == served_queue_) return queue_size != 0 ? queue_size : queue_max;
+      if (queue != nullptr) return queue->size != 0 ? queue->size : queue_max;
       return queue_select_ < queue_count_ ? queue_max : 0;
     case 0x1a: field(2); return 0xffff;
-    case 0x1c: field(2); return queue_select_ == served_queue_ && queue_enabled;
-    case 0x1e: field(2); return queue_select_ == served_queue_ ? notify_off : queue_select_;
-    case 0x20: field(4); return static_cast<uint32_t>(queue_desc);
-    case 0x24: field(4); return queue_desc >> 32;
-    case 0x28: field(4); return static_cast<uint32_t>(queue_driver);
-    case 0x2c: field(4); return queue_driver >> 32;
-    case 0x30: field(4); return static_cast<uint32_t>(queue_device);
-    case 0x34: field(4); return queue_device >> 32;
+    case 0x1c: field(2); return queue != nullptr && queue->enabled;
+    case 0x1e: field(2); return queue != nullptr ? queue->notify_off : queue_select_;
+    case 0x20: field(4); return queue != nullptr ? static_cast<uint32_t>(queue->desc) : 0;
+    case 0x24: field(4); return queue != nullptr ? queue->desc >> 32 : 0;
+    case 0x28: field(4); return queue != nullptr ? static_cast<uint32_t>(queue->driver) : 0;
+    case 0x2c: field(4); return queue != nullptr ? queue->driver >> 32 : 0;
+    case 0x30: field(4); return queue != nullptr ? static_cast<uint32_t>(queue->device) : 0;
+    case 0x34: field(4); return queue != nullptr ? queue->device >> 32 : 0;
     default: violations.push_back(Describe("common cfg read", offset, size)); return 0;
   }
 }
@@ -288,15 +307,16 @@ void FakeVirtioDevice::CommonWrite(uint64_t offset, uint32_t size, uint64_t valu
     violations.push_back(Describe("common cfg write", offset, size));
     return false;
   };
-  auto set_half = [&](uint64_t& target, bool high) {
+  Queue* queue = Selected();
+  auto set_half = [&](uint64_t Queue::*target, bool high) {
     if (!field(4)) return;
-    if (queue_select_ != served_queue_) {
+    if (queue == nullptr) {
       violations.push_back("a queue the device does not serve set up");
       return;
     }
-    if (queue_enabled) violations.push_back("queue address changed while enabled");
+    if (queue->enabled) violations.push_back("queue address changed while enabled");
     const uint64_t keep = high ? 0x00000000ffffffffull : 0xffffffff00000000ull;
-    target = (target & keep) | (high ? value << 32 : value);
+    queue->*target = (queue->*target & keep) | (high ? value << 32 : value);
   };
   switch (offset) {
     case 0x00:
@@ -337,48 +357,57 @@ void FakeVirtioDevice::CommonWrite(uint64_t offset, uint32_t size, uint64_t valu
       return;
     case 0x18:
       if (!field(2)) return;
-      if (queue_select_ != served_queue_ || value == 0 || value > queue_max) {
+      if (queue == nullptr || value == 0 || value > queue_max) {
         violations.push_back("queue_size out of range");
         return;
       }
-      queue_size = static_cast<uint16_t>(value);
+      queue->size = static_cast<uint16_t>(value);
       return;
     case 0x1a: field(2); return;
     case 0x1c:
       if (!field(2)) return;
-      if (value != 1 || queue_select_ != served_queue_) {
+      if (value != 1 || queue == nullptr) {
         violations.push_back("queue_enable written with something other than 1");
         return;
       }
-      if (queue_desc % 16 != 0 || queue_driver % 2 != 0 || queue_device % 4 != 0) {
+      if (queue->desc % 16 != 0 || queue->driver % 2 != 0 || queue->device % 4 != 0) {
         violations.push_back("misaligned ring");
       }
-      if (queue_size == 0) queue_size = queue_max;
-      queue_enabled = true;
+      if (queue->size == 0) queue->size = queue_max;
+      queue->enabled = true;
       return;
-    case 0x20: set_half(queue_desc, false); return;
-    case 0x24: set_half(queue_desc, true); return;
-    case 0x28: set_half(queue_driver, false); return;
-    case 0x2c: set_half(queue_driver, true); return;
-    case 0x30: set_half(queue_device, false); return;
-    case 0x34: set_half(queue_device, true); return;
+    case 0x20: set_half(&Queue::desc, false); return;
+    case 0x24: set_half(&Queue::desc, true); return;
+    case 0x28: set_half(&Queue::driver, false); return;
+    case 0x2c: set_half(&Queue::driver, true); return;
+    case 0x30: set_half(&Queue::device, false); return;
+    case 0x34: set_half(&Queue::device, true); return;
     default: violations.push_back(Describe("common cfg write", offset, size)); return;
   }
 }
 
+void FakeVirtioDevice::ServeOn(uint16_t, uint16_t head, const std::vector<Descriptor>& chain) {
+  Serve(head, chain);
+}
+
+void FakeVirtioDevice::Poll(uint16_t index) {
+  if (QueueEnabled(index) && (status & 0x4) != 0) Process(index);
+}
+
 // The device's side of the split virtqueue [virtio 1.1 §2.6]: every new available chain goes to
-// Serve.
-void FakeVirtioDevice::Process() {
-  const uint16_t size = queue_size;
-  uint8_t* available = Ram(queue_driver, 6 + 2 * size);
-  if (available == nullptr || Ram(queue_device, 6 + 8 * size) == nullptr) return;
+// ServeOn.
+void FakeVirtioDevice::Process(uint16_t index) {
+  Queue& queue = queues_.at(index);
+  const uint16_t size = queue.size;
+  uint8_t* available = Ram(queue.driver, 6 + 2 * size);
+  if (available == nullptr || Ram(queue.device, 6 + 8 * size) == nullptr) return;
   const uint16_t available_index = lib::LoadLe16(available + 2);
-  while (last_available_ != available_index) {
-    const uint16_t head = lib::LoadLe16(available + 4 + 2 * (last_available_ % size));
-    ++last_available_;
+  while (queue.last_available != available_index) {
+    const uint16_t head = lib::LoadLe16(available + 4 + 2 * (queue.last_available % size));
+    ++queue.last_available;
     std::vector<Descriptor> chain;
     for (uint16_t at = head, hops = 0;; ++hops) {
-      uint8_t* d = at < size && hops < size ? Ram(queue_desc + 16 * at, 16) : nullptr;
+      uint8_t* d = at < size && hops < size ? Ram(queue.desc + 16 * at, 16) : nullptr;
       if (d == nullptr) {
         violations.push_back("descriptor chain out of the table or looping");
         return;
@@ -390,7 +419,7 @@ void FakeVirtioDevice::Process() {
     for (const Descriptor& descriptor : chain) {
       if (Ram(descriptor.address, descriptor.length) == nullptr) return;
     }
-    Serve(head, chain);
+    ServeOn(index, head, chain);
   }
 }
 
@@ -399,18 +428,24 @@ void FakeVirtioDevice::Stall() {
 }
 
 void FakeVirtioDevice::Complete(uint16_t head, uint32_t written, UsedFault fault) {
-  const uint16_t size = queue_size;
-  uint8_t* used = Ram(queue_device, 6 + 8 * size);
+  CompleteOn(served_queue_, head, written, fault);
+}
+
+void FakeVirtioDevice::CompleteOn(uint16_t index, uint16_t head, uint32_t written,
+                                  UsedFault fault) {
+  Queue& queue = queues_.at(index);
+  const uint16_t size = queue.size;
+  uint8_t* used = Ram(queue.device, 6 + 8 * size);
   if (used == nullptr) return;
   UsedEntry entry{head, written, static_cast<uint16_t>(fault == UsedFault::kTwoUsed ? 2 : 1)};
   if (fault == UsedFault::kBadId) entry.id = size + 3u;
   if (fault == UsedFault::kBadLength) entry.length += 4096;
   if (tamper_used) tamper_used(entry);
-  uint8_t* element = used + 4 + 8 * (used_index_ % size);
+  uint8_t* element = used + 4 + 8 * (queue.used_index % size);
   lib::StoreLe32(element, entry.id);
   lib::StoreLe32(element + 4, entry.length);
-  used_index_ = static_cast<uint16_t>(used_index_ + entry.advance);
-  lib::StoreLe16(used + 2, used_index_);
+  queue.used_index = static_cast<uint16_t>(queue.used_index + entry.advance);
+  lib::StoreLe16(used + 2, queue.used_index);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -72,9 +72,24 @@ class FakeFunction {
 
 // A virtio 1.0 PCI device in QEMU's layout (BAR 4: common configuration at 0, ISR at 0x1000,
 // device configuration at 0x2000, notify at 0x3000 with a multiplier of 4) with `queue_count`
-// queues, of which it serves one, `served_queue`: the driver may set up only that one. Each
-// available chain of that queue goes to Serve, which answers it with Complete (or never).
+// queues, of which it serves `served_queue` (and those a subclass adds with ServeQueue): the driver
+// may set up only those. Each available chain of a served queue goes to ServeOn (for the first
+// one, Serve), which answers it with Complete / CompleteOn (or never).
 class FakeVirtioDevice : public FakeFunction {
+ private:
+  // One served queue as the driver set it up, and the device's place in its rings.
+  struct Queue {
+    uint16_t size = 0;
+    bool enabled = false;
+    uint64_t desc = 0;
+    uint64_t driver = 0;
+    uint64_t device = 0;
+    uint16_t notify_off = 0;
+    uint16_t last_available = 0;
+    uint16_t used_index = 0;
+  };
+  std::map<uint16_t, Queue> queues_;  // by index; first, for the references below
+
  public:
   struct Descriptor {
     uint64_t address = 0;
@@ -112,30 +127,41 @@ class FakeVirtioDevice : public FakeFunction {
   // write), after the UsedFault of the completion.
   std::function<void(UsedEntry&)> tamper_used;
   uint16_t queue_max = 256;
-  uint16_t notify_off = 0;             // the served queue's queue_notify_off
+  uint16_t& notify_off;                // the served queue's queue_notify_off
   uint64_t stall_ticks = 0;            // how far the time base jumps for a request never answered
   bool reset_sticks = false;           // device_status never reads 0 again
   uint64_t ticks_per_status_read = 0;  // time that passes per device_status read
   int generation_changes = 0;          // config_generation reads that each see a new generation
   bool reject_features = false;        // clears FEATURES_OK whatever the driver accepted
 
-  // What the driver did, to the served queue.
+  // What the driver did; the queue_* fields are the first served queue's.
   uint8_t status = 0;
   uint64_t driver_features = 0;
   int resets = 0;
-  uint16_t queue_size = 0;
-  bool queue_enabled = false;
-  uint64_t queue_desc = 0;
-  uint64_t queue_driver = 0;
-  uint64_t queue_device = 0;
+  uint16_t& queue_size;
+  bool& queue_enabled;
+  uint64_t& queue_desc;
+  uint64_t& queue_driver;
+  uint64_t& queue_device;
+
+  // Whether served queue `index` is enabled.
+  bool QueueEnabled(uint16_t index) const;
+  // Processes the available chains of served queue `index` now, as a device does when it has
+  // something to put there (a frame received) and not only when notified.
+  void Poll(uint16_t index);
 
  protected:
   // The device-specific configuration structure, as it reads now.
   virtual std::vector<uint8_t> DeviceConfig() = 0;
   // One request: its chain, checked to be inside the table and guest RAM.
   virtual void Serve(uint16_t head, const std::vector<Descriptor>& chain) = 0;
-  // Returns request `head` with `written` bytes.
+  // One request on served queue `queue`; the first served queue's go to Serve.
+  virtual void ServeOn(uint16_t queue, uint16_t head, const std::vector<Descriptor>& chain);
+  // Serves queue `index` too (its queue_notify_off is its index).
+  void ServeQueue(uint16_t index);
+  // Returns request `head` with `written` bytes (on the first served queue, or on `queue`).
   void Complete(uint16_t head, uint32_t written, UsedFault fault);
+  void CompleteOn(uint16_t queue, uint16_t head, uint32_t written, UsedFault fault);
   // Takes the request and never answers: the time base jumps by stall_ticks.
   void Stall();
   uint8_t* Ram(uint64_t address, uint64_t size);
@@ -144,7 +170,8 @@ class FakeVirtioDevice : public FakeFunction {
   uint64_t CommonRead(uint64_t offset, uint32_t size);
   void CommonWrite(uint64_t offset, uint32_t size, uint64_t value);
   void Reset();
-  void Process();
+  void Process(uint16_t index);
+  Queue* Selected();
 
   lib::GuestMemory& ram_;
   uint16_t queue_count_ = 1;
@@ -153,8 +180,6 @@ class FakeVirtioDevice : public FakeFunction {
   uint32_t driver_feature_select_ = 0;
   uint16_t queue_select_ = 0;
   uint8_t generation_ = 0;
-  uint16_t last_available_ = 0;
-  uint16_t used_index_ = 0;
 };
 
 // A virtio-blk device processing its queue 0 against a disk image.

@@ -116,6 +116,8 @@ TEST_F(ProbeTest, TheDriverTableHoldsEveryDriverLinked) {
   EXPECT_NE(std::find(names.begin(), names.end(), "virtio-blk"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "virtio-scsi"), names.end());
   EXPECT_NE(std::find(names.begin(), names.end(), "spapr-vscsi"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "spapr-vlan"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "virtio-net"), names.end());
 }
 
 // Issue 26: eight empty disks (and more) before a usable one: they take no driver instance, and

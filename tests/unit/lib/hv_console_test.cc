@@ -1,6 +1,7 @@
 // lib/hv.h wrappers and the console, against the fake hypervisor.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 
 #include "lib/console.h"
@@ -152,6 +153,45 @@ TEST_F(HvTest, TceAndCrqCallsReportTheHostsStatus) {
   EXPECT_EQ(lib::hv::PutTce(1, 0, 0).error(), HcallStatus::kFunction);
   EXPECT_EQ(lib::hv::FreeCrq(1).error(), HcallStatus::kFunction);
   EXPECT_EQ(lib::hv::SendCrq(1, 0, 0).error(), HcallStatus::kFunction);
+}
+
+TEST_F(HvTest, LogicalLanCallsUseQemusOpcodesAndPassTheirArgumentsInOrder) {
+  for (uint64_t opcode : {lib::hv::H_REGISTER_LOGICAL_LAN, lib::hv::H_FREE_LOGICAL_LAN,
+                          lib::hv::H_ADD_LOGICAL_LAN_BUFFER, lib::hv::H_SEND_LOGICAL_LAN}) {
+    hv.overrides[opcode] = [](const FakeHypervisor::Call&) {
+      return lib::hv::HcallReturn{HcallStatus::kSuccess, {}};
+    };
+  }
+  ASSERT_TRUE(lib::hv::RegisterLogicalLan(0x71000002, 0, 0x8000020000002000, 0x1000, 0x525400123456)
+                  .is_ok());
+  ASSERT_TRUE(lib::hv::AddLogicalLanBuffer(0x71000002, 0x8000060000003000).is_ok());
+  const uint64_t descriptors[lib::hv::kLogicalLanSendDescriptors] = {1, 2, 3, 4, 5, 6};
+  ASSERT_TRUE(lib::hv::SendLogicalLan(0x71000002, descriptors).is_ok());
+  ASSERT_TRUE(lib::hv::FreeLogicalLan(0x71000002).is_ok());
+  ASSERT_EQ(hv.calls.size(), 4u);
+  EXPECT_EQ(hv.calls[0].opcode, 0x114u);
+  const std::array<uint64_t, 9> registered = {0x71000002, 0, 0x8000020000002000, 0x1000,
+                                              0x525400123456};
+  EXPECT_EQ(hv.calls[0].args, registered);
+  EXPECT_EQ(hv.calls[1].opcode, 0x11cu);
+  EXPECT_EQ(hv.calls[1].args[1], 0x8000060000003000u);
+  EXPECT_EQ(hv.calls[2].opcode, 0x120u);
+  const std::array<uint64_t, 9> sent = {0x71000002, 1, 2, 3, 4, 5, 6, 0, 0};  // r11: a new frame
+  EXPECT_EQ(hv.calls[2].args, sent);
+  EXPECT_EQ(hv.calls[3].opcode, 0x118u);
+  EXPECT_EQ(hv.calls[3].args[0], 0x71000002u);
+}
+
+TEST_F(HvTest, BusyIsHBusyAndTheLongBusyAnswers) {
+  EXPECT_TRUE(lib::hv::IsBusy(HcallStatus::kBusy));
+  for (int64_t value = 9900; value <= 9905; ++value) {
+    EXPECT_TRUE(lib::hv::IsBusy(static_cast<HcallStatus>(value))) << value;
+  }
+  for (int64_t value : {0, 2, 9899, 9906, -12}) {
+    EXPECT_FALSE(lib::hv::IsBusy(static_cast<HcallStatus>(value))) << value;
+  }
+  EXPECT_STREQ(lib::hv::HcallStatusName(HcallStatus::kDropped), "H_DROPPED");
+  EXPECT_EQ(static_cast<int64_t>(HcallStatus::kDropped), -12);
 }
 
 TEST_F(HvTest, ConsoleTranslatesNewlinesAndFlushesEveryPrintf) {
