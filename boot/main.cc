@@ -382,7 +382,7 @@ of::ClientConfig ClientSetup(const BootState& state, of::Tree& tree, lib::GuestM
                             Address(__arena_end),
                             state.info.timebase_frequency};
   if (!bootmgr::LoadFromDevices(loader, BootDevices(), loaded)) {
-    lib::Printf("tern: no kernel to boot (no -kernel) and no disk or CD tern could boot\n");
+    lib::Printf("tern: no kernel to boot (no -kernel) and no device tern could boot\n");
     lib::Printf("tern: powering off\n");
     PowerOff(tree.blob());
   }

@@ -212,9 +212,9 @@ def scenario_corrupt_then_good(opts):
 
 def scenario_nothing_bootable(opts):
     guest, text, _ = boot(opts, disk(opts, "noprep") + disk(opts, "corrupt"))
-    expect(len(re.findall(r"tern: \S+: cannot boot: ", text)) == 2,
+    expect(len(re.findall(r"tern: /pci\S+: cannot boot: ", text)) == 2,
            "not one reason per disk", guest)
-    expect("tern: no kernel to boot (no -kernel) and no disk or CD tern could boot\ntern: powering off"
+    expect("tern: no kernel to boot (no -kernel) and no device tern could boot\ntern: powering off"
            in text, "tern did not say that nothing boots before powering off", guest)
     print("two unbootable disks: a reason for each, then power-off")
 
@@ -364,7 +364,7 @@ def scenario_bad_descriptors_only(opts):
     expect(found == [reason for _, _, reason in BAD_DESCRIPTORS],
            f"reasons {found}, not one per disk in boot order", guest)
     expect("tern: booting" not in text, "tern entered a boot loader", guest)
-    expect("tern: no kernel to boot (no -kernel) and no disk or CD tern could boot\ntern: powering off"
+    expect("tern: no kernel to boot (no -kernel) and no device tern could boot\ntern: powering off"
            in text, "tern did not power off after the last disk", guest)
     print(f"three bad ELFv1 descriptors refused; QEMU exited after {seconds:.1f} s")
 
