@@ -10,6 +10,7 @@ LIBFDT_SRC ?= $(LIBFDT_CACHE)/libfdt
 GUEST_KIT ?= $(LIBFDT_CACHE)/guest
 DISK_KIT ?= $(LIBFDT_CACHE)/disk
 INSTALL_KIT ?= $(LIBFDT_CACHE)/install
+NET_KIT ?= $(LIBFDT_CACHE)/net
 # make fuzz: seconds per fuzz target; the fuzz targets are built with clang++ (libFuzzer).
 FUZZ_SECONDS ?= 60
 CLANGXX ?= clang++
@@ -83,8 +84,8 @@ FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
 FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
 .PHONY: all firmware tools help deps-build deps-test deps-run deps-bench deps-package libfdt \
-	guest-kit disk-kit install-kit test host-tests run bench install install-firmware install-tools \
-	install-docs uninstall deb clean version-check fuzz fuzz-build
+	guest-kit disk-kit install-kit net-kit test host-tests run bench install install-firmware \
+	install-tools install-docs uninstall deb clean version-check fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 help:
@@ -108,6 +109,7 @@ help:
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make install-kit build install CD images (Debian'"'"'s installer, GRUB ISOs) in $(INSTALL_KIT)'
+	@echo 'make net-kit    build a TFTP folder (GRUB'"'"'s network image, Debian'"'"'s installer) in $(NET_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) CLANGXX=$(CLANGXX) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
@@ -234,6 +236,11 @@ disk-kit: guest-kit | deps-test
 install-kit: | deps-test
 	tools/install-kit.sh $(INSTALL_KIT)
 
+# Network boot (a TFTP folder for QEMU's own DHCP and TFTP server: GRUB's network image from
+# grub-mknetdir, Debian's installer), built from Debian's packages.
+net-kit: | deps-run
+	tools/net-kit.sh $(NET_KIT)
+
 # The libFuzzer targets (tests/fuzz): the same CMake project configured with clang and
 # TERN_FUZZ=ON in $(BUILD)/fuzz, optimized (fuzzing wants executions per second).
 FUZZ_BUILD := $(BUILD)/fuzz
@@ -249,11 +256,11 @@ fuzz: fuzz-build
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt); the
 # fuzz targets' smoke tests (label fuzz) run the binaries of $(FUZZ_BUILD).
 host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit disk-kit install-kit \
-		fuzz-build | deps-test
+		net-kit fuzz-build | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
 		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DDISK_KIT=$(abspath $(DISK_KIT)) \
-		-DINSTALL_KIT=$(abspath $(INSTALL_KIT)) \
+		-DINSTALL_KIT=$(abspath $(INSTALL_KIT)) -DNET_KIT=$(abspath $(NET_KIT)) \
 		-DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
 		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) \
 		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) -DCC_CLIENT=$(abspath $(CC_CLIENT)) \
