@@ -97,9 +97,10 @@ help:
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
 	@echo 'make fuzz       run every libFuzzer target for FUZZ_SECONDS=$(FUZZ_SECONDS) s each and print a table'
 	@echo '                (exec/s, coverage, crashes; crash inputs in $(FUZZ_BUILD)/<target>/crashes)'
-	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk and CD boot, hot-add latency, image'
-	@echo '                and RTAS sizes, configure-connector instructions (callgrind); progress on'
-	@echo '                the terminal, results.json, results.md and results.png in $(BUILD)/bench;'
+	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk, CD and network boot, TFTP'
+	@echo '                throughput, hot-add latency, image and RTAS sizes, configure-connector'
+	@echo '                instructions (callgrind); progress on the terminal, results.json,'
+	@echo '                results.md and results.png in $(BUILD)/bench;'
 	@echo '                BENCH_ROUNDS=$(BENCH_ROUNDS) rounds; BENCH_MAKE_TEST=1 also times make test'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX), PREFIX=$(PREFIX): tern.bin in share/qemu,'
 	@echo '                tern.elf in share/tern, bin/tern-rtas-dump (+ man page), docs in share/doc/tern'
@@ -109,7 +110,7 @@ help:
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make install-kit build install CD images (Debian'"'"'s installer, GRUB ISOs) in $(INSTALL_KIT)'
-	@echo 'make net-kit    build a TFTP folder (GRUB'"'"'s network image, Debian'"'"'s installer) in $(NET_KIT)'
+	@echo 'make net-kit    build a TFTP folder (GRUB'"'"'s network image, the installer) in $(NET_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) CLANGXX=$(CLANGXX) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
@@ -283,9 +284,9 @@ run: deps-run $(IMAGE) $(if $(or $(KERNEL),$(DISK)),,guest-kit)
 
 # One run, one report in $(BUILD)/bench (tools/bench.py --help). Debian's python3, whose
 # python3-matplotlib draws the chart, even when another python3 comes first in PATH.
-bench: $(IMAGE) $(RTAS_IMAGE) guest-kit disk-kit install-kit | deps-bench
+bench: $(IMAGE) $(RTAS_IMAGE) guest-kit disk-kit install-kit net-kit | deps-bench
 	$(BENCH_PYTHON) tools/bench.py --qemu $(QEMU) --image $(IMAGE) --build $(BUILD) \
-		--kit $(GUEST_KIT) --disks $(DISK_KIT) --install-kit $(INSTALL_KIT) \
+		--kit $(GUEST_KIT) --disks $(DISK_KIT) --install-kit $(INSTALL_KIT) --net-kit $(NET_KIT) \
 		--libfdt $(abspath $(LIBFDT_SRC)) \
 		--rounds $(BENCH_ROUNDS) $(if $(filter-out 0,$(BENCH_MAKE_TEST)),--make-test)
 
