@@ -181,8 +181,8 @@ class MeasureTableTest(unittest.TestCase):
         self.assertEqual(len(ids), len(set(ids)))
         names = [m.name for m in bench.MEASURES]
         for expected in ("boot-kernel", "disk-virtio-blk", "disk-spapr-vscsi", "cdrom",
-                         "netboot", "netboot-installer", "hotplug-cpu", "hotplug-pci", "hotplug-dimm", "bios-size",
-                         "rtas-resident", "walk", "make-test"):
+                         "netboot", "netboot-installer", "hotplug-cpu", "hotplug-pci",
+                         "hotplug-dimm", "bios-size", "rtas-resident", "walk", "make-test"):
             self.assertIn(expected, names)
         self.assertTrue(all(m.rows for m in bench.MEASURES))
 
@@ -312,7 +312,8 @@ class TftpWatchTest(unittest.TestCase):
         with open(path, "ab") as f:
             f.write(self.data(3.0, 2, 0, port=1234)[20:])
         self.assertAlmostEqual(watch.seconds(), 2.0, places=5)
-        self.assertEqual((watch.data_bytes, watch.describe()), (512, "blksize asked none, used 512"))
+        self.assertEqual((watch.data_bytes, watch.describe()),
+                         (512, "blksize asked none, used 512"))
 
     def test_an_error_from_the_server_fails(self):
         import struct
