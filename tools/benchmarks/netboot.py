@@ -31,6 +31,8 @@ import time
 
 from guest import Guest
 
+from . import report
+
 GRUB = r"Welcome to GRUB"
 DIALOG = r"\[!!\] Select a language"
 TIMEOUT = 300
@@ -127,6 +129,8 @@ class TftpWatch:
             raise AssertionError(f"the TFTP server refused {self.filename.decode()}: {message}")
 
     def describe(self):
+        if self.started is None:
+            return f"{self.filename.decode()} never requested"
         asked = self.blksize_asked.decode() if self.blksize_asked else "none"
         return f"blksize asked {asked}, used {self.blksize}"
 
@@ -184,7 +188,7 @@ def network_boot(ctx, firmware):
             rate = wait_transfer(guest, watch, os.path.join(ctx.net_kit, "tftp", VMLINUX))
         finally:
             guest.kill()
-    ctx.note(f"{firmware}: {watch.describe()}", row="tftp")
+    ctx.note(f"{report.LABELS[firmware]}: {watch.describe()}", row="tftp")
     return {"grub": grub, "tftp": rate}
 
 
