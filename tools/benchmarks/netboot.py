@@ -166,28 +166,41 @@ def wait_transfer(guest, watch, what):
         if guest.process.poll() is not None:
             guest.fail(f"QEMU exited before the TFTP of {what} ended ({watch.describe()})")
         time.sleep(0.1)
-    guest.fail(f"the TFTP of {what} did not end within {TIMEOUT} s "
-               f"({'requested' if watch.started else 'never requested'})")
+    guest.fail(f"the TFTP of {what} did not end within {TIMEOUT} s ({watch.describe()})")
+
+
+def timed_transfer(ctx, firmware, bootfile, watched, then=None):
+    """Boots `firmware` with `bootfile` as the DHCP boot file, recording the NIC's frames, until
+    the TFTP of `watched` (a path in the TFTP folder) has ended, then runs `then(guest)`, if
+    given. Returns (MiB/s, the TftpWatch, what `then` returned)."""
+    with tempfile.TemporaryDirectory() as directory:
+        dump = os.path.join(directory, "net.pcap")
+        watch = TftpWatch(dump, watched)
+        guest = Guest(ctx.qemu, [*firmware_args(ctx, firmware), "-m", "2G",
+                                 *network(ctx, bootfile, dump)])
+        try:
+            rate = wait_transfer(guest, watch, os.path.join(ctx.net_kit, "tftp", watched))
+            after = then(guest) if then else None
+        finally:
+            guest.kill()
+    return rate, watch, after
+
+
+def seconds_to(guest, pattern):
+    guest.wait_for(pattern, timeout=TIMEOUT)
+    return time.monotonic() - guest.started
 
 
 def network_boot(ctx, firmware):
     """{"grub": seconds to GRUB's banner over the network, "tftp": the firmware's TFTP of the
     installer's vmlinux in MiB/s}."""
-    bios = firmware_args(ctx, firmware)
-    guest = Guest(ctx.qemu, [*bios, "-m", "2G", *network(ctx, INSTALLER)])
+    guest = Guest(ctx.qemu, [*firmware_args(ctx, firmware), "-m", "2G",
+                             *network(ctx, INSTALLER)])
     try:
-        guest.wait_for(GRUB, timeout=TIMEOUT)
-        grub = time.monotonic() - guest.started
+        grub = seconds_to(guest, GRUB)
     finally:
         guest.kill()
-    with tempfile.TemporaryDirectory() as directory:
-        dump = os.path.join(directory, "net.pcap")
-        watch = TftpWatch(dump, VMLINUX)
-        guest = Guest(ctx.qemu, [*bios, "-m", "2G", *network(ctx, VMLINUX, dump)])
-        try:
-            rate = wait_transfer(guest, watch, os.path.join(ctx.net_kit, "tftp", VMLINUX))
-        finally:
-            guest.kill()
+    rate, watch, _ = timed_transfer(ctx, firmware, VMLINUX, VMLINUX)
     ctx.note(f"{report.LABELS[firmware]}: {watch.describe()}", row="tftp")
     return {"grub": grub, "tftp": rate}
 
@@ -197,16 +210,7 @@ def installer_over_network(ctx, firmware):
     installer's first dialog}, GRUB's network image being the DHCP boot file."""
     for row in ("initrd", "dialog"):
         ctx.note("SLOF: none; GRUB's network image stops there (no /chosen/bootp-response)", row)
-    bios = firmware_args(ctx, firmware)
-    with tempfile.TemporaryDirectory() as directory:
-        dump = os.path.join(directory, "net.pcap")
-        watch = TftpWatch(dump, INITRD)
-        guest = Guest(ctx.qemu, [*bios, "-m", "2G", *network(ctx, INSTALLER, dump)])
-        try:
-            rate = wait_transfer(guest, watch, os.path.join(ctx.net_kit, "tftp", INITRD))
-            guest.wait_for(DIALOG, timeout=TIMEOUT)
-            dialog = time.monotonic() - guest.started
-        finally:
-            guest.kill()
+    rate, watch, dialog = timed_transfer(ctx, firmware, INSTALLER, INITRD,
+                                         then=lambda guest: seconds_to(guest, DIALOG))
     ctx.note(f"GRUB's {watch.describe()}", row="initrd")
     return {"initrd": rate, "dialog": dialog}
