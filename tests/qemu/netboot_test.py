@@ -28,15 +28,20 @@ none), or `free magic is broken at 0x2f766465: 0x0` and `Aborted. Press any key 
 (spapr-vlan with QEMU's default VGA device, as here). It refuses Debian's vmlinux: `ELF64:
 VirtAddr(c000000000000000) != PhysAddr(0) not supported, aborting`, `E3403: Bad executable`.
 The scenarios that need more report XFAIL there (exit status 0) with what SLOF did; one that
-passed on SLOF would fail, so that this list is kept true. Seconds on SLOF (QEMU 7.2; 10.0
-alike), two shared cores:
-  missing-file 9 (SLOF: `TFTP error: file not found: tern/missing.elf`, `E3407: Load failed`; then
-    the disk), not-elf 19 (`E3403: Bad executable`), no-server 72 (SLOF's DHCP gives up after 60 s
-    and 4 tries: `E3001: (net) Could not get IP address`), strict-halt 70 (SLOF tries the NIC
-    again and waits at "Type 'boot' and press return"; the disk is never booted)
-  XFAIL: installer-spapr-vlan, installer-virtio-net, linux-spapr-vlan, linux-virtio-net,
-    bootindex-nic, nic-after-disk, boot-once-n (GRUB's banner after 6 to 9 s, then it stops),
-    direct-vmlinux (the kernel loaded after 15 s, 3 MiB/s, then refused)
+passed on SLOF would fail, so that this list is kept true. Seconds on SLOF from QEMU's start, QEMU
+7.2 / 10.0, two shared cores, one QEMU at a time:
+  XFAIL, GRUB's banner then its stop: installer-spapr-vlan 10.0 / 11.7, installer-virtio-net
+    9.4 / 11.9, linux-spapr-vlan 9.5 / 9.8, linux-virtio-net 9.6 / 10.3, bootindex-nic 7.1 / 9.0
+    (SLOF tried the NIC first), nic-after-disk 9.4 / 11.4 (the disk, the empty CD-ROM, then the
+    NIC), boot-once-n 6.8 / 7.8 (the NIC alone)
+  XFAIL, direct-vmlinux: the 44 MiB fetched, refused, the other devices tried, SLOF's prompt
+    after 13.9 / 15.0
+  pass, to QEMU's exit: missing-file 19.5 / 19.1 (`E3009 (net) file not found: tern/missing.elf`,
+    then the disk), not-elf 23.8 / 22.1 (`E3403: Bad executable:`, `E3406: Client application
+    returned an error.`), no-server 103.8 / 101.0 (80 s of DHCP, `Giving up after 10 DHCP
+    requests`, `E3001 (net) Could not get IP address`), strict-halt 12.2 / 6.8 to SLOF's prompt
+    (`E3009 ...`, `E3407: Load failed`, "Type 'boot' and press return to continue booting the
+    system."; the disk is never booted)
 """
 import os
 import re
@@ -97,7 +102,7 @@ def describe(saw):
     return ", ".join(f"{key} {saw.get(key) or '(empty)'}" for key in keys)
 
 
-def grub_over_network(opts, guest, name, bootfile, subdir):
+def grub_over_network(guest, name, bootfile, subdir):
     """Waits for GRUB image `name` to print its lines and checks that the firmware handed it the
     DHCP answer (tern only: SLOF never gets this far). Returns (seconds, its variables)."""
     guest.wait_for(rf"TERN-NET: booted {name}", timeout=TIMEOUT, stop=STOPS)
@@ -120,7 +125,7 @@ def installer_over(opts, kind, bootindex=None):
     guest = Guest(opts.qemu, [*firmware(opts), "-m", "2G", *netdev(opts, INSTALLER),
                               *nic(kind, bootindex=bootindex)])
     try:
-        grub, saw = grub_over_network(opts, guest, "installer", INSTALLER, "boot/grub")
+        grub, saw = grub_over_network(guest, "installer", INSTALLER, "boot/grub")
         guest.wait_for(DIALOG, timeout=TIMEOUT, stop=STOPS)
         seconds = time.monotonic() - guest.started
         check_console(guest, guest.text())
@@ -135,7 +140,7 @@ def grub_first(opts, args, kind, also=()):
     DHCP answer; every pattern of `also` must be on the console by then."""
     guest = Guest(opts.qemu, [*firmware(opts), "-m", "2G", *args])
     try:
-        grub, saw = grub_over_network(opts, guest, "installer", INSTALLER, "boot/grub")
+        grub, saw = grub_over_network(guest, "installer", INSTALLER, "boot/grub")
         text = guest.text()
         check_console(guest, text)
         expect("TERN-DISK:" not in text, "a disk booted before the network", guest)
@@ -166,7 +171,7 @@ def linux_uses_nic(opts, kind):
     driver = {"spapr-vlan": "ibmveth", "virtio-net": "virtio_net"}[kind]
     guest = Guest(opts.qemu, [*firmware(opts), "-m", "2G", *netdev(opts, LINUX), *nic(kind)])
     try:
-        grub_over_network(opts, guest, "linux", LINUX, "tern/linux")
+        grub_over_network(guest, "linux", LINUX, "tern/linux")
         guest.wait_for(r"TERN-NET-LINUX: poweroff", timeout=TIMEOUT, stop=STOPS)
         code, seconds = guest.wait_exit(timeout=TIMEOUT)
     finally:
@@ -230,7 +235,7 @@ def scenario_boot_once_n(opts):
         return SKIP
     guest = Guest(opts.qemu, [*firmware(opts), "-m", "2G", *args], no_reboot=False)
     try:
-        grub, saw = grub_over_network(opts, guest, "reboot", REBOOT, "tern/reboot")
+        grub, saw = grub_over_network(guest, "reboot", REBOOT, "tern/reboot")
         code, seconds = guest.wait_exit(timeout=TIMEOUT)
     finally:
         guest.kill()
