@@ -214,9 +214,10 @@ build_kit() {
   local tftp=$work/tftp name
   mkdir -p "$tftp/$installer_tftp" "$tftp/tern"
   # Hard links where the file system allows: the folder then takes no second copy.
-  cp -l "$cache/installer/vmlinux" "$cache/installer/initrd.gz" "$tftp/$installer_tftp/" \
-    2>/dev/null ||
-    cp "$cache/installer/vmlinux" "$cache/installer/initrd.gz" "$tftp/$installer_tftp/"
+  for name in vmlinux initrd.gz; do
+    ln "$cache/installer/$name" "$tftp/$installer_tftp/$name" 2>/dev/null ||
+      cp "$cache/installer/$name" "$tftp/$installer_tftp/$name"
+  done
   for name in "${grubs[@]}"; do
     make_netdir "$tftp" "$name"
   done

@@ -21,8 +21,12 @@ stamped with QEMU's virtual clock (net/dump.c), which runs at the host's pace un
 TftpWatch follows that file while the guest runs. Both firmwares get the same server, the same
 NIC model and the same file; what differs is their TFTP client: block size (SLOF already asks
 for 1428 bytes, the most QEMU's server gives, libslirp's TFTP_BLOCKSIZE_MAX), how soon each block
-is acknowledged, how the NIC is polled. A firmware that never gets there fails the measure for
-itself only (Measure.keep_going in tools/bench.py): the other firmware's figures stand.
+is acknowledged, how the NIC is polled. TFTP is lock-step and QEMU's server never has more than
+one block out: on SLOF 20220719 (QEMU 7.2, TCG) a block's DATA-to-ACK time in the guest was 135 us
+(median; mean 255 us) against 3 us (mean 7 us) from ACK to the next DATA in QEMU, so the client's
+turnaround is nearly all of the time, and the throughput, about 8 MiB/s, is what a faster
+firmware can change. A firmware that never gets there fails the measure for itself only
+(Measure.keep_going in tools/bench.py): the other firmware's figures stand.
 """
 import os
 import struct
