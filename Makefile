@@ -10,6 +10,7 @@ LIBFDT_SRC ?= $(LIBFDT_CACHE)/libfdt
 GUEST_KIT ?= $(LIBFDT_CACHE)/guest
 DISK_KIT ?= $(LIBFDT_CACHE)/disk
 INSTALL_KIT ?= $(LIBFDT_CACHE)/install
+NET_KIT ?= $(LIBFDT_CACHE)/net
 # make fuzz: seconds per fuzz target; the fuzz targets are built with clang++ (libFuzzer).
 FUZZ_SECONDS ?= 60
 CLANGXX ?= clang++
@@ -83,8 +84,8 @@ FW_CFLAGS := $(TARGET_FLAGS) -std=gnu11 -Wno-sign-compare $(FW_INCLUDES)
 FW_ASFLAGS := --target=powerpc64-unknown-none-elf -mabi=elfv2 -I$(BUILD)
 
 .PHONY: all firmware tools help deps-build deps-test deps-run deps-bench deps-package libfdt \
-	guest-kit disk-kit install-kit test host-tests run bench install install-firmware install-tools \
-	install-docs uninstall deb clean version-check fuzz fuzz-build
+	guest-kit disk-kit install-kit net-kit test host-tests run bench install install-firmware \
+	install-tools install-docs uninstall deb clean version-check fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 help:
@@ -96,9 +97,10 @@ help:
 	@echo 'make test       build everything, run the host unit tests and the QEMU tests (CTest)'
 	@echo 'make fuzz       run every libFuzzer target for FUZZ_SECONDS=$(FUZZ_SECONDS) s each and print a table'
 	@echo '                (exec/s, coverage, crashes; crash inputs in $(FUZZ_BUILD)/<target>/crashes)'
-	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk and CD boot, hot-add latency, image'
-	@echo '                and RTAS sizes, configure-connector instructions (callgrind); progress on'
-	@echo '                the terminal, results.json, results.md and results.png in $(BUILD)/bench;'
+	@echo 'make bench      tern beside SLOF and VOF: boot to init, disk, CD and network boot, TFTP'
+	@echo '                throughput, hot-add latency, image and RTAS sizes, configure-connector'
+	@echo '                instructions (callgrind); progress on the terminal, results.json,'
+	@echo '                results.md and results.png in $(BUILD)/bench;'
 	@echo '                BENCH_ROUNDS=$(BENCH_ROUNDS) rounds; BENCH_MAKE_TEST=1 also times make test'
 	@echo 'make install    install under $$(DESTDIR)$$(PREFIX), PREFIX=$(PREFIX): tern.bin in share/qemu,'
 	@echo '                tern.elf in share/tern, bin/tern-rtas-dump (+ man page), docs in share/doc/tern'
@@ -108,6 +110,7 @@ help:
 	@echo 'make guest-kit  fetch Debian'"'"'s ppc64el kernel + build a busybox initramfs in $(GUEST_KIT)'
 	@echo 'make disk-kit   build test disks (GRUB in a PReP partition, ext4 root) in $(DISK_KIT)'
 	@echo 'make install-kit build install CD images (Debian'"'"'s installer, GRUB ISOs) in $(INSTALL_KIT)'
+	@echo 'make net-kit    build a TFTP folder (GRUB'"'"'s network image, the installer) in $(NET_KIT)'
 	@echo 'make clean      remove $(BUILD)/'
 	@echo 'Variables: CLANG=$(CLANG) CLANGXX=$(CLANGXX) LLD=$(LLD) OBJCOPY=$(OBJCOPY) QEMU=$(QEMU)'
 	@echo '           LIBFDT_SRC=$(LIBFDT_SRC) (fetched from Debian when absent)'
@@ -234,6 +237,11 @@ disk-kit: guest-kit | deps-test
 install-kit: | deps-test
 	tools/install-kit.sh $(INSTALL_KIT)
 
+# Network boot (a TFTP folder for QEMU's own DHCP and TFTP server: GRUB's network image from
+# grub-mknetdir, Debian's installer), built from Debian's packages.
+net-kit: | deps-run
+	tools/net-kit.sh $(NET_KIT)
+
 # The libFuzzer targets (tests/fuzz): the same CMake project configured with clang and
 # TERN_FUZZ=ON in $(BUILD)/fuzz, optimized (fuzzing wants executions per second).
 FUZZ_BUILD := $(BUILD)/fuzz
@@ -249,11 +257,11 @@ fuzz: fuzz-build
 # Host unit tests and QEMU tests: CMake + CTest in $(BUILD)/host (see tests/CMakeLists.txt); the
 # fuzz targets' smoke tests (label fuzz) run the binaries of $(FUZZ_BUILD).
 host-tests: $(IMAGE) $(RTAS_DUMP) $(RTAS_CLIENT) $(CC_CLIENT) guest-kit disk-kit install-kit \
-		fuzz-build | deps-test
+		net-kit fuzz-build | deps-test
 	cmake -S tests -B $(BUILD)/host -DLIBFDT_SRC=$(abspath $(LIBFDT_SRC)) \
 		-DTERN_IMAGE=$(abspath $(IMAGE)) -DQEMU=$(QEMU) -DCLANG=$(CLANG) -DLLD=$(LLD) \
 		-DGUEST_KIT=$(abspath $(GUEST_KIT)) -DDISK_KIT=$(abspath $(DISK_KIT)) \
-		-DINSTALL_KIT=$(abspath $(INSTALL_KIT)) \
+		-DINSTALL_KIT=$(abspath $(INSTALL_KIT)) -DNET_KIT=$(abspath $(NET_KIT)) \
 		-DRTAS_DUMP=$(abspath $(RTAS_DUMP)) \
 		-DRTAS_IMAGE=$(abspath $(RTAS_IMAGE)) \
 		-DRTAS_CLIENT=$(abspath $(RTAS_CLIENT)) -DCC_CLIENT=$(abspath $(CC_CLIENT)) \
@@ -276,9 +284,9 @@ run: deps-run $(IMAGE) $(if $(or $(KERNEL),$(DISK)),,guest-kit)
 
 # One run, one report in $(BUILD)/bench (tools/bench.py --help). Debian's python3, whose
 # python3-matplotlib draws the chart, even when another python3 comes first in PATH.
-bench: $(IMAGE) $(RTAS_IMAGE) guest-kit disk-kit install-kit | deps-bench
+bench: $(IMAGE) $(RTAS_IMAGE) guest-kit disk-kit install-kit net-kit | deps-bench
 	$(BENCH_PYTHON) tools/bench.py --qemu $(QEMU) --image $(IMAGE) --build $(BUILD) \
-		--kit $(GUEST_KIT) --disks $(DISK_KIT) --install-kit $(INSTALL_KIT) \
+		--kit $(GUEST_KIT) --disks $(DISK_KIT) --install-kit $(INSTALL_KIT) --net-kit $(NET_KIT) \
 		--libfdt $(abspath $(LIBFDT_SRC)) \
 		--rounds $(BENCH_ROUNDS) $(if $(filter-out 0,$(BENCH_MAKE_TEST)),--make-test)
 

@@ -11,8 +11,9 @@ Runs every measure in MEASURES below, printing progress as it goes, and writes i
 Timed measures run ROUNDS rounds; each round runs every firmware once, in an order that rotates
 from round to round (tern SLOF VOF, SLOF VOF tern, ...), so a noisy moment of the machine hits all
 firmwares alike. Exact measures (sizes, instruction counts) run once. A firmware's failure ends
-the measure for all of them, but for measures that keep going (cdrom): there the firmware that
-failed is reported "failed" in its cells and left out of the later rounds, and the others go on.
+the measure for all of them, but for measures that keep going (cdrom, netboot,
+netboot-installer): there the firmware that failed is reported "failed" in its cells and left out
+of the later rounds, and the others go on.
 Nothing about the figures is asserted: the exit status is 1 only when a measure failed to run (on
 any firmware) or the chart could not be drawn. Timings on a shared machine are noisy: compare the
 ratios of one run.
@@ -23,6 +24,12 @@ Measures (--list prints their names, --only NAME,... runs some):
   disk-spapr-vscsi  disk kit's MBR disk (tern and SLOF; VOF boots no disk)
   cdrom             no -kernel: QEMU start to GRUB's banner and to the Debian installer's first
                     dialog from the install kit's debian-installer.iso on -cdrom (tern and SLOF)
+  netboot           network boot from the net kit (QEMU's DHCP and TFTP server, spapr-vlan):
+                    QEMU start to GRUB's banner (grub-mknetdir's image), and the firmware's TFTP
+                    of a 44 MiB boot file in MiB/s, timed on the wire (tern and SLOF)
+  netboot-installer GRUB's TFTP of the installer's initrd through the firmware's NIC (MiB/s), and
+                    QEMU start to the installer's first dialog over the network (tern: SLOF's
+                    GRUB stops before)
   hotplug-cpu       device_add of a CPU core until the guest lists it online
   hotplug-pci       device_add of a virtio-net-pci, drmgr in the guest, until its interface exists
                     (tern and SLOF)
@@ -37,7 +44,8 @@ A new measure is one function f(ctx, firmware) -> number (or {row key: number}) 
 tools/benchmarks/, and one Measure(...) line in MEASURES.
 
   tools/bench.py --image build/tern.bin --kit ~/.cache/tern/guest --disks ~/.cache/tern/disk \\
-      --install-kit ~/.cache/tern/install --libfdt ~/.cache/tern/libfdt [--rounds 5] \\
+      --install-kit ~/.cache/tern/install --net-kit ~/.cache/tern/net \\
+      --libfdt ~/.cache/tern/libfdt [--rounds 5] \\
       [--make-test] [--only boot-kernel,walk]
 """
 import argparse
@@ -53,8 +61,8 @@ from dataclasses import dataclass
 TOOLS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TOOLS)
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
-from benchmarks import (boot, cdrom, chart, disk, hotplug, make_test, report,  # noqa: E402
-                        sizes, walk)
+from benchmarks import (boot, cdrom, chart, disk, hotplug, make_test, netboot,  # noqa: E402
+                        report, sizes, walk)
 
 ALL = ("tern", "slof", "vof")
 
@@ -91,6 +99,16 @@ MEASURES = [
             [("grub", "CD boot (-cdrom, Debian installer): to GRUB", "s"),
              ("dialog", "CD boot (-cdrom, Debian installer): to its first dialog", "s")],
             cdrom.cdrom_boot_seconds, ("tern", "slof"), keep_going=True),
+    Measure("netboot",
+            [("grub", "network boot (spapr-vlan, grub-mknetdir's GRUB): to GRUB", "s"),
+             ("tftp", "firmware's TFTP: the installer's vmlinux (44 MiB) as the DHCP boot file",
+              "MiB/s")],
+            netboot.network_boot, ("tern", "slof"), keep_going=True),
+    Measure("netboot-installer",
+            [("initrd", "GRUB's TFTP over the firmware's NIC: the installer's initrd (23 MiB)",
+              "MiB/s"),
+             ("dialog", "network boot (spapr-vlan): to the installer's first dialog", "s")],
+            netboot.installer_over_network, ("tern",), keep_going=True),
     Measure("hotplug-cpu", one("hot-add: CPU core", "ms"), hotplug.cpu_core_hot_add_ms),
     Measure("hotplug-pci", one("hot-add: PCI device (virtio-net, drmgr)", "ms"),
             hotplug.pci_device_hot_add_ms, ("tern", "slof")),
@@ -121,6 +139,7 @@ class Context:
         self.kit = opts.kit and os.path.abspath(opts.kit)
         self.disks = opts.disks and os.path.abspath(opts.disks)
         self.install_kit = opts.install_kit and os.path.abspath(opts.install_kit)
+        self.net_kit = opts.net_kit and os.path.abspath(opts.net_kit)
         self.libfdt = opts.libfdt and os.path.abspath(opts.libfdt)
         self.build = os.path.abspath(opts.build)
         self.out = os.path.abspath(opts.out or os.path.join(opts.build, "bench"))
@@ -256,6 +275,7 @@ def parse_arguments():
     parser.add_argument("--kit", help="guest kit directory (tools/guest-kit.sh)")
     parser.add_argument("--disks", help="disk kit directory (tools/disk-kit.sh)")
     parser.add_argument("--install-kit", help="install kit directory (tools/install-kit.sh)")
+    parser.add_argument("--net-kit", help="net kit directory (tools/net-kit.sh)")
     parser.add_argument("--libfdt", help="libfdt sources, for walk_bench's build")
     parser.add_argument("--build", default="build", help="the build directory (default build)")
     parser.add_argument("--out", help="where the report goes (default BUILD/bench)")
@@ -284,6 +304,7 @@ def main():
     needs = {"--kit": (opts.kit, ("boot-kernel", "hotplug-cpu", "hotplug-pci", "hotplug-dimm")),
              "--disks": (opts.disks, ("disk-virtio-blk", "disk-spapr-vscsi")),
              "--install-kit": (opts.install_kit, ("cdrom",)),
+             "--net-kit": (opts.net_kit, ("netboot", "netboot-installer")),
              "--libfdt": (opts.libfdt, ("walk",))}
     for flag, (value, names) in needs.items():
         if not value and any(selected is None or name in selected for name in names):

@@ -19,7 +19,9 @@
 #   seabios [run]             vgabios-stdvga.bin: pseries adds a VGA device by default, even with
 #                             -nographic, and QEMU refuses to start without its ROM. It is only a
 #                             Recommends of qemu-system-ppc, so --no-install-recommends leaves it out
-#   cpio, gzip [run]          build the guest kit's initramfs (tools/guest-kit.sh)
+#   cpio, gzip [run]          build the guest kit's initramfs (tools/guest-kit.sh) and the net
+#                             kit's /tern/init archive (tools/net-kit.sh; its grub-mknetdir is
+#                             unpacked from grub-common's .deb, as install-kit.sh's grub-mkrescue)
 #   cmake, g++ [test]         the CTest project in tests/ (GoogleTest, ASan, UBSan)
 #   libclang-rt-dev [test]    clang's runtime libraries: libFuzzer and clang's ASan/UBSan, for the
 #                             fuzz targets (tests/fuzz, built with clang++ -fsanitize=fuzzer). Only
@@ -41,9 +43,11 @@
 #   build-essential [package] dpkg-buildpackage requires it of every build (Debian policy 4.2)
 #   linux-source-6.1 [package] its /usr/src tarball gives libfdt's sources without a download
 #                             (tools/fetch-libfdt.sh uses an installed tarball before apt)
-# Not needed: ipxe-qemu (option ROMs of PCI NICs; no test adds one), qemu-utils (the disk kit's
-# images are raw files, made without qemu-img), grub-common and fdisk (tools/disk-kit.sh and
-# tools/install-kit.sh unpack them), mtools (grub-mkrescue needs mformat only for EFI images, not
+# Not needed: ipxe-qemu (option ROMs of PCI NICs: the tests give virtio-net-pci romfile=, and
+# pseries firmware never runs one), dnsmasq (the network boot tests use QEMU's own DHCP and TFTP
+# server, -netdev user,tftp=,bootfile=), qemu-utils (the disk kit's images are raw files, made
+# without qemu-img), grub-common and fdisk (tools/disk-kit.sh, tools/install-kit.sh and
+# tools/net-kit.sh unpack them), mtools (grub-mkrescue needs mformat only for EFI images, not
 # for powerpc-ieee1275), qemu-system-gui (tests and make run use -nographic). dpkg, tar,
 # coreutils and util-linux (flock) are essential on Debian and always present.
 #

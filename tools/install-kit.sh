@@ -157,7 +157,7 @@ print_paths() { local name; for name in "${images[@]}"; do echo "$cache/$name.is
 # The inputs the images depend on; the kit is current when STAMP holds this.
 stamp() {
   {
-    cat "$script"
+    cat "$script" "$(dirname "$script")/kit-lib.sh"
     echo "grub-timeout=$grub_timeout"
     (cd "$cache/debs" 2>/dev/null && ls) || true
   } | sha256sum | cut -d' ' -f1
@@ -200,38 +200,7 @@ build_kit() {
   work=$(mktemp -d "$cache/.work.XXXXXX")
   trap 'rm -rf "$work" "$cache/apt"' EXIT
 
-  apt_opts=(-q -o APT::Architecture="$host_arch" -o APT::Architectures="$host_arch,ppc64el"
-            -o Dir::State::Lists="$cache/apt/lists" -o Dir::Cache="$cache/apt/cache"
-            -o Debug::NoLocking=1 -o Acquire::Languages=none)
-  # As root, apt downloads as the user _apt, who cannot write into root's home.
-  [ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
-
-  # The .debs.
-  mkdir -p "$cache/debs"
-  local missing=() package
-  deb_of "$installer_package" all >/dev/null || missing+=("$installer_package")
-  for package in "${target_packages[@]}"; do
-    deb_of "$package" ppc64el >/dev/null || missing+=("$package:ppc64el")
-  done
-  for package in "${host_packages[@]}"; do
-    deb_of "$package" "$host_arch" >/dev/null || missing+=("$package:$host_arch")
-  done
-  if [ ${#missing[@]} -gt 0 ]; then
-    apt_update
-    log "downloading ${missing[*]}"
-    download "$cache/debs" "${missing[@]}"
-    deb_of "$installer_package" all >/dev/null ||
-      die "apt-get download left no $installer_package .deb"
-    for package in "${missing[@]}"; do
-      [ "$package" = "$installer_package" ] && continue
-      deb_of "${package%%:*}" "${package##*:}" >/dev/null ||
-        die "apt-get download left no $package .deb"
-    done
-  fi
-
-  unpack_host_tools
-  unpack_grub
-  unpack_installer
+  prepare_grub_kit grub-mkrescue
 
   : >"$work/MANIFEST"
   local name
@@ -248,76 +217,6 @@ build_kit() {
 }
 
 apt_archs="ppc64el and $host_arch"
-
-# deb_of PACKAGE ARCH: prints the path of the kept .deb (the last by name if several) or fails.
-deb_of() {
-  local debs=("$cache/debs/$1_"*"_$2.deb")
-  [ -f "${debs[-1]}" ] || return 1
-  echo "${debs[-1]}"
-}
-
-# host_run TOOL ARGS...: runs an unpacked host tool with its unpacked libraries and data.
-host_run() {
-  local tool=$1
-  shift
-  LD_LIBRARY_PATH=$host_libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
-    pkgdatadir=$cache/host/usr/share/grub "$cache/host/$tool" "$@"
-}
-
-unpack_host_tools() {
-  local package stamp_now
-  stamp_now=$(for package in "${host_packages[@]}"; do
-                basename "$(deb_of "$package" "$host_arch")"
-              done)
-  if [ "$(cat "$cache/host/.debs" 2>/dev/null)" != "$stamp_now" ]; then
-    rm -rf "$cache/host"
-    mkdir "$work/host"
-    for package in "${host_packages[@]}"; do
-      dpkg-deb -x "$(deb_of "$package" "$host_arch")" "$work/host"
-    done
-    echo "$stamp_now" >"$work/host/.debs"
-    mv "$work/host" "$cache/host"
-  fi
-  host_libs=$(find "$cache/host" -name '*.so*' -printf '%h\n' | sort -u | paste -sd:)
-  host_run usr/bin/grub-mkrescue --version >/dev/null 2>"$work/err" ||
-    die "the unpacked grub-mkrescue does not run: $(cat "$work/err")"
-}
-
-unpack_grub() {
-  local deb
-  deb=$(deb_of grub-ieee1275-bin ppc64el)
-  if [ "$(cat "$cache/grub/.deb" 2>/dev/null)" != "$(basename "$deb")" ]; then
-    rm -rf "$cache/grub"
-    mkdir "$work/grub-deb"
-    dpkg-deb -x "$deb" "$work/grub-deb"
-    local file
-    for file in kernel.img bootinfo.txt grub.chrp; do
-      [ -f "$work/grub-deb/usr/lib/grub/powerpc-ieee1275/$file" ] ||
-        die "$deb has no /usr/lib/grub/powerpc-ieee1275/$file"
-    done
-    mv "$work/grub-deb/usr/lib/grub" "$cache/grub"
-    basename "$deb" >"$cache/grub/.deb"
-  fi
-}
-
-unpack_installer() {
-  local deb
-  deb=$(deb_of "$installer_package" all)
-  if [ "$(cat "$cache/installer/.deb" 2>/dev/null)" != "$(basename "$deb")" ]; then
-    rm -rf "$cache/installer"
-    mkdir -p "$work/installer-deb" "$work/installer"
-    dpkg-deb --fsys-tarfile "$deb" |
-      tar -x -C "$work/installer-deb" "./$installer_dir/vmlinux" "./$installer_dir/initrd.gz" ||
-      die "$deb has no $installer_dir/vmlinux and initrd.gz"
-    mv "$work/installer-deb/$installer_dir/vmlinux" "$work/installer-deb/$installer_dir/initrd.gz" \
-      "$work/installer/"
-    dpkg-deb -f "$deb" Version >"$work/installer/VERSION"
-    basename "$deb" >"$work/installer/.deb"
-    mv "$work/installer" "$cache/installer"
-    rm -rf "$work/installer-deb"
-  fi
-}
-
 # grub_cfg NAME: the grub.cfg of image NAME on stdout.
 grub_cfg() {
   cat <<EOF

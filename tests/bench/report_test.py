@@ -3,8 +3,9 @@
 figures: the ratio math, results.json's figures, results.md's table, rows that are "not yet",
 "not measured" or failed, rows one firmware failed (the others' figures kept), and (with
 --chart, when matplotlib is importable) that the chart is a PNG. Also the measure table of
-tools/bench.py: ids unique, every measure has rows; and its rounds for a measure that keeps going
-without a firmware that failed.
+tools/bench.py: ids unique, every measure has rows; its rounds for a measure that keeps going
+without a firmware that failed; and the network boot measure's TFTP timing on a made-up pcap
+capture (tools/benchmarks/netboot.py's TftpWatch).
 
   report_test.py [--chart]     (CTest: bench_report, bench_chart)
 """
@@ -19,7 +20,7 @@ import unittest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
-from benchmarks import make_test, report, sizes, walk  # noqa: E402
+from benchmarks import make_test, netboot, report, sizes, walk  # noqa: E402
 
 SKIP = 77
 META = {"date": "2026-01-01 00:00:00 +0000", "rounds": 3,
@@ -180,8 +181,8 @@ class MeasureTableTest(unittest.TestCase):
         self.assertEqual(len(ids), len(set(ids)))
         names = [m.name for m in bench.MEASURES]
         for expected in ("boot-kernel", "disk-virtio-blk", "disk-spapr-vscsi", "cdrom",
-                         "hotplug-cpu", "hotplug-pci", "hotplug-dimm", "bios-size",
-                         "rtas-resident", "walk", "make-test"):
+                         "netboot", "netboot-installer", "hotplug-cpu", "hotplug-pci",
+                         "hotplug-dimm", "bios-size", "rtas-resident", "walk", "make-test"):
             self.assertIn(expected, names)
         self.assertTrue(all(m.rows for m in bench.MEASURES))
 
@@ -249,6 +250,79 @@ class KeepGoingTest(unittest.TestCase):
             bench.run_measure(self.Context(), table, rows)
         self.assertEqual(rows[0].status, "failed: tern, round 1: tern did not get there")
         self.assertEqual(rows[0].failures, {})
+
+
+def pcap_frame(when, source, destination, source_port, destination_port, payload, caplen=256):
+    """A pcap record (little-endian, microseconds) of an Ethernet/IPv4/UDP frame, cut at
+    `caplen` bytes as filter-dump's maxlen cuts it."""
+    import struct
+    udp = struct.pack(">HHHH", source_port, destination_port, 8 + len(payload), 0) + payload
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes(source),
+                     bytes(destination))
+    frame = b"\xff" * 6 + b"\x52" * 6 + b"\x08\x00" + ip + udp
+    seconds, micros = int(when), round((when - int(when)) * 1e6)
+    return struct.pack("<IIII", seconds, micros, min(caplen, len(frame)), len(frame)) + \
+        frame[:caplen]
+
+
+class TftpWatchTest(unittest.TestCase):
+    """netboot.TftpWatch times a transfer on the wire: read request to the last DATA block."""
+    CLIENT, SERVER = (10, 0, 2, 15), (10, 0, 2, 2)
+
+    def capture(self, frames):
+        import struct
+        scratch = tempfile.mkdtemp()
+        path = os.path.join(scratch, "net.pcap")
+        with open(path, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 256, 1))
+            for frame in frames:
+                f.write(frame)
+        return path
+
+    def data(self, when, block, size, port=2001):
+        import struct
+        return pcap_frame(when, self.SERVER, self.CLIENT, 69, port,
+                          struct.pack(">HH", 3, block) + b"x" * size)
+
+    def test_grub_style_request_oack_and_blocks(self):
+        frames = [pcap_frame(10.0, self.CLIENT, self.SERVER, 2001, 69,
+                             b"\0\x01/other.cfg\0octet\0"),
+                  self.data(10.1, 1, 100),  # another file's transfer, same port: not counted
+                  pcap_frame(11.0, self.CLIENT, self.SERVER, 2001, 69,
+                             b"\0\x01/big.img\0octet\0blksize\x001024\0tsize\x000\0"),
+                  pcap_frame(11.1, self.SERVER, self.CLIENT, 69, 2001,
+                             b"\0\x06blksize\x001024\0tsize\x002600\0"),
+                  self.data(11.2, 1, 1024), self.data(11.3, 2, 1024), self.data(13.0, 3, 552),
+                  self.data(14.0, 4, 10)]
+        path = self.capture(frames)
+        watch = netboot.TftpWatch(path, "big.img")
+        self.assertAlmostEqual(watch.seconds(), 2.0, places=5)
+        self.assertEqual(watch.data_bytes, 2600)
+        self.assertEqual(watch.describe(), "blksize asked 1024, used 1024")
+
+    def test_without_options_blocks_are_512_bytes_and_read_as_they_come(self):
+        path = self.capture([pcap_frame(1.0, self.CLIENT, self.SERVER, 1234, 69,
+                                        b"\0\x01boot.elf\0octet\0"),
+                             self.data(1.5, 1, 512, port=1234)])
+        watch = netboot.TftpWatch(path, "boot.elf")
+        self.assertIsNone(watch.seconds())
+        with open(path, "ab") as f:
+            f.write(self.data(3.0, 2, 0, port=1234)[:20])  # a record half written
+        self.assertIsNone(watch.seconds())
+        with open(path, "ab") as f:
+            f.write(self.data(3.0, 2, 0, port=1234)[20:])
+        self.assertAlmostEqual(watch.seconds(), 2.0, places=5)
+        self.assertEqual((watch.data_bytes, watch.describe()),
+                         (512, "blksize asked none, used 512"))
+
+    def test_an_error_from_the_server_fails(self):
+        import struct
+        path = self.capture([pcap_frame(1.0, self.CLIENT, self.SERVER, 1234, 69,
+                                        b"\0\x01gone.elf\0octet\0"),
+                             pcap_frame(1.1, self.SERVER, self.CLIENT, 69, 1234,
+                                        struct.pack(">HH", 5, 1) + b"File not found\0")])
+        with self.assertRaisesRegex(AssertionError, "refused gone.elf: File not found"):
+            netboot.TftpWatch(path, "gone.elf").seconds()
 
 
 class TimedCommandTest(unittest.TestCase):

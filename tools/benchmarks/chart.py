@@ -2,10 +2,10 @@
 
 One line per measured row that has a ratio: a bar from 1 to tern/SLOF and one to tern/VOF (the
 ratio of the medians, printed beside it; left of 1 tern takes less time or space, right of it
-more), and a dot per round for that round's paired ratio. The x axis is logarithmic, so 0.5 and 2
-lie equally far from 1. Rows without a ratio (tern-only figures) are in results.md; rows not
-measured, and firmwares that failed a row, are named under the chart. matplotlib is Debian's
-python3-matplotlib (tools/deps.sh bench).
+more; for a rate, MiB/s, right of 1 tern is faster), and a dot per round for that round's paired
+ratio. The x axis is logarithmic, so 0.5 and 2 lie equally far from 1. Rows without a ratio
+(tern-only figures) are in results.md; rows not measured, and firmwares that failed a row, are
+named under the chart. matplotlib is Debian's python3-matplotlib (tools/deps.sh bench).
 """
 import textwrap
 
@@ -87,7 +87,8 @@ def write_chart(path, rows, meta):
     axes.grid(axis="x", color="0.9")
     axes.set_axisbelow(True)
     axes.set_xlabel("tern's median ÷ the other firmware's median (log scale): "
-                    "left of 1 tern takes less time or space; dots: single rounds", fontsize=8)
+                    "left of 1 tern takes less time or space (for a rate, MiB/s: right of 1 tern "
+                    "is faster); dots: single rounds", fontsize=8)
     qemu = meta.get("qemu", {}).get("version", "?")
     tern = meta.get("firmware", {}).get("tern", {}).get("version", "?")
     axes.set_title(f"tern {tern} beside SLOF and VOF: QEMU {qemu}, {meta.get('rounds')} "

@@ -133,7 +133,8 @@ def to_markdown(rows, meta):
     lines = ["# tern benchmark", ""]
     lines += [f"- {key}: {value}" for key, value in meta_lines(meta)]
     lines += ["", "Each cell: the median over the rounds, (min–max) when they differ. Ratios: "
-              "tern's median over the other's; below 1, tern takes less (time, bytes).", ""]
+              "tern's median over the other's; below 1, tern takes less (time, bytes); for a rate "
+              "(MiB/s), above 1 tern is faster.", ""]
     header = ["measure", "unit", *(LABELS[f] for f in FIRMWARES), *(ratio_name(o) for o in OTHERS),
               "notes"]
     lines.append("| " + " | ".join(header) + " |")
