@@ -144,6 +144,13 @@ script=$(readlink -f "${BASH_SOURCE[0]}")
 # that a minimal system lacks.
 installer_package=debian-installer-12-netboot-ppc64el
 target_packages=(grub-ieee1275-bin)
+# GRUB's network images come from GRUB 2.12 (bookworm-backports, as in Debian 13), not Debian 12's
+# 2.06-13: that build's ofnet.mod never allocates the path of a network card it finds
+# (search_net_devices copies the card's path through the uninitialized first word of a 12-byte
+# grub_malloc), so GRUB 2.06 either registers no card ("variable `root' isn't set") or corrupts
+# its heap ("free magic is broken at 0x2f766465", "/vde" of "/vdevice/l-lan"), on any firmware.
+grub_packages=(grub-ieee1275-bin:ppc64el grub-common)
+grub_suite=bookworm-backports
 host_packages=(grub-common libefivar1 libefiboot1 libdevmapper1.02.1)
 installer_dir=usr/lib/debian-installer/images/12/ppc64el/text/debian-installer/ppc64el
 # Where the installer's files go in the TFTP folder (Debian's netboot layout).
@@ -209,6 +216,7 @@ build_kit() {
   work=$(mktemp -d "$cache/.work.XXXXXX")
   trap 'rm -rf "$work" "$cache/apt"' EXIT
 
+  fetch_backports_grub
   prepare_grub_kit grub-mknetdir
 
   local tftp=$work/tftp name
@@ -235,6 +243,37 @@ build_kit() {
   log "net kit ready in $cache/tftp (built in $(( $(date +%s) - build_start )) s):" \
       "$(du -sk --apparent-size "$cache/tftp" | cut -f1) KiB," \
       "$(find "$cache/tftp" -type f | wc -l) files"
+}
+
+# fetch_backports_grub: GRUB's .debs from $grub_suite into CACHE_DIR/debs when they are not
+# there, read with package lists of that suite alone (as tools/fetch-qemu10.sh), so that
+# prepare_grub_kit finds them and downloads only the rest from the system's sources.
+fetch_backports_grub() {
+  local package missing=()
+  for package in "${grub_packages[@]}"; do
+    local name=${package%%:*} arch=$host_arch
+    [ "$name" = "$package" ] || arch=${package##*:}
+    compgen -G "$cache/debs/${name}_*~bpo*_$arch.deb" >/dev/null || missing+=("$name:$arch")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  mkdir -p "$cache/debs" "$work/bpo/lists/partial" "$work/bpo/cache/archives/partial"
+  echo "deb http://deb.debian.org/debian $grub_suite main" >"$work/bpo/sources.list"
+  local bpo_opts=(-q -o Dir::Etc::SourceList="$work/bpo/sources.list"
+                  -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$work/bpo/lists"
+                  -o Dir::Cache="$work/bpo/cache" -o APT::Architecture="$host_arch"
+                  -o APT::Architectures="$host_arch,ppc64el" -o Debug::NoLocking=1
+                  -o Acquire::Languages=none)
+  [ "$(id -u)" -ne 0 ] || bpo_opts+=(-o APT::Sandbox::User=root)
+  log "reading $grub_suite's package lists for GRUB 2.12"
+  apt-get "${bpo_opts[@]}" update >&2 || log "warning: apt-get update reported errors"
+  log "downloading ${missing[*]} from $grub_suite"
+  (cd "$cache/debs" && apt-get "${bpo_opts[@]}" download "${missing[@]}" >&2) ||
+    die "apt-get download ${missing[*]} from $grub_suite failed"
+  # Debian 12's builds of the same packages, from an older kit, must not be picked instead.
+  for package in "${grub_packages[@]}"; do
+    local name=${package%%:*}
+    find "$cache/debs" -name "${name}_*.deb" ! -name '*~bpo*' -delete
+  done
 }
 
 # make_netdir TFTP NAME: GRUB's network image for NAME in TFTP/<its subdir>, and its grub.cfg.
